@@ -1,0 +1,34 @@
+# 民政一体化服务平台 — the two commands: `make demo` and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+PREFIX  ?= 1307
+HOUSEHOLDS ?= 20000
+SEED    ?= 1
+
+.PHONY: demo test install lint serve clean
+
+$(BIN)/minzheng: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/minzheng
+
+install: $(BIN)/minzheng
+
+demo: install
+	$(BIN)/minzheng migrate --noinput
+	$(BIN)/minzheng import_regions --prefix $(PREFIX)
+	$(BIN)/minzheng create_demo_users --prefix $(PREFIX)
+	$(BIN)/minzheng generate_population --prefix $(PREFIX) --households $(HOUSEHOLDS) --seed $(SEED) --if-empty
+	$(BIN)/minzheng runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3* .pytest_cache

@@ -1,0 +1,64 @@
+"""Roles, the region level each is bound to, and what each may do.
+
+Scope (which records) is decided by the user's region; capability (which actions) by the role. Both are checked:
+scope in the scoped querysets (minzheng.core.scoping), capability in services through `require`.
+"""
+
+from django.db import models
+
+from minzheng.core.errors import PermissionDeniedError
+from minzheng.regions import codes
+
+
+class Role(models.TextChoices):
+    CLERK = "clerk", "窗口受理员"
+    ASSISTANT = "assistant", "民政协理员"
+    TOWNSHIP_REVIEWER = "township_reviewer", "乡镇审核员"
+    COUNTY_APPROVER = "county_approver", "县级审批员"
+    LEADER = "leader", "局领导/规划"
+    ADMIN = "admin", "系统管理员"
+    AUDITOR = "auditor", "审计员"
+
+
+# The region levels a user of each role may be bound to.
+ROLE_LEVELS: dict[str, set[int]] = {
+    Role.CLERK: {codes.TOWNSHIP},
+    Role.ASSISTANT: {codes.VILLAGE},
+    Role.TOWNSHIP_REVIEWER: {codes.TOWNSHIP},
+    Role.COUNTY_APPROVER: {codes.COUNTY},
+    Role.LEADER: {codes.COUNTY, codes.CITY, codes.PROVINCE},
+    Role.ADMIN: {codes.COUNTRY, codes.PROVINCE, codes.CITY, codes.COUNTY},
+    Role.AUDITOR: {codes.COUNTRY, codes.PROVINCE, codes.CITY, codes.COUNTY},
+}
+
+
+class Capability(models.TextChoices):
+    VIEW_PEOPLE = "registry.view", "查看人员与家庭"
+    EDIT_PEOPLE = "registry.edit", "登记与修改人员、家庭、组织"
+    VIEW_AUDIT = "audit.view", "查阅审计日志"
+    MANAGE_USERS = "accounts.manage", "管理用户"
+
+
+_FRONT_LINE = {Capability.VIEW_PEOPLE, Capability.EDIT_PEOPLE}
+ROLE_CAPABILITIES: dict[str, set[str]] = {
+    Role.CLERK: _FRONT_LINE,
+    Role.ASSISTANT: _FRONT_LINE,
+    Role.TOWNSHIP_REVIEWER: _FRONT_LINE,
+    Role.COUNTY_APPROVER: _FRONT_LINE,
+    Role.LEADER: {Capability.VIEW_PEOPLE},
+    Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS},
+    # Auditors read the audit trail; reading personal records is not part of their job.
+    Role.AUDITOR: {Capability.VIEW_AUDIT},
+}
+
+
+def has_capability(user, capability: str) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.region_id is None:
+        return False
+    return capability in ROLE_CAPABILITIES.get(user.role, set())
+
+
+def require(user, capability: str) -> None:
+    if not has_capability(user, capability):
+        label = Capability(capability).label if capability in Capability.values else capability
+        raise PermissionDeniedError(f"您的角色无权执行此操作：{label}", "forbidden")

@@ -1,0 +1,56 @@
+"""The /api/v1/ entry point: routers from each app, one error shape (4xx JSON with a Chinese message and a code)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from minzheng.core.errors import DomainError
+
+from .auth import api_auth
+
+api = NinjaAPI(
+    title="民政一体化服务平台 API",
+    version="1",
+    description="所有接口均需认证（Bearer 令牌或登录会话），数据范围限于用户所属区划。错误返回 {code, message}。",
+    auth=api_auth,
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request, exc):
+    return api.create_response(request, {"code": "unauthenticated", "message": "未登录或令牌无效"}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    fields = []
+    for err in exc.errors:
+        loc = ".".join(str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload"))
+        fields.append({"field": loc, "message": err.get("msg", "")})
+    return api.create_response(
+        request, {"code": "invalid_request", "message": "请求数据格式不正确", "errors": fields}, status=422
+    )
+
+
+@api.exception_handler(DjangoValidationError)
+def django_validation_error(request, exc: DjangoValidationError):
+    return api.create_response(request, {"code": "invalid", "message": "；".join(exc.messages)}, status=400)
+
+
+def _register_routers() -> None:
+    from minzheng.accounts.api import router as accounts_router
+    from minzheng.regions.api import router as regions_router
+    from minzheng.registry.api import router as registry_router
+
+    api.add_router("/regions", regions_router)
+    api.add_router("/registry", registry_router)
+    api.add_router("/accounts", accounts_router)
+
+
+_register_routers()

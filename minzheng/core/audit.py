@@ -1,0 +1,122 @@
+"""Writing and verifying the hash-chained audit log."""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .middleware import current_request_context
+from .models import AuditChainHead, AuditEntry
+
+GENESIS = "0" * 64
+Action = AuditEntry.Action
+
+
+def _content(entry: AuditEntry) -> str:
+    return json.dumps(
+        [
+            entry.seq,
+            entry.at.isoformat(),
+            entry.user_id,
+            entry.username,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.object_label,
+            entry.region_code,
+            entry.detail,
+            entry.ip,
+            entry.user_agent,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256((prev_hash + _content(entry)).encode()).hexdigest()
+
+
+def record(
+    action: str,
+    *,
+    user=None,
+    obj=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    label: str = "",
+    region_code: str = "",
+    detail: dict | None = None,
+) -> AuditEntry:
+    """Append one entry. `obj` may provide `audit_type`, `audit_label()` and `audit_region_code()`."""
+    if obj is not None:
+        object_type = object_type or getattr(obj, "audit_type", obj._meta.model_name)
+        object_id = object_id or obj.pk
+        label = label or (obj.audit_label() if hasattr(obj, "audit_label") else str(obj))
+        region_code = region_code or (obj.audit_region_code() if hasattr(obj, "audit_region_code") else "")
+    ctx = current_request_context()
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        entry = AuditEntry(
+            seq=head.last_seq + 1,
+            # Microsecond-free timestamps survive every database's round trip unchanged, so hashes recompute exactly.
+            at=timezone.now().replace(microsecond=0),
+            user=user if authenticated else None,
+            username=(user.get_username() if authenticated else (detail or {}).get("username", ""))[:150],
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            object_label=label[:200],
+            region_code=region_code,
+            detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
+            ip=ctx.ip if ctx else "",
+            user_agent=ctx.user_agent if ctx else "",
+            prev_hash=head.last_hash,
+        )
+        entry.hash = entry_hash(head.last_hash, entry)
+        entry.save()
+        head.last_seq, head.last_hash = entry.seq, entry.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return entry
+
+
+@dataclass
+class ChainProblem:
+    seq: int
+    message: str
+
+
+def verify_chain(batch: int = 5000) -> tuple[int, list[ChainProblem]]:
+    """Recompute every hash in sequence order (paged by key range). Returns (entries checked, problems)."""
+    problems: list[ChainProblem] = []
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    for entry in _entries(batch):
+        if entry.seq != expected_seq:
+            problems.append(ChainProblem(expected_seq, f"第 {expected_seq}–{entry.seq - 1} 条记录缺失（已被删除）"))
+        if entry.prev_hash != prev_hash:
+            problems.append(ChainProblem(entry.seq, f"第 {entry.seq} 条记录的前序哈希与上一条不符（链被改动）"))
+        if entry_hash(entry.prev_hash, entry) != entry.hash:
+            problems.append(ChainProblem(entry.seq, f"第 {entry.seq} 条记录内容与哈希不符（已被篡改）"))
+        prev_hash, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
+    head = AuditChainHead.objects.filter(id=1).first()
+    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
+        problems.append(
+            ChainProblem(expected_seq, f"链尾不符：应有 {head.last_seq} 条记录，实有 {expected_seq - 1} 条（末尾记录被删除或改动）")
+        )
+    return checked, problems
+
+
+def _entries(batch: int) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        page = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq")[:batch])
+        if not page:
+            return
+        yield from page
+        last = page[-1].seq

@@ -1,0 +1,10 @@
+from minzheng.accounts.roles import Capability, has_capability
+
+
+def capabilities(request) -> dict:
+    user = getattr(request, "user", None)
+    return {
+        "perms_view_people": has_capability(user, Capability.VIEW_PEOPLE),
+        "perms_edit_people": has_capability(user, Capability.EDIT_PEOPLE),
+        "perms_view_audit": has_capability(user, Capability.VIEW_AUDIT),
+    }

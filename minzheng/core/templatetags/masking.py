@@ -1,0 +1,10 @@
+from django import template
+
+from minzheng.core import masking
+
+register = template.Library()
+
+register.filter("mask_id", masking.mask_id_number)
+register.filter("mask_phone", masking.mask_phone)
+register.filter("mask_name", masking.mask_name)
+register.filter("mask_account", masking.mask_account)
