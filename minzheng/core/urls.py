@@ -1,2 +1,9 @@
+from django.urls import path
+
+from . import audit_views, views
+
 app_name = "core"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("audit/", audit_views.audit_list, name="audit"),
+]

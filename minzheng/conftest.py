@@ -1,0 +1,89 @@
+"""Shared test fixtures: real division data for 张家口 (1307), users of every role, and an authenticated client.
+
+Region codes used across the suite (all real, NBS 2023):
+  130722        张北县 (county)            130702       桥东区 (another county)
+  130722100     张北镇 (township)          130722101    公会镇 (another township, same county)
+  130722100201  南壕堑村村民委员会 (rural)  130722100001 教育街社区居民委员会 (urban)
+"""
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in-thread
+
+CITY = "130700000000"
+COUNTY = "130722000000"
+OTHER_COUNTY = "130702000000"
+TOWNSHIP = "130722100000"
+OTHER_TOWNSHIP = "130722101000"
+VILLAGE = "130722100201"
+URBAN_VILLAGE = "130722100001"
+OTHER_VILLAGE = "130722101201"
+PASSWORD = "Minzheng#Test2026"
+
+# The region each role is bound to in tests.
+ROLE_REGIONS = {
+    "clerk": TOWNSHIP,
+    "assistant": VILLAGE,
+    "township_reviewer": TOWNSHIP,
+    "county_approver": COUNTY,
+    "leader": CITY,
+    "admin": CITY,
+    "auditor": CITY,
+}
+
+
+def ensure_regions() -> None:
+    from minzheng.regions.importer import import_regions
+    from minzheng.regions.models import Region
+
+    if not Region.objects.filter(code=OTHER_VILLAGE).exists():
+        import_regions("1307")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        ensure_regions()
+
+
+@pytest.fixture
+def regions(db):
+    """For transactional tests (live_server), whose flush removes the session's regions."""
+    ensure_regions()
+
+
+@pytest.fixture
+def make_user(db):
+    from minzheng.accounts.models import User
+
+    counter = {"n": 0}
+
+    def make(role: str = "clerk", region: str | None = None, username: str | None = None, **extra) -> User:
+        counter["n"] += 1
+        user = User(
+            username=username or f"{role}{counter['n']}",
+            role=role,
+            region_id=region or ROLE_REGIONS[role],
+            last_name=extra.pop("last_name", "测试"),
+            first_name=extra.pop("first_name", role),
+            **extra,
+        )
+        user.set_password(PASSWORD)
+        user.full_clean(exclude=["password"])
+        user.save()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def clerk(make_user):
+    return make_user("clerk")
+
+
+@pytest.fixture
+def clerk_client(client, clerk):
+    client.force_login(clerk)
+    return client
