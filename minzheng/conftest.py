@@ -19,7 +19,11 @@ TOWNSHIP = "130722100000"
 OTHER_TOWNSHIP = "130722101000"
 VILLAGE = "130722100201"
 URBAN_VILLAGE = "130722100001"
-OTHER_VILLAGE = "130722101201"
+OTHER_VILLAGE = "130722101202"
+SIBLING_VILLAGE = "130722100004"  # 建设街社区, same township as VILLAGE
+OTHER_COUNTY_VILLAGE = "130702001025"  # 桥东区茶坊社区
+OTHER_CITY_VILLAGE = "130102001001"  # 石家庄市长安区棉一东社区
+ROOT = "000000000000"
 PASSWORD = "Minzheng#Test2026"
 
 # The region each role is bound to in tests.
@@ -40,6 +44,14 @@ def ensure_regions() -> None:
 
     if not Region.objects.filter(code=OTHER_VILLAGE).exists():
         import_regions("1307")
+    if not Region.objects.filter(code=OTHER_CITY_VILLAGE).exists():
+        import_regions("130102")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need no brute-force resistance; production keeps Django's PBKDF2 default."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +99,28 @@ def clerk(make_user):
 def clerk_client(client, clerk):
     client.force_login(clerk)
     return client
+
+
+def make_id_number(area: str = "130722", birth: str = "19800101", seq: int = 1) -> str:
+    """A valid 18-digit identity number (GB 11643): odd `seq` = male."""
+    from stdnum.cn import ric
+
+    body = f"{area}{birth}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+@pytest.fixture
+def household_data():
+    """Build a HouseholdData for a village with a head and optional further members."""
+    from minzheng.registry.services import HouseholdData, MemberData, PersonData
+
+    def build(region: str = VILLAGE, members: list[tuple[str, str, str]] | None = None, **extra) -> HouseholdData:
+        members = members or [("02", "张三", make_id_number(seq=11))]
+        return HouseholdData(
+            region_code=region,
+            address=extra.pop("address", "张北县张北镇南壕堑村1号"),
+            members=[MemberData(rel, PersonData(name=name, id_number=number)) for rel, name, number in members],
+            **extra,
+        )
+
+    return build

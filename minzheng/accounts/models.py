@@ -16,9 +16,7 @@ class User(AbstractUser):
     """A staff member, bound to one region: everything they see and do is limited to that region's subtree."""
 
     role = models.CharField("角色", max_length=20, choices=Role.choices)
-    region = models.ForeignKey(
-        Region, verbose_name="所属区划", on_delete=models.PROTECT, null=True, related_name="+"
-    )
+    region = models.ForeignKey(Region, verbose_name="所属区划", on_delete=models.PROTECT, null=True, related_name="+")
     phone = models.CharField("联系电话", max_length=20, blank=True)
 
     class Meta:
@@ -44,7 +42,9 @@ def _hash_token(raw: str) -> str:
 class ApiTokenQuerySet(models.QuerySet):
     def active(self):
         now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
 
 
 class ApiToken(models.Model):
@@ -73,7 +73,9 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, user, name: str, expires_at=None) -> tuple["ApiToken", str]:
         raw = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, key_hash=_hash_token(raw), hint=raw[-6:], expires_at=expires_at)
+        token = cls.objects.create(
+            user=user, name=name, key_hash=_hash_token(raw), hint=raw[-6:], expires_at=expires_at
+        )
         return token, raw
 
     @classmethod

@@ -107,7 +107,10 @@ def verify_chain(batch: int = 5000) -> tuple[int, list[ChainProblem]]:
     head = AuditChainHead.objects.filter(id=1).first()
     if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
         problems.append(
-            ChainProblem(expected_seq, f"链尾不符：应有 {head.last_seq} 条记录，实有 {expected_seq - 1} 条（末尾记录被删除或改动）")
+            ChainProblem(
+                expected_seq,
+                f"链尾不符：应有 {head.last_seq} 条记录，实有 {expected_seq - 1} 条（末尾记录被删除或改动）",
+            )
         )
     return checked, problems
 

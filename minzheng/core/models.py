@@ -69,3 +69,6 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "审计链头"
+
+    def __str__(self) -> str:
+        return f"#{self.last_seq}"

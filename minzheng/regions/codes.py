@@ -10,7 +10,14 @@ import re
 from minzheng.core.errors import DomainError
 
 COUNTRY, PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE = range(6)
-LEVEL_NAMES = {COUNTRY: "国家", PROVINCE: "省级", CITY: "地级", COUNTY: "县级", TOWNSHIP: "乡级", VILLAGE: "村级"}
+LEVEL_NAMES = {
+    COUNTRY: "国家",
+    PROVINCE: "省级",
+    CITY: "地级",
+    COUNTY: "县级",
+    TOWNSHIP: "乡级",
+    VILLAGE: "村级",
+}
 PREFIX_LENGTH = {COUNTRY: 0, PROVINCE: 2, CITY: 4, COUNTY: 6, TOWNSHIP: 9, VILLAGE: 12}
 LENGTH_LEVEL = {v: k for k, v in PREFIX_LENGTH.items()}
 ROOT_CODE = "000000000000"

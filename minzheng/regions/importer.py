@@ -89,10 +89,7 @@ def read_rows(prefix: str) -> Iterator[Row]:
 def count_levels(prefix: str) -> dict[int, int]:
     """How many regions the database holds under the prefix, by level (the prefix's own level included)."""
     qs = Region.objects.all()
-    if prefix:
-        qs = qs.subtree(codes.canonical(prefix))
-    else:
-        qs = qs.exclude(level=codes.COUNTRY)
+    qs = qs.subtree(codes.canonical(prefix)) if prefix else qs.exclude(level=codes.COUNTRY)
     return {row["level"]: row["n"] for row in qs.values("level").annotate(n=Count("code"))}
 
 

@@ -46,7 +46,9 @@ def parse_identity_number(value: str | None, *, today: datetime.date | None = No
         raise DomainError("请填写公民身份号码", "id_required", field="id_number")
     if len(number) == 15 and number.isdigit():
         raise DomainError(
-            "不支持15位旧版身份证号码，请使用18位公民身份号码（可在户籍地公安机关查询）", "id_old_format", field="id_number"
+            "不支持15位旧版身份证号码，请使用18位公民身份号码（可在户籍地公安机关查询）",
+            "id_old_format",
+            field="id_number",
         )
     try:
         if len(number) != 18:
@@ -74,7 +76,7 @@ def parse_identity_number(value: str | None, *, today: datetime.date | None = No
         raise DomainError("公民身份号码中的出生日期不合理", "id_birth_date", field="id_number")
     try:
         area_ok = _area_known(number[:6])
-    except Exception:  # noqa: BLE001 - a broken lookup table must not turn into a server error
+    except Exception:
         area_ok = False
     if not area_ok:
         raise DomainError(
@@ -152,5 +154,3 @@ def normalize_bank_account(value: str | None) -> str:
     if not account.isdigit() or not 8 <= len(account) <= 30:
         raise DomainError("银行账号应为8至30位数字", "bank_account_format", field="bank_account")
     return account
-
-

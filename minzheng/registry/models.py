@@ -8,7 +8,15 @@ from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
 
-from .codes import AreaType, DisabilityCategory, DisabilityGrade, OrganisationType, Relationship, SelfCare, Sex
+from .codes import (
+    AreaType,
+    DisabilityCategory,
+    DisabilityGrade,
+    OrganisationType,
+    Relationship,
+    SelfCare,
+    Sex,
+)
 
 
 class PersonQuerySet(ScopedQuerySet):
@@ -27,7 +35,9 @@ class Person(models.Model):
     disability_category = models.CharField(
         "残疾类别", max_length=12, choices=DisabilityCategory.choices, blank=True, default=""
     )
-    disability_grade = models.PositiveSmallIntegerField("残疾等级", choices=DisabilityGrade.choices, null=True, blank=True)
+    disability_grade = models.PositiveSmallIntegerField(
+        "残疾等级", choices=DisabilityGrade.choices, null=True, blank=True
+    )
     self_care = models.CharField("生活自理能力", max_length=8, choices=SelfCare.choices, blank=True, default="")
     deceased_on = models.DateField("死亡日期", null=True, blank=True)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
@@ -131,7 +141,12 @@ class Membership(models.Model):
     left_on = models.DateField("迁出日期", null=True, blank=True)
     leave_reason = models.CharField("迁出原因", max_length=200, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     objects = MembershipQuerySet.as_manager()
@@ -142,7 +157,8 @@ class Membership(models.Model):
             # A person belongs to at most one household at a time.
             models.UniqueConstraint(fields=["person"], condition=Q(left_on__isnull=True), name="one_current_household"),
             models.CheckConstraint(
-                name="membership_dates_ordered", condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on"))
+                name="membership_dates_ordered",
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
             ),
         ]
         indexes = [models.Index(fields=["household", "left_on"])]

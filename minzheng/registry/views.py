@@ -1,0 +1,249 @@
+"""Registry pages: thin — parse the form, call a service or query, render."""
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+
+from minzheng.accounts.roles import Capability, require
+from minzheng.core.errors import DomainError
+from minzheng.core.forms import attach_error
+from minzheng.core.http import staff_view
+
+from . import queries, services
+from .forms import (
+    ChangeHeadForm,
+    ExistingMemberForm,
+    HouseholdForm,
+    LeaveForm,
+    MemberForm,
+    MemberFormSet,
+    OrganisationForm,
+    PersonForm,
+    SearchForm,
+)
+from .identifiers import parse_identity_number
+from .models import Household, Organisation, Person
+
+
+@staff_view
+def search(request):
+    form = SearchForm(request.GET or None)
+    query = form.data.get("q", "") if form.is_bound else ""
+    result = queries.search(request.user, query)
+    return render(request, "registry/search.html", {"form": form, "result": result})
+
+
+@staff_view
+def household_create(request):
+    require(request.user, Capability.EDIT_PEOPLE)
+    if request.method == "POST":
+        form = HouseholdForm(request.POST, user=request.user)
+        formset = MemberFormSet(request.POST, prefix="m")
+        if form.is_valid() and formset.is_valid():
+            members = [f.to_member() for f in formset.forms if f.has_changed() or f is formset.forms[0]]
+            try:
+                household = services.create_household(request.user, form.to_data(members))
+            except DomainError as exc:
+                index = exc.context.get("member_index")
+                target = formset.forms[index] if index is not None and index < len(formset.forms) else form
+                attach_error(target, exc)
+            else:
+                messages.success(request, f"家庭 {household.number} 登记成功")
+                return redirect("registry:household", pk=household.pk)
+    else:
+        form = HouseholdForm(user=request.user)
+        formset = MemberFormSet(prefix="m", initial=[{"relationship": "02"}])
+    return render(request, "registry/household_form.html", {"form": form, "formset": formset, "creating": True})
+
+
+@staff_view
+def household_detail(request, pk: int):
+    household = services.view_household(request.user, pk)
+    current = list(household.current_memberships())
+    change_head = ChangeHeadForm()
+    change_head.fields["person_id"].widget.choices = [
+        (m.person_id, m.person.name) for m in current if m.person_id != household.head_id
+    ]
+    return render(
+        request,
+        "registry/household_detail.html",
+        {
+            "household": household,
+            "current": current,
+            "history": [m for m in queries.household_history(household) if m.left_on],
+            "member_form": MemberForm(prefix="add"),
+            "existing_form": ExistingMemberForm(prefix="in"),
+            "change_head_form": change_head,
+            "can_edit": request.user and _can_edit(request.user),
+        },
+    )
+
+
+def _can_edit(user) -> bool:
+    from minzheng.accounts.roles import has_capability
+
+    return has_capability(user, Capability.EDIT_PEOPLE)
+
+
+@staff_view
+def household_edit(request, pk: int):
+    require(request.user, Capability.EDIT_PEOPLE)
+    household = Household.objects.get_for_user(request.user, pk=pk)
+    if request.method == "POST":
+        form = HouseholdForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                services.update_household(request.user, household, form.to_data(), _version(request))
+            except DomainError as exc:
+                attach_error(form, exc)
+            else:
+                messages.success(request, "家庭信息已保存")
+                return redirect("registry:household", pk=household.pk)
+    else:
+        form = HouseholdForm(initial=HouseholdForm.initial_for(household), user=request.user)
+    return render(request, "registry/household_form.html", {"form": form, "household": household})
+
+
+def _version(request) -> int | None:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _household_action(request, pk: int, handler):
+    """POST-only member actions on the household page; errors come back as a message on that page."""
+    household = Household.objects.get_for_user(request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                text = handler(household)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, text)
+    return redirect("registry:household", pk=household.pk)
+
+
+@staff_view
+def member_add(request, pk: int):
+    def handler(household):
+        form = MemberForm(request.POST, prefix="add")
+        if not form.is_valid():
+            raise DomainError("；".join(f"{form.fields[k].label}：{v[0]}" for k, v in form.errors.items()))
+        membership = services.add_member(request.user, household, form.to_member())
+        return f"已添加成员 {membership.person.name}"
+
+    return _household_action(request, pk, handler)
+
+
+@staff_view
+def member_move_in(request, pk: int):
+    def handler(household):
+        form = ExistingMemberForm(request.POST, prefix="in")
+        if not form.is_valid():
+            raise DomainError("请完整填写迁入人员的公民身份号码、关系和原因")
+        number = parse_identity_number(form.cleaned_data["id_number"]).number
+        person = Person.objects.for_user(request.user).filter(id_number=number).first()
+        if person is None:
+            raise DomainError("在您的管辖范围内没有找到该公民身份号码对应的人员")
+        services.move_person(
+            request.user, person.pk, household, form.cleaned_data["relationship"], form.cleaned_data["reason"]
+        )
+        return f"{person.name} 已迁入本户"
+
+    return _household_action(request, pk, handler)
+
+
+@staff_view
+def member_leave(request, pk: int):
+    def handler(household):
+        form = LeaveForm(request.POST)
+        if not form.is_valid():
+            raise DomainError("请填写迁出原因")
+        services.remove_member(request.user, household, form.cleaned_data["person_id"], form.cleaned_data["reason"])
+        return "成员已迁出，记录保留在家庭历史中"
+
+    return _household_action(request, pk, handler)
+
+
+@staff_view
+def head_change(request, pk: int):
+    def handler(household):
+        form = ChangeHeadForm(request.POST)
+        if not form.is_valid():
+            raise DomainError("请选择新户主和原户主的关系")
+        services.change_head(
+            request.user, household, form.cleaned_data["person_id"], form.cleaned_data["old_head_relationship"]
+        )
+        return "户主已变更"
+
+    return _household_action(request, pk, handler)
+
+
+@staff_view
+def person_detail(request, pk: int):
+    person = services.view_person(request.user, pk)
+    return render(
+        request,
+        "registry/person_detail.html",
+        {"person": person, "history": queries.person_history(person), "can_edit": _can_edit(request.user)},
+    )
+
+
+@staff_view
+def person_edit(request, pk: int):
+    if request.method == "POST":
+        person = Person.objects.get_for_user(request.user, pk=pk)
+        form = PersonForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_person(request.user, person, form.to_data(), _version(request))
+            except DomainError as exc:
+                attach_error(form, exc)
+            else:
+                messages.success(request, "人员信息已保存")
+                return redirect("registry:person", pk=person.pk)
+    else:
+        person = services.person_for_edit(request.user, pk)
+        form = PersonForm(initial=PersonForm.initial_for(person))
+    return render(request, "registry/person_form.html", {"form": form, "person": person})
+
+
+@staff_view
+def organisation_list(request):
+    query = request.GET.get("q", "")
+    return render(
+        request,
+        "registry/organisation_list.html",
+        {
+            "organisations": queries.organisations(request.user, query)[:200],
+            "q": query,
+            "can_edit": _can_edit(request.user),
+        },
+    )
+
+
+@staff_view
+def organisation_form(request, pk: int | None = None):
+    require(request.user, Capability.EDIT_PEOPLE)
+    organisation = Organisation.objects.get_for_user(request.user, pk=pk) if pk else None
+    if request.method == "POST":
+        form = OrganisationForm(request.POST)
+        if form.is_valid():
+            try:
+                if organisation:
+                    services.update_organisation(request.user, organisation, form.to_data(), _version(request))
+                else:
+                    organisation = services.create_organisation(request.user, form.to_data())
+            except DomainError as exc:
+                attach_error(form, exc)
+            else:
+                messages.success(request, f"组织机构“{organisation.name}”已保存")
+                return redirect("registry:organisations")
+    else:
+        initial = (
+            OrganisationForm.initial_for(organisation) if organisation else {"region_code": request.user.region_id}
+        )
+        form = OrganisationForm(initial=initial)
+    return render(request, "registry/organisation_form.html", {"form": form, "organisation": organisation})
