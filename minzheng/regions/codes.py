@@ -25,7 +25,7 @@ ROOT_NAME = "中华人民共和国"
 
 URBAN, RURAL, UNDETERMINED = "urban", "rural", ""
 
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"^[0-9]+$")  # ASCII only: \d also matches full-width and other Unicode digits
 
 
 def canonical(code: str) -> str:

@@ -95,7 +95,7 @@ def count_levels(prefix: str) -> dict[int, int]:
 
 def _check_prefix(prefix: str) -> str:
     prefix = (prefix or "").strip()
-    if prefix and (not prefix.isdigit() or len(prefix) not in (2, 4, 6, 9, 12)):
+    if prefix and (not prefix.isascii() or not prefix.isdigit() or len(prefix) not in (2, 4, 6, 9, 12)):
         raise DomainError(f"区划前缀“{prefix}”格式错误：应为2、4、6、9或12位数字", "invalid_region_code")
     return prefix
 
@@ -109,7 +109,7 @@ def import_regions(prefix: str = "") -> ImportResult:
     prefix = _check_prefix(prefix)
     started = time.perf_counter()
     rows = list(read_rows(prefix))
-    if len(rows) == 1:
+    if not any(row[0].startswith(prefix) and row[0] != codes.ROOT_CODE for row in rows):  # only ancestors were read
         raise DomainError(f"区划数据中没有代码以“{prefix}”开头的区划", "unknown_region_code")
     table = Region._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from minzheng.core.masking import mask_account, mask_id_number, mask_phone
 
@@ -255,7 +255,7 @@ def search(request, q: str = ""):
 @router.post("/households", response={201: HouseholdOut}, summary="登记家庭及其成员")
 def create_household(request, payload: HouseholdCreate):
     household = services.create_household(request.user, payload.to_data(payload.members))
-    return 201, _household_out(household)
+    return Status(201, _household_out(household))
 
 
 @router.get("/households/{household_id}", response=HouseholdOut, summary="家庭详情（查看记入审计日志）")
@@ -277,7 +277,7 @@ def add_member(request, household_id: int, payload: MemberIn):
         payload.relationship, payload.person.to_data() if payload.person else None, payload.person_id
     )
     services.add_member(request.user, household, member)
-    return 201, _household_out(household)
+    return Status(201, _household_out(household))
 
 
 @router.post("/households/{household_id}/members/{person_id}/leave", response=HouseholdOut, summary="成员迁出")
@@ -313,6 +313,5 @@ def list_organisations(request, q: str = ""):
 
 @router.post("/organisations", response={201: OrganisationOut}, summary="登记组织机构")
 def create_organisation(request, payload: OrganisationIn):
-    return 201, _organisation_out(
-        services.create_organisation(request.user, services.OrganisationData(**payload.dict()))
-    )
+    organisation = services.create_organisation(request.user, services.OrganisationData(**payload.dict()))
+    return Status(201, _organisation_out(organisation))

@@ -16,6 +16,7 @@ from minzheng.regions.importer import count_levels, import_regions
 from minzheng.regions.models import Region
 
 EXPECTED_1307 = {codes.CITY: 1, codes.COUNTY: 19, codes.TOWNSHIP: 246, codes.VILLAGE: 4582}
+OTHER_VILLAGE_NO_USERS = "130722101203"  # 公会镇, no test user or household is bound to it
 
 
 # --- import ----------------------------------------------------------------------------------------------------------
@@ -53,24 +54,14 @@ def test_reimport_restores_a_renamed_village_and_re_adds_a_deleted_one(db):
     assert Region.objects.count() == total
 
 
-OTHER_VILLAGE_NO_USERS = "130722101202"
-
-
 @pytest.mark.parametrize(
     ("prefix", "message"),
     [
         ("13a7", "区划前缀“13a7”格式错误"),
         ("130", "区划前缀“130”格式错误"),
+        ("１３０７", "区划前缀“１３０７”格式错误"),
         ("99", "没有代码以“99”开头的区划"),
-        pytest.param(
-            "1399",
-            "没有代码以“1399”开头的区划",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="importer.import_regions only rejects a prefix when nothing but the root was read; for a "
-                "well-formed prefix under a real province it silently imports the ancestors and reports success",
-            ),
-        ),
+        ("1399", "没有代码以“1399”开头的区划"),  # well-formed, under a real province, but no such city
     ],
 )
 def test_bad_prefix_is_refused_and_nothing_written(db, prefix, message):
@@ -153,12 +144,8 @@ def test_canonical_codes(raw, canonical):
         "13a7",
         "1307221",
         "1307221000001",
-        pytest.param(
-            "１３",
-            marks=pytest.mark.xfail(
-                strict=True, reason="codes.canonical uses \\d, which also matches full-width and other Unicode digits"
-            ),
-        ),
+        "１３",  # full-width digits
+        "٣١",  # Arabic-Indic digits
     ],
 )
 def test_malformed_codes(bad):

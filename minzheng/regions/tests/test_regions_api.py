@@ -73,7 +73,7 @@ def test_village_and_the_nation(clerk_client):
     assert (nation["name"], nation["level"], nation["ancestors"]) == ("中华人民共和国", codes.COUNTRY, [])
 
 
-@pytest.mark.parametrize("bad", ["13a7", "130", "1307221", "1307221000001"])
+@pytest.mark.parametrize("bad", ["13a7", "130", "1307221", "1307221000001", "１３０７"])
 def test_malformed_code_is_400(clerk_client, bad):
     for url in (f"{BASE}/{bad}", f"{BASE}/{bad}/children"):
         response = clerk_client.get(url)
