@@ -18,7 +18,7 @@ from minzheng.core.errors import DomainError
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_.·]+")
 
 
-def _fold(value: str | None) -> str:
+def fold_input(value: str | None) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or "")).upper()
 
 
@@ -41,7 +41,7 @@ def _area_known(area: str) -> bool:
 
 
 def parse_identity_number(value: str | None, *, today: datetime.date | None = None) -> IdentityInfo:
-    number = _fold(value)
+    number = fold_input(value)
     if not number:
         raise DomainError("请填写公民身份号码", "id_required", field="id_number")
     if len(number) == 15 and number.isdigit():
@@ -110,7 +110,7 @@ _USCC_ALPHABET = set("0123456789ABCDEFGHJKLMNPQRTUWXY")
 def normalize_uscc(value: str | None) -> str:
     """统一社会信用代码. stdnum's check demands 8 leading digits, which wrongly rejects the letter registration
     authorities GB 32100 allows (A, N, Y), so the structure is checked here and only the checksum is stdnum's."""
-    code = _fold(value)
+    code = fold_input(value)
     if not code:
         raise DomainError("请填写统一社会信用代码", "uscc_required", field="uscc")
     if len(code) != 18:
@@ -135,7 +135,7 @@ _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
 def normalize_phone(value: str | None) -> str:
     """Mainland mobile (11 digits starting 13–19) or landline with area code; +86 prefix accepted. Empty stays empty."""
-    phone = _fold(value).replace("(", "").replace(")", "")
+    phone = fold_input(value).replace("(", "").replace(")", "")
     if not phone:
         return ""
     if phone.startswith("+86"):
@@ -148,7 +148,7 @@ def normalize_phone(value: str | None) -> str:
 
 
 def normalize_bank_account(value: str | None) -> str:
-    account = _fold(value)
+    account = fold_input(value)
     if not account:
         return ""
     if not account.isdigit() or not 8 <= len(account) <= 30:

@@ -3,14 +3,14 @@
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from minzheng.accounts.roles import Capability, require
 from minzheng.core import audit
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_id_number
 
-from .identifiers import _fold, parse_identity_number
+from .identifiers import fold_input, parse_identity_number
 from .models import Household, Membership, Organisation, Person
 
 _HOUSEHOLD_NUMBER = re.compile(r"^H?(\d{1,12})$")
@@ -39,21 +39,15 @@ def _persons(user) -> QuerySet:
     return (
         Person.objects.for_user(user)
         .select_related("region")
-        .prefetch_related(_current_membership_prefetch(current))
+        .prefetch_related(Prefetch("memberships", queryset=current.select_related("household"), to_attr="current_memberships"))
         .order_by("name", "id")
     )
-
-
-def _current_membership_prefetch(qs):
-    from django.db.models import Prefetch
-
-    return Prefetch("memberships", queryset=qs.select_related("household"), to_attr="current_memberships")
 
 
 def search(user, query: str) -> SearchResult:
     """Search by identity number (exact), household number (H000000123) or name (prefix), within the user's scope."""
     require(user, Capability.VIEW_PEOPLE)
-    folded = _fold(query)
+    folded = fold_input(query)
     persons, households = _persons(user), _households(user)
     if not folded:
         return SearchResult("", "", persons.none(), households[:50])
@@ -95,5 +89,5 @@ def organisations(user, query: str = "") -> QuerySet:
     qs = Organisation.objects.for_user(user).select_related("region").order_by("name")
     query = (query or "").strip()
     if query:
-        qs = qs.filter(Q(name__contains=query) | Q(uscc=_fold(query)))
+        qs = qs.filter(Q(name__contains=query) | Q(uscc=fold_input(query)))
     return qs

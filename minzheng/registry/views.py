@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
 
-from minzheng.accounts.roles import Capability, require
+from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core.errors import DomainError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
@@ -74,14 +74,12 @@ def household_detail(request, pk: int):
             "member_form": MemberForm(prefix="add"),
             "existing_form": ExistingMemberForm(prefix="in"),
             "change_head_form": change_head,
-            "can_edit": request.user and _can_edit(request.user),
+            "can_edit": _can_edit(request.user),
         },
     )
 
 
 def _can_edit(user) -> bool:
-    from minzheng.accounts.roles import has_capability
-
     return has_capability(user, Capability.EDIT_PEOPLE)
 
 

@@ -68,8 +68,16 @@ def test_bad_prefix_is_refused_and_nothing_written(db, prefix, message):
     total = Region.objects.count()
     with pytest.raises(DomainError, match=message):
         import_regions(prefix)
+    assert Region.objects.count() == total
+
+
+@pytest.mark.parametrize(("prefix", "message"), [("13a7", "格式错误"), ("99", "没有代码以“99”开头的区划")])
+def test_import_command_reports_a_bad_prefix(db, prefix, message):
+    total = Region.objects.count()
+    out = io.StringIO()
     with pytest.raises(CommandError, match=message):
-        call_command("import_regions", "--prefix", prefix, stdout=io.StringIO())
+        call_command("import_regions", "--prefix", prefix, stdout=out)
+    assert out.getvalue() == ""
     assert Region.objects.count() == total
 
 

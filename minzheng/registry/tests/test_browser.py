@@ -11,10 +11,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from minzheng.browser_fixtures import ARTIFACTS, browser, log_in, page, requires_chromium  # noqa: F401
+from minzheng.browser_fixtures import (  # noqa: F401  (fixtures used by name)
+    ARTIFACTS,
+    audit_log_flushable,
+    browser,
+    log_in,
+    page,
+    requires_chromium,
+)
 from minzheng.conftest import OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, VILLAGE, make_id_number
 
-pytestmark = [pytest.mark.browser, requires_chromium]
+pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.usefixtures("audit_log_flushable")]
 
 HEAD_ID = make_id_number("130722", "19800101", 11)  # male
 SPOUSE_ID = make_id_number("130722", "19820305", 22)  # female
