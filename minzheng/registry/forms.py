@@ -7,6 +7,8 @@ from .codes import AreaType, DisabilityCategory, DisabilityGrade, OrganisationTy
 from .services import HouseholdData, MemberData, OrganisationData, PersonData
 
 _BLANK = [("", "—")]
+# A member's relationship to the head: never 本人 (01); 户主 (02) only where a head is being registered.
+MEMBER_RELATIONSHIPS = _BLANK + [c for c in Relationship.choices if c[0] not in (Relationship.SELF, Relationship.HEAD)]
 
 
 class PersonForm(BootstrapMixin, forms.Form):
@@ -45,7 +47,9 @@ class PersonForm(BootstrapMixin, forms.Form):
 
 
 class MemberForm(PersonForm):
-    relationship = forms.ChoiceField(label="与户主关系", choices=Relationship.choices)
+    relationship = forms.ChoiceField(
+        label="与户主关系", choices=_BLANK + [c for c in Relationship.choices if c[0] != Relationship.SELF]
+    )
     field_order = ["relationship", "name", "id_number", "phone", "disability_category", "disability_grade", "self_care"]
 
     def to_member(self) -> MemberData:
@@ -111,9 +115,7 @@ class ExistingMemberForm(BootstrapMixin, forms.Form):
     """Bring an already registered person into this household (迁入)."""
 
     id_number = forms.CharField(label="迁入人员公民身份号码", max_length=40)
-    relationship = forms.ChoiceField(
-        label="与户主关系", choices=[c for c in Relationship.choices if c[0] != Relationship.HEAD]
-    )
+    relationship = forms.ChoiceField(label="与户主关系", choices=MEMBER_RELATIONSHIPS)
     reason = forms.CharField(label="迁移原因", max_length=200)
 
 
@@ -124,9 +126,7 @@ class LeaveForm(BootstrapMixin, forms.Form):
 
 class ChangeHeadForm(BootstrapMixin, forms.Form):
     person_id = forms.IntegerField(label="新户主", widget=forms.Select)
-    old_head_relationship = forms.ChoiceField(
-        label="原户主与新户主的关系", choices=[c for c in Relationship.choices if c[0] != Relationship.HEAD]
-    )
+    old_head_relationship = forms.ChoiceField(label="原户主与新户主的关系", choices=MEMBER_RELATIONSHIPS)
 
 
 class SearchForm(forms.Form):

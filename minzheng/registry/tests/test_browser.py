@@ -46,9 +46,9 @@ def existing_household(user, village: str, name: str, number: str):
     )
 
 
-def member_card(page, index: int):
+def member_card(form_page, index: int):
     """The n-th member card of the household form (cards added by “添加成员” have no data-testid until re-render)."""
-    return page.locator(".member-form").nth(index)
+    return form_page.locator(".member-form").nth(index)
 
 
 def test_clerk_registers_household_and_auditor_sees_it(page, live_server, regions, make_user):  # noqa: F811
