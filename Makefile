@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/minzheng import_regions --prefix $(PREFIX)
 	$(BIN)/minzheng create_demo_users --prefix $(PREFIX)
 	$(BIN)/minzheng generate_population --prefix $(PREFIX) --households $(HOUSEHOLDS) --seed $(SEED) --if-empty
-	DEBUG=1 $(BIN)/minzheng runserver 127.0.0.1:8000
+	$(BIN)/minzheng runserver 127.0.0.1:8000
 
 test: install
 	$(BIN)/ruff check .

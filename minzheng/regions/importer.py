@@ -113,16 +113,17 @@ def import_regions(prefix: str = "") -> ImportResult:
         raise DomainError(f"区划数据中没有代码以“{prefix}”开头的区划", "unknown_region_code")
     table = Region._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        # The staging table is dropped explicitly (not ON COMMIT DROP) so two imports in one transaction work.
+        cursor.execute(f"DROP TABLE IF EXISTS {_TEMP}")
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"CREATE TEMP TABLE {_TEMP} (code varchar(12) PRIMARY KEY, name varchar(100), level smallint,"
-                " parent_id varchar(12), urban_rural varchar(5)) ON COMMIT DROP"
+                " parent_id varchar(12), urban_rural varchar(5))"
             )
             with cursor.copy(f"COPY {_TEMP} ({_COLUMNS}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            cursor.execute(f"DROP TABLE IF EXISTS temp.{_TEMP}")
             cursor.execute(
                 f"CREATE TEMP TABLE {_TEMP} (code text PRIMARY KEY, name text, level integer,"
                 " parent_id text, urban_rural text)"
@@ -140,8 +141,7 @@ def import_regions(prefix: str = "") -> ImportResult:
             f" WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.code = t.code) ORDER BY t.level, t.code"
         )
         added = max(cursor.rowcount, 0)
-        if connection.vendor != "postgresql":
-            cursor.execute(f"DROP TABLE temp.{_TEMP}")
+        cursor.execute(f"DROP TABLE {_TEMP}")
     return ImportResult(
         prefix=prefix,
         rows_read=len(rows),

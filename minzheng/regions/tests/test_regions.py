@@ -265,3 +265,15 @@ def test_children_fragment_of_a_village_is_empty(clerk_client):
     response = clerk_client.get(reverse("regions:children", args=[VILLAGE]))
     assert response.status_code == 200
     assert "无下级区划" in response.content.decode()
+
+
+def test_two_imports_in_one_transaction(db):
+    """The staging table must not outlive one import (PostgreSQL kept it until commit)."""
+    from django.db import transaction
+
+    from minzheng.regions.importer import import_regions
+
+    with transaction.atomic():
+        first = import_regions("130722")
+        second = import_regions("130722")
+    assert first.counts == second.counts and second.added == 0

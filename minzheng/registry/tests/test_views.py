@@ -117,3 +117,17 @@ def test_organisation_with_letter_authority(clerk, clerk_client):
 def test_anonymous_is_sent_to_login(client):
     response = client.get(reverse("registry:search"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_error_pages_are_chinese(clerk_client, make_user, household_data):
+    from minzheng.conftest import OTHER_TOWNSHIP, OTHER_VILLAGE
+
+    other = services.create_household(make_user("clerk", OTHER_TOWNSHIP), household_data(OTHER_VILLAGE))
+    missing = clerk_client.get(reverse("registry:household", args=[other.pk]))
+    assert missing.status_code == 404 and "不在您的管辖范围内" in missing.content.decode()
+
+
+def test_auditor_gets_chinese_403_on_people_pages(client, make_user):
+    client.force_login(make_user("auditor"))
+    response = client.get(reverse("registry:search"))
+    assert response.status_code == 403 and "无权" in response.content.decode()
