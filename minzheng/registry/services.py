@@ -116,7 +116,8 @@ def _duplicate_error(existing: Person, user) -> DomainError:
     )
 
 
-def _village_in_scope(user, region_code: str) -> Region:
+def _region_in_scope(user, region_code: str, *, village: bool) -> Region:
+    """The region a record is registered in: it must exist, be in the user's scope and, for people, be a village."""
     try:
         code = region_codes.canonical(region_code)
     except DomainError as exc:
@@ -124,10 +125,10 @@ def _village_in_scope(user, region_code: str) -> Region:
     region = Region.objects.filter(code=code).first()
     if region is None:
         raise DomainError(f"区划代码“{region_code}”不存在", "unknown_region_code", field="region_code")
-    if region.level != Region.Level.VILLAGE:
+    if village and region.level != Region.Level.VILLAGE:
         raise DomainError("家庭户籍地须选择到村（社区）一级", "region_not_village", field="region_code")
     if not in_scope(user, region.code):
-        raise DomainError("该村（社区）不在您的管辖范围内", "region_out_of_scope", field="region_code")
+        raise DomainError("该区划不在您的管辖范围内", "region_out_of_scope", field="region_code")
     return region
 
 
@@ -208,7 +209,7 @@ def person_for_edit(user, person_id: int) -> Person:
 
 
 def _clean_household(user, data: HouseholdData) -> dict:
-    region = _village_in_scope(user, data.region_code)
+    region = _region_in_scope(user, data.region_code, village=True)
     address = (data.address or "").strip()
     if not address:
         raise DomainError("请填写家庭住址", "required", field="address")
@@ -478,15 +479,7 @@ class OrganisationData:
 def _clean_organisation(user, data: OrganisationData) -> dict:
     if data.org_type not in OrganisationType.values:
         raise DomainError("请选择组织类型", "invalid_choice", field="org_type")
-    try:
-        code = region_codes.canonical(data.region_code)
-    except DomainError as exc:
-        raise DomainError(exc.message, exc.code, field="region_code") from None
-    region = Region.objects.filter(code=code).first()
-    if region is None:
-        raise DomainError(f"区划代码“{data.region_code}”不存在", "unknown_region_code", field="region_code")
-    if not in_scope(user, region.code):
-        raise DomainError("该区划不在您的管辖范围内", "region_out_of_scope", field="region_code")
+    region = _region_in_scope(user, data.region_code, village=False)
     return {
         "name": _clean_name(data.name, "name", "名称", max_length=200),
         "uscc": normalize_uscc(data.uscc),
@@ -541,6 +534,6 @@ def update_organisation(
 def create_person(user, data: PersonData, region_code: str) -> Person:
     """Register a person not (yet) in a household, e.g. before a household is set up."""
     require(user, Capability.EDIT_PEOPLE)
-    region = _village_in_scope(user, region_code)
+    region = _region_in_scope(user, region_code, village=True)
     with transaction.atomic():
         return _insert_person(user, data, region)
