@@ -78,3 +78,13 @@ def test_demo_users_command(db):
     assert clerk.region_id == TOWNSHIP and clerk.get_role_display() == "窗口受理员"
     assert User.objects.get(username="clerk2").region.parent_id == COUNTY
     assert User.objects.filter(username="admin", is_superuser=True).exists()
+
+
+def test_admin_pages_open_for_system_admin(client, db):
+    from django.core.management import call_command
+
+    call_command("create_demo_users", "--prefix", "1307")
+    client.force_login(User.objects.get(username="admin"))
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get("/admin/regions/region/?q=张北").status_code == 200
+    assert client.get("/admin/registry/person/").status_code == 404  # personal data only through scoped pages
