@@ -72,3 +72,39 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.last_seq}"
+
+
+class CalendarYear(models.Model):
+    """A year the bundled State Council calendar (chinesecalendar) does not know yet, maintained by administrators.
+
+    Until `official` is set, deadlines falling in the year are shown as provisional (暂定).
+    """
+
+    year = models.PositiveSmallIntegerField("年份", unique=True)
+    official = models.BooleanField("已按国务院办公厅通知录入", default=False)
+    notice = models.CharField("通知文号", max_length=100, blank=True, help_text="如：国办发明电〔2026〕7号")
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "节假日年度"
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}年" + ("（正式）" if self.official else "（暂定）")
+
+
+class CalendarDay(models.Model):
+    """One exception to the Monday–Friday rule in such a year: a statutory holiday on a weekday or a make-up
+    workday (调休上班) on a weekend."""
+
+    calendar_year = models.ForeignKey(CalendarYear, verbose_name="年度", on_delete=models.CASCADE, related_name="days")
+    date = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("是否上班", help_text="法定节假日不勾选；周末调休上班勾选")
+    name = models.CharField("名称", max_length=50, help_text="如：春节、调休上班")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "节假日与调休"
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
