@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "minzheng.regions",
     "minzheng.accounts",
     "minzheng.registry",
+    "minzheng.policy",
     "minzheng.api",
 ]
 
