@@ -67,8 +67,14 @@ def test_working_days_between():
 
 @pytest.mark.django_db
 def test_admin_refuses_a_year_the_library_knows(admin_client):
-    response = admin_client.post("/admin/core/calendaryear/add/", {
-        "year": 2026, "notice": "", "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0",
-    })
+    response = admin_client.post(
+        "/admin/core/calendaryear/add/",
+        {
+            "year": 2026,
+            "notice": "",
+            "days-TOTAL_FORMS": "0",
+            "days-INITIAL_FORMS": "0",
+        },
+    )
     assert "已内置" in response.content.decode()
     assert not CalendarYear.objects.exists()
