@@ -5,7 +5,6 @@ Import the fixtures into a test module (`from minzheng.browser_fixtures import b
 cookies), so one test's session cannot leak into another.
 """
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -26,39 +25,6 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 requires_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
 )
-
-
-@pytest.fixture(scope="module")
-def audit_log_flushable(django_db_setup, django_db_blocker):
-    """Let live_server tests' flush empty the append-only audit log; the guard is restored after the module.
-
-    `live_server` makes every test transactional, and pytest-django empties every table after each one (DELETE on
-    SQLite, TRUNCATE on PostgreSQL) — which the audit log's append-only triggers (core migration 0002) refuse, so
-    the teardown fails and the next test starts on the previous one's rows. Module scope puts this fixture's
-    teardown after the last test's flush. The browser tests do not exercise the guard (core/tests/test_audit does).
-    """
-    from django.db import connection
-
-    guard = importlib.import_module("minzheng.core.migrations.0002_audit_append_only")
-    postgres = connection.vendor == "postgresql"
-    triggers = ["core_auditentry_append_only", "core_auditentry_no_truncate"]
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        if postgres:
-            for trigger in triggers:
-                cursor.execute(f"ALTER TABLE core_auditentry DISABLE TRIGGER {trigger}")
-        else:
-            for sql in guard.SQLITE_REVERSE:
-                cursor.execute(sql)
-    try:
-        yield
-    finally:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            if postgres:
-                for trigger in triggers:
-                    cursor.execute(f"ALTER TABLE core_auditentry ENABLE TRIGGER {trigger}")
-            else:
-                for sql in guard.SQLITE:
-                    cursor.execute(sql)
 
 
 @pytest.fixture(scope="module")

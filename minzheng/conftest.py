@@ -6,6 +6,7 @@ Region codes used across the suite (all real, NBS 2023):
   130722100201  南壕堑村村民委员会 (rural)  130722100001 教育街社区居民委员会 (urban)
 """
 
+import importlib
 import os
 
 import pytest
@@ -60,9 +61,42 @@ def django_db_setup(django_db_setup, django_db_blocker):
         ensure_regions()
 
 
+@pytest.fixture(scope="module")
+def audit_log_flushable(django_db_setup, django_db_blocker):
+    """Let transactional (and live_server) tests' flush empty the append-only audit log; the guard is restored after the module.
+
+    `live_server` makes every test transactional, and pytest-django empties every table after each one (DELETE on
+    SQLite, TRUNCATE on PostgreSQL) — which the audit log's append-only triggers (core migration 0002) refuse, so
+    the teardown fails and the next test starts on the previous one's rows. Module scope puts this fixture's
+    teardown after the last test's flush. The browser tests do not exercise the guard (core/tests/test_audit does).
+    """
+    from django.db import connection
+
+    guard = importlib.import_module("minzheng.core.migrations.0002_audit_append_only")
+    postgres = connection.vendor == "postgresql"
+    triggers = ["core_auditentry_append_only", "core_auditentry_no_truncate"]
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if postgres:
+            for trigger in triggers:
+                cursor.execute(f"ALTER TABLE core_auditentry DISABLE TRIGGER {trigger}")
+        else:
+            for sql in guard.SQLITE_REVERSE:
+                cursor.execute(sql)
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            if postgres:
+                for trigger in triggers:
+                    cursor.execute(f"ALTER TABLE core_auditentry ENABLE TRIGGER {trigger}")
+            else:
+                for sql in guard.SQLITE:
+                    cursor.execute(sql)
+
+
 @pytest.fixture
-def regions(db):
-    """For transactional tests (live_server), whose flush removes the session's regions."""
+def regions(audit_log_flushable, transactional_db):
+    """For transactional tests (live_server, threads), whose flush removes the session's regions."""
     ensure_regions()
 
 

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 
 from minzheng.browser_fixtures import (  # noqa: F401  (fixtures used by name)
     ARTIFACTS,
-    audit_log_flushable,
     browser,
     log_in,
     page,

@@ -1,0 +1,81 @@
+"""Deadlines derived from a case's events and its parameter snapshot, on the working-day calendar."""
+
+import datetime
+from dataclasses import dataclass
+
+from minzheng.core.workdays import Deadline, WorkingCalendar
+
+from .workflows import WORKFLOWS, Clock
+
+
+@dataclass(frozen=True)
+class ClockStatus:
+    code: str
+    label: str
+    started_on: datetime.date
+    days: int
+    calendar: bool
+    deadline: Deadline
+    met_on: datetime.date | None
+    informational: bool
+
+    @property
+    def open(self) -> bool:
+        return self.met_on is None
+
+    def overdue(self, today: datetime.date) -> bool:
+        if self.met_on is not None:
+            return self.met_on > self.deadline.due
+        return today > self.deadline.due
+
+    @property
+    def unit(self) -> str:
+        return "日" if self.calendar else "个工作日"
+
+
+def _param(case, clock: Clock, events) -> int:
+    params = case.parameters or {}
+    name = clock.param
+    if clock.code == "total" and name == "total_wd":
+        if any(e.action == "extend" for e in events):
+            name = "extend_to_wd"
+        elif params.get("confirm_level", {}).get("value") == "township":
+            name = "total_wd_delegated"
+    return int(params[name]["value"])
+
+
+def _starts(clock: Clock, event) -> bool:
+    if clock.start.startswith("enter:"):
+        return event.to_state == clock.start.removeprefix("enter:") and event.from_state != event.to_state
+    return event.action == clock.start
+
+
+def clock_statuses(case, events, calendar: WorkingCalendar | None = None) -> list[ClockStatus]:
+    """Every time limit that has started for the case, in the order they started."""
+    workflow = WORKFLOWS.get(case.service.workflow)
+    if workflow is None or not case.parameters:
+        return []
+    calendar = calendar or WorkingCalendar()
+    events = list(events)
+    result = []
+    for clock in workflow.clocks:
+        starts = [e for e in events if _starts(clock, e)]
+        if not starts:
+            continue
+        start = starts[-1]  # a re-investigation restarts the notice and the review clocks
+        days = _param(case, clock, events)
+        if clock.calendar:
+            deadline = Deadline(start.on + datetime.timedelta(days=days), False, "自然日")
+        else:
+            deadline = calendar.add_working_days(start.on, days)
+        met = next((e.on for e in events if e.seq > start.seq and e.action in clock.met_by), None)
+        result.append(
+            ClockStatus(clock.code, clock.label, start.on, days, clock.calendar, deadline, met, clock.informational)
+        )
+    return sorted(result, key=lambda c: c.started_on)
+
+
+def current(statuses: list[ClockStatus]) -> ClockStatus | None:
+    """The open, non-informational limit that falls first: what the case's queue position is sorted by."""
+    open_ = [s for s in statuses if s.open and not s.informational]
+    return min(open_, key=lambda s: s.deadline.due, default=None)

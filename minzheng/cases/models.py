@@ -1,0 +1,187 @@
+"""Cases: one application for one service item by one household, kept as an append-only event log.
+
+`Case.state`, `current_due` and `version` are caches derived from the events, written only by
+`minzheng.cases.services` in the same transaction as the event that changes them (ARCHITECTURE.md principle 3).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from minzheng.core.masking import mask_name
+from minzheng.core.scoping import ScopedQuerySet
+from minzheng.policy.models import Material, ServiceItem
+from minzheng.regions.models import Region
+from minzheng.registry.models import Household, Person
+
+
+class Channel(models.TextChoices):
+    WINDOW = "window", "窗口受理"
+    ONLINE = "online", "网上申请"
+    PROXY = "proxy", "代办"
+
+
+class CaseQuerySet(ScopedQuerySet):
+    region_field = "region"
+
+    def open(self):
+        from .workflows import FINAL_STATES
+
+        return self.exclude(state__in=FINAL_STATES)
+
+
+class Case(models.Model):
+    number = models.CharField("案件编号", max_length=32, unique=True)
+    service = models.ForeignKey(ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="cases")
+    household = models.ForeignKey(Household, verbose_name="申请家庭", on_delete=models.PROTECT, related_name="cases")
+    applicant = models.ForeignKey(Person, verbose_name="申请人", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField("申请渠道", max_length=10, choices=Channel.choices)
+    entrusted_name = models.CharField("受托人", max_length=50, blank=True)
+    entrusted_id_number = models.CharField("受托人身份号码", max_length=18, blank=True)
+    authorisation_signed = models.BooleanField("已签署核对授权书", default=False)
+    pledge_signed = models.BooleanField("已签署承诺书", default=False)
+    conflict_of_interest = models.BooleanField("近亲属备案", default=False)
+    conflict_note = models.CharField("备案说明", max_length=300, blank=True)
+    submitted_on = models.DateField("申请日期")
+    accepted_on = models.DateField("受理日期", null=True, blank=True)
+    state = models.CharField("办理状态", max_length=30, db_index=True)
+    current_step = models.CharField("当前环节时限", max_length=40, blank=True)
+    current_due = models.DateField("当前环节截止", null=True, blank=True, db_index=True)
+    due_provisional = models.BooleanField("截止日期暂定", default=False)
+    proposed_amount = models.DecimalField("拟救助金额（元/月）", max_digits=12, decimal_places=2, null=True, blank=True)
+    decided_amount = models.DecimalField("核定金额", max_digits=12, decimal_places=2, null=True, blank=True)
+    start_month = models.DateField("起始发放月份", null=True, blank=True)
+    decided_on = models.DateField("决定日期", null=True, blank=True)
+    spot_check_selected = models.BooleanField("抽查", default=False)
+    parameters = models.JSONField("适用参数", default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="受理人"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = CaseQuerySet.as_manager()
+    audit_type = "case"
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件"
+        indexes = [models.Index(fields=["region", "state", "current_due"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def audit_label(self) -> str:
+        return f"{self.number} {self.service.name} {mask_name(self.applicant.name)}"
+
+    def audit_region_code(self) -> str:
+        return self.region_id
+
+
+class CaseEvent(models.Model):
+    """One action on a case: who, when, what, from which state to which. Never updated or deleted."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField("序号")
+    action = models.CharField("操作", max_length=40)
+    from_state = models.CharField("原状态", max_length=30, blank=True)
+    to_state = models.CharField("新状态", max_length=30)
+    on = models.DateField("办理日期")
+    at = models.DateTimeField("记录时间", auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="经办人"
+    )
+    data = models.JSONField("内容", default=dict, blank=True)
+    note = models.TextField("意见/说明", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件事件"
+        ordering = ["case", "seq"]
+        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="event_seq_per_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.seq} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("案件事件只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+
+class CaseMaterial(models.Model):
+    """A material of the service item, as received for this case (with the uploaded file's metadata, if any)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
+    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="+")
+    received = models.BooleanField("已收取", default=False)
+    received_on = models.DateField("收取日期", null=True, blank=True)
+    file_name = models.CharField("文件名", max_length=200, blank=True)
+    file_size = models.PositiveBigIntegerField("文件大小", null=True, blank=True)
+    file_sha256 = models.CharField("文件摘要", max_length=64, blank=True)
+    content_type = models.CharField("文件类型", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件材料"
+        constraints = [models.UniqueConstraint(fields=["case", "material"], name="one_material_row_per_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.material.name}"
+
+
+class Referral(models.Model):
+    """转办: a need outside civil affairs, referred to the department concerned, which reports back."""
+
+    class Department(models.TextChoices):
+        EDUCATION = "education", "教育部门"
+        HEALTH = "health", "卫生健康部门"
+        MEDICAL_INSURANCE = "medical_insurance", "医疗保障部门"
+        HOUSING = "housing", "住房城乡建设部门"
+        EMPLOYMENT = "employment", "人力资源社会保障部门"
+        DISABLED = "disabled", "残疾人联合会"
+        RURAL = "rural", "乡村振兴部门"
+        EMERGENCY = "emergency", "应急管理部门"
+        JUSTICE = "justice", "司法行政部门（法律援助）"
+        OTHER = "other", "其他部门"
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="referrals", verbose_name="家庭")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name="所在村（社区）")
+    department = models.CharField("转办部门", max_length=20, choices=Department.choices)
+    need = models.TextField("需求说明")
+    referred_on = models.DateField("转办日期")
+    due = models.DateField("回复期限")
+    due_provisional = models.BooleanField(default=False)
+    reply = models.TextField("部门回复", blank=True)
+    replied_on = models.DateField("回复日期", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "转办"
+        ordering = ["due"]
+
+    def __str__(self) -> str:
+        return f"{self.get_department_display()} {self.referred_on}"
+
+
+class InterestDeclaration(models.Model):
+    """备案: a case worker or village-committee member, or a close relative of one. Applications from households
+    containing such a person are registered separately and need a county home visit (DB §11, §20)."""
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", "社会救助经办人员"
+        COMMITTEE = "committee", "村（居）委会成员"
+
+    id_number = models.CharField("公民身份号码", max_length=18, db_index=True)
+    name = models.CharField("姓名", max_length=50)
+    kind = models.CharField("类别", max_length=10, choices=Kind.choices)
+    related_to = models.CharField("本人/近亲属关系", max_length=100, help_text="如：本人；张某某（村委会主任）之子")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name="所在区划")
+    active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "近亲属备案"
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_kind_display()}）"
