@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from minzheng.accounts.urls import auth_urlpatterns
 from minzheng.api.router import api
+from minzheng.cases.urls import public_urlpatterns
 
 admin.site.site_header = "民政一体化服务平台 · 管理后台"
 admin.site.site_title = "民政一体化服务平台"
@@ -13,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("minzheng.accounts.urls")),
     path("regions/", include("minzheng.regions.urls")),
     path("registry/", include("minzheng.registry.urls")),
+    path("cases/", include("minzheng.cases.urls")),
+    path("", include((public_urlpatterns, "public"))),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
