@@ -202,7 +202,18 @@ def open_application(
                 "申请家庭成员为经办人员或村（居）委会成员的近亲属，单独登记备案",
             )
         audit.record(audit.Action.CREATE, user=user, obj=case)
-        if workflow_of_or_none(service) is not None and not missing_materials(case):
+        if workflow_of_or_none(service) is None:
+            # 一门受理: the window accepts every item and hands the ones not run here to the office that decides them.
+            _append(
+                case,
+                user,
+                "transfer",
+                wf.TRANSFERRED,
+                today,
+                {"to": service.get_deciding_level_display(), "missing": missing_materials(case)},
+                note,
+            )
+        elif not missing_materials(case):
             _do_accept(case, user, today, "")
         _refresh(case)
     return case

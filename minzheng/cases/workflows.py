@@ -15,6 +15,7 @@ APPROVED = "approved"
 REFUSED = "refused"
 NOT_ACCEPTED = "not_accepted"
 WITHDRAWN = "withdrawn"
+TRANSFERRED = "transferred"  # accepted at the one window for an item handled outside the platform's procedures
 
 STATE_LABELS = {
     PENDING: "待补齐材料",
@@ -28,8 +29,9 @@ STATE_LABELS = {
     REFUSED: "不予批准",
     NOT_ACCEPTED: "不予受理",
     WITHDRAWN: "已撤回",
+    TRANSFERRED: "已受理并转交承办部门",
 }
-FINAL_STATES = (APPROVED, REFUSED, NOT_ACCEPTED, WITHDRAWN)
+FINAL_STATES = (APPROVED, REFUSED, NOT_ACCEPTED, WITHDRAWN, TRANSFERRED)
 OPEN_STATES = tuple(s for s in STATE_LABELS if s not in FINAL_STATES)
 
 # Who acts: "front" = township window and village assistant; "township" = township reviewer; "confirm" = whoever

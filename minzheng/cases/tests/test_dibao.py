@@ -315,3 +315,9 @@ def test_scope_other_township_cannot_see_or_act(apply, make_user):
         services.act(other, case.pk, "start_investigation", investigators=["甲", "乙"])
     with pytest.raises(NotFound):
         services.view_case(other, case.pk)
+
+
+def test_item_without_workflow_is_accepted_and_transferred(apply, officers):
+    case = apply(service="disability_care", received=["application"])
+    assert case.state == wf.TRANSFERRED and case.events.filter(action="transfer").exists()
+    assert case.current_due is None
