@@ -177,6 +177,7 @@ TEMP_EMERGENCY = Workflow(
         *_COMMON,
         # 先行救助: help first, even before materials are complete; document afterwards (DOMAIN.md §3).
         Action("pay_first", "先行救助", (PENDING, ACCEPTED), PAID_FIRST, TOWNSHIP),
+        Action("complete_materials", "补齐材料", (PENDING, PAID_FIRST), None, FRONT),
         Action("complete_documents", "补办手续，完成救助", (PAID_FIRST,), APPROVED, TOWNSHIP),
     ),
     (
