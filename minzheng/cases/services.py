@@ -86,18 +86,22 @@ def available_actions(user, case: Case) -> list[wf.Action]:
     return [a for a in workflow.allowed(case.state) if _can_act(user, case, a)]
 
 
+# Catalogue material codes that stand for the applicant's signatures (DB §9): ticking one sets the case's flag.
+SIGNATURES = {"authorisation": "authorisation_signed", "pledge": "pledge_signed"}
+
+
 def missing_materials(case: Case) -> list[str]:
-    """What the applicant must still provide: required materials no department can supply, plus the signatures."""
-    missing = [
+    """What the applicant must still provide: the item's required materials that no department can supply (the
+    signed authorisation and pledge among them, where the item asks for them)."""
+    return [
         m.material.name
         for m in case.materials.select_related("material").order_by("material__order")
         if m.material.required and m.material.demandable and not m.received
     ]
-    if not case.authorisation_signed:
-        missing.append("家庭经济状况核对授权书（全体家庭成员签字）")
-    if not case.pledge_signed:
-        missing.append("如实申报承诺书")
-    return list(dict.fromkeys(missing))
+
+
+def _with_signatures(codes: set[str], authorisation: bool, pledge: bool) -> set[str]:
+    return codes | {code for code, signed in (("authorisation", authorisation), ("pledge", pledge)) if signed}
 
 
 def _conflicts(household: Household) -> list[InterestDeclaration]:
@@ -148,9 +152,10 @@ def open_application(
         entrusted_id_number = parse_identity_number(entrusted_id_number).number
     else:
         entrusted_name = entrusted_id_number = ""
-    codes = set(received or [])
     known = {m.code: m for m in service.materials.all()}
+    codes = set(received or [])
     unknown = codes - set(known)
+    codes = _with_signatures(codes, authorisation_signed, pledge_signed) & set(known)
     if unknown:
         raise DomainError(f"材料编码不正确：{'、'.join(sorted(unknown))}", "unknown_material", field="materials")
     duplicate = Case.objects.filter(household=household, service=service).exclude(state__in=wf.FINAL_STATES).first()
@@ -171,8 +176,8 @@ def open_application(
             channel=channel,
             entrusted_name=entrusted_name,
             entrusted_id_number=entrusted_id_number,
-            authorisation_signed=authorisation_signed,
-            pledge_signed=pledge_signed,
+            authorisation_signed="authorisation" in codes,
+            pledge_signed="pledge" in codes,
             conflict_of_interest=bool(conflicts),
             conflict_note="；".join(f"{c.name}：{c.get_kind_display()}，{c.related_to}" for c in conflicts)[:300],
             submitted_on=today,
@@ -299,16 +304,16 @@ def _complete_materials(case, user, workflow, today, data):
     unknown = codes - set(rows)
     if unknown:
         raise DomainError(f"材料编码不正确：{'、'.join(sorted(unknown))}", "unknown_material")
+    codes = _with_signatures(codes, bool(data.get("authorisation_signed")), bool(data.get("pledge_signed"))) & set(rows)
     notified = case.events.filter(action="notify_missing").values_list("data", flat=True).first()
     for code in codes:
         row = rows[code]
         if not row.received:
             row.received, row.received_on = True, today
             row.save(update_fields=["received", "received_on"])
-    if data.get("authorisation_signed"):
-        case.authorisation_signed = True
-    if data.get("pledge_signed"):
-        case.pledge_signed = True
+    for code, flag in SIGNATURES.items():
+        if code in codes:
+            setattr(case, flag, True)
     Case.objects.filter(pk=case.pk).update(
         authorisation_signed=case.authorisation_signed, pledge_signed=case.pledge_signed
     )

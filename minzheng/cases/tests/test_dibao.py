@@ -92,10 +92,16 @@ def test_missing_material_one_time_notice(apply, officers):
 
 
 def test_unsigned_authorisation_is_missing(apply):
-    case = apply(signed=False)
+    case = apply(signed=False, received=["application", "income_statement"])
     assert case.state == wf.PENDING
     missing = services.missing_materials(case)
     assert any("授权书" in m for m in missing) and any("承诺书" in m for m in missing)
+    assert not case.authorisation_signed and not case.pledge_signed
+
+
+def test_signature_flags_tick_the_signature_materials(apply):
+    case = apply(signed=True, received=["application", "income_statement"])
+    assert case.state == wf.ACCEPTED and case.authorisation_signed and case.pledge_signed
 
 
 def test_reject_intake_needs_reasons(apply, officers):
