@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/minzheng import_regions --prefix $(PREFIX)
 	$(BIN)/minzheng create_demo_users --prefix $(PREFIX)
 	$(BIN)/minzheng generate_population --prefix $(PREFIX) --households $(HOUSEHOLDS) --seed $(SEED) --if-empty
+	$(BIN)/minzheng generate_cases --cases 150 --seed $(SEED) --if-empty
 	$(BIN)/minzheng runserver 127.0.0.1:8000
 
 test: install

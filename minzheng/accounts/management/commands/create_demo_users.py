@@ -50,6 +50,7 @@ class Command(BaseCommand):
         ]
         if other_township:
             accounts.append(("clerk2", Role.CLERK, other_township, "邻镇", "受理员"))
+            accounts.append(("reviewer2", Role.TOWNSHIP_REVIEWER, other_township, "邻镇", "审核员"))
         validate_password(password)
         for username, role, region, last, first in accounts:
             user, created = User.objects.get_or_create(username=username, defaults={"role": role, "region": region})
