@@ -135,7 +135,7 @@ def open_application(
     `pending` for the one-time notice of missing materials.
     """
     require(user, Capability.EDIT_PEOPLE)
-    today = today or timezone.localdate()
+    today = _date(today, "申请日期", timezone.localdate()) if today else timezone.localdate()
     household = Household.objects.select_related("region").get_for_user(user, pk=household_id)
     service = ServiceItem.objects.filter(code=service_code, active=True).first()
     if service is None:
@@ -246,8 +246,8 @@ def act(
 ) -> Case:
     """Take one workflow action on a case. Raises DomainError (nothing changed) when it is not allowed."""
     require(user, Capability.EDIT_PEOPLE)
-    today = today or timezone.localdate()
     case = Case.objects.select_related("service", "household").get_for_user(user, pk=case_id)
+    today = _action_date(case, today)
     workflow = workflow_of(case)
     step = workflow.actions.get(action)
     if step is None:
@@ -272,6 +272,19 @@ def act(
         _refresh(case)
         audit.record(audit.Action.UPDATE, user=user, obj=case, detail={"action": action, "state": case.state})
     return case
+
+
+def _action_date(case: Case, on: datetime.date | str | None) -> datetime.date:
+    """The date the step was taken (办理日期): today by default; an earlier date records paper-first work after the
+    fact (the event keeps the time it was recorded too), but never before the case's previous step."""
+    real_today = timezone.localdate()
+    if on in (None, ""):
+        return real_today
+    on = _date(on, "办理日期", real_today)
+    last = case.events.order_by("-seq").values_list("on", flat=True).first()
+    if last and on < last:
+        raise DomainError(f"办理日期不能早于上一环节的日期（{last:%Y-%m-%d}）", "invalid_date", field="on")
+    return on
 
 
 def _actor_names(case: Case, step: wf.Action) -> str:

@@ -327,3 +327,15 @@ def test_item_without_workflow_is_accepted_and_transferred(apply, officers):
     case = apply(service="disability_care", received=["application"])
     assert case.state == wf.TRANSFERRED and case.events.filter(action="transfer").exists()
     assert case.current_due is None
+
+
+def test_action_date_may_be_earlier_but_not_future_nor_before_previous_step(apply, officers):
+    case = apply()
+    with pytest.raises(DomainError) as err:
+        services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 1))
+    assert "不能早于上一环节" in err.value.message
+    with pytest.raises(DomainError) as err:
+        services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2099, 1, 1))
+    assert "不能晚于今天" in err.value.message
+    case = services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today="2025-03-04")
+    assert case.events.get(action="start_investigation").on == D(2025, 3, 4)
