@@ -212,8 +212,9 @@ def test_extend_to_45_working_days_once(apply, officers):
         services.act(officers["county"], case.pk, "extend", reason="再次")
 
 
-def test_deadline_in_2027_is_provisional_never_a_crash(apply, officers):
+def test_deadline_in_2027_is_provisional_never_a_crash(apply, officers, monkeypatch):
     """Issue 3: accepted 2026-12-15; its 30-working-day limit falls in 2027, a year chinesecalendar does not know."""
+    monkeypatch.setattr(services.timezone, "localdate", lambda: D(2026, 12, 15))  # the clock on that day
     case = apply(today=D(2026, 12, 15))
     total = next(s for s in services.deadlines(case) if s.code == "total")
     assert total.deadline.provisional and total.deadline.due == D(2027, 1, 26)
