@@ -13,6 +13,8 @@ from minzheng.policy.models import Material, ServiceItem
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Person
 
+from .workflows import FINAL_STATES
+
 
 class Channel(models.TextChoices):
     WINDOW = "window", "窗口受理"
@@ -24,8 +26,6 @@ class CaseQuerySet(ScopedQuerySet):
     region_field = "region"
 
     def open(self):
-        from .workflows import FINAL_STATES
-
         return self.exclude(state__in=FINAL_STATES)
 
 
@@ -67,6 +67,14 @@ class Case(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "案件"
         indexes = [models.Index(fields=["region", "state", "current_due"])]
+        constraints = [
+            # One open application per household and service item, even for two windows submitting at once.
+            models.UniqueConstraint(
+                fields=["household", "service"],
+                condition=~models.Q(state__in=FINAL_STATES),
+                name="one_open_case_per_item",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number

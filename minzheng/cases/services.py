@@ -6,7 +6,7 @@ import datetime
 import hashlib
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -43,7 +43,7 @@ def _money(raw, label: str = "金额") -> Decimal:
 
 
 def _text(raw, label: str, field: str = "note") -> str:
-    value = (raw or "").strip()
+    value = "" if raw is None or isinstance(raw, list | dict) else str(raw).strip()
     if not value:
         raise DomainError(f"请填写{label}", "required", field=field)
     return value[:2000]
@@ -166,61 +166,94 @@ def open_application(
             existing_id=duplicate.pk,
         )
     conflicts = _conflicts(household)
-    with transaction.atomic():
-        case = Case.objects.create(
-            number=f"TMP-{timezone.now().timestamp()}-{user.pk}",
-            service=service,
-            household=household,
-            applicant_id=applicant_id,
-            region=household.region,
-            channel=channel,
-            entrusted_name=entrusted_name,
-            entrusted_id_number=entrusted_id_number,
-            authorisation_signed="authorisation" in codes,
-            pledge_signed="pledge" in codes,
-            conflict_of_interest=bool(conflicts),
-            conflict_note="；".join(f"{c.name}：{c.get_kind_display()}，{c.related_to}" for c in conflicts)[:300],
-            submitted_on=today,
-            state=wf.PENDING,
-            created_by=user,
-        )
-        case.number = f"MZ{today:%Y}{case.pk:07d}"
-        case.save(update_fields=["number"])
-        CaseMaterial.objects.bulk_create(
-            CaseMaterial(
-                case=case,
-                material=m,
-                received=m.code in codes or not m.demandable,
-                received_on=today if m.code in codes else None,
-            )
-            for m in known.values()
-        )
-        _append(case, user, "submit", wf.PENDING, today, {"channel": channel, "received": sorted(codes)}, note)
-        if conflicts:
-            _append(
-                case,
+    try:
+        with transaction.atomic():
+            return _open(
                 user,
-                "register_conflict",
-                wf.PENDING,
-                today,
-                {"declarations": [c.pk for c in conflicts]},
-                "申请家庭成员为经办人员或村（居）委会成员的近亲属，单独登记备案",
-            )
-        audit.record(audit.Action.CREATE, user=user, obj=case)
-        if workflow_of_or_none(service) is None:
-            # 一门受理: the window accepts every item and hands the ones not run here to the office that decides them.
-            _append(
-                case,
-                user,
-                "transfer",
-                wf.TRANSFERRED,
-                today,
-                {"to": service.get_deciding_level_display(), "missing": missing_materials(case)},
+                household,
+                service,
+                applicant_id,
+                channel,
+                entrusted_name,
+                entrusted_id_number,
+                codes,
+                known,
+                conflicts,
                 note,
+                today,
             )
-        elif not missing_materials(case):
-            _do_accept(case, user, today, "")
-        _refresh(case)
+    except IntegrityError:  # a simultaneous application for the same item won the race (one_open_case_per_item)
+        raise Conflict(f"该家庭已有在办的“{service.name}”申请，请勿重复申请", "duplicate_case") from None
+
+
+def _open(
+    user,
+    household,
+    service,
+    applicant_id,
+    channel,
+    entrusted_name,
+    entrusted_id_number,
+    codes,
+    known,
+    conflicts,
+    note,
+    today,
+) -> Case:
+    case = Case.objects.create(
+        number=f"TMP-{timezone.now().timestamp()}-{user.pk}",
+        service=service,
+        household=household,
+        applicant_id=applicant_id,
+        region=household.region,
+        channel=channel,
+        entrusted_name=entrusted_name,
+        entrusted_id_number=entrusted_id_number,
+        authorisation_signed="authorisation" in codes,
+        pledge_signed="pledge" in codes,
+        conflict_of_interest=bool(conflicts),
+        conflict_note="；".join(f"{c.name}：{c.get_kind_display()}，{c.related_to}" for c in conflicts)[:300],
+        submitted_on=today,
+        state=wf.PENDING,
+        created_by=user,
+    )
+    case.number = f"MZ{today:%Y}{case.pk:07d}"
+    case.save(update_fields=["number"])
+    CaseMaterial.objects.bulk_create(
+        CaseMaterial(
+            case=case,
+            material=m,
+            received=m.code in codes or not m.demandable,
+            received_on=today if m.code in codes else None,
+        )
+        for m in known.values()
+    )
+    _append(case, user, "submit", wf.PENDING, today, {"channel": channel, "received": sorted(codes)}, note)
+    if conflicts:
+        _append(
+            case,
+            user,
+            "register_conflict",
+            wf.PENDING,
+            today,
+            {"declarations": [c.pk for c in conflicts]},
+            "申请家庭成员为经办人员或村（居）委会成员的近亲属，单独登记备案",
+        )
+    audit.record(audit.Action.CREATE, user=user, obj=case)
+    if workflow_of_or_none(service) is None:
+        # 一门受理: the window accepts every item and hands the ones not run here to the office that decides them.
+        _append(
+            case,
+            user,
+            "transfer",
+            wf.TRANSFERRED,
+            today,
+            {"to": service.get_deciding_level_display(), "missing": missing_materials(case)},
+            note,
+        )
+    elif not missing_materials(case):
+        _do_accept(case, user, today, "")
+    _refresh(case)
     return case
 
 
@@ -353,7 +386,10 @@ def _reject_intake(case, user, workflow, today, data):
 
 
 def _start_investigation(case, user, workflow, today, data):
-    names = [n.strip() for n in (data.get("investigators") or []) if n and n.strip()]
+    raw = data.get("investigators") or []
+    if not isinstance(raw, list | tuple):
+        raise DomainError("调查人员应逐人填写", "investigators", field="investigators")
+    names = [str(n).strip() for n in raw if n and str(n).strip()]
     if len(set(names)) < 2:
         raise DomainError("入户调查须由2名以上工作人员进行，请填写调查人员", "investigators", field="investigators")
     return wf.INVESTIGATING, {"investigators": names}, data.get("note", "")
@@ -403,7 +439,10 @@ def self_care_tier(items: dict[str, bool]) -> str:
 
 
 def _assess_self_care(case, user, workflow, today, data):
-    items = {k: bool(v) for k, v in (data.get("items") or {}).items()}
+    raw = data.get("items") or {}
+    if not isinstance(raw, dict):
+        raise DomainError("生活自理能力评估须逐项填写六项活动", "self_care_items")
+    items = {k: bool(v) for k, v in raw.items()}
     return None, {"items": items, "tier": self_care_tier(items)}, data.get("note", "")
 
 

@@ -340,3 +340,26 @@ def test_action_date_may_be_earlier_but_not_future_nor_before_previous_step(appl
     assert "不能晚于今天" in err.value.message
     case = services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today="2025-03-04")
     assert case.events.get(action="start_investigation").on == D(2025, 3, 4)
+
+
+def test_badly_typed_action_data_is_a_chinese_error(apply, officers):
+    case = apply()
+    with pytest.raises(DomainError) as err:
+        services.act(officers["clerk"], case.pk, "start_investigation", investigators="张三")
+    assert err.value.code == "investigators"
+    services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    with pytest.raises(DomainError):
+        services.act(officers["clerk"], case.pk, "complete_investigation", findings=["x"], today=D(2025, 3, 5))
+    with pytest.raises(DomainError):
+        services.act(officers["clerk"], case.pk, "complete_investigation", findings=None, today=D(2025, 3, 5))
+
+
+def test_database_refuses_a_second_open_case_for_the_same_item(apply):
+    from django.db import IntegrityError, transaction
+
+    case = apply()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.create(
+            number="X1", service=case.service, household=case.household, applicant=case.applicant, region=case.region,
+            channel="window", submitted_on=case.submitted_on, state=wf.PENDING, created_by=case.created_by,
+        )
