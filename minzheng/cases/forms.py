@@ -1,0 +1,454 @@
+"""Forms of the one-window intake page and of the case page's actions.
+
+Each form only turns posted fields into the keyword arguments of one service call (`services.open_application`,
+`services.act`); the services decide what is allowed, so every rule is written once and the web page and the API give
+the same Chinese answers.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from minzheng.core.forms import BootstrapMixin
+from minzheng.core.masking import mask_id_number
+from minzheng.policy.models import ServiceItem
+
+from .models import Case, Channel
+from .services import SIGNATURES
+
+_CHOICE_WIDGETS = (forms.RadioSelect, forms.CheckboxSelectMultiple)
+
+
+class _Form(BootstrapMixin, forms.Form):
+    """Bootstrap classes, with radio buttons and checkbox lists styled as Bootstrap form-checks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, _CHOICE_WIDGETS):
+                field.widget.attrs["class"] = "form-check-input"
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+# ---------------------------------------------------------------- intake
+
+
+class HouseholdSearchForm(forms.Form):
+    q = forms.CharField(label="查找家庭", required=False, max_length=60)
+
+
+def service_choices() -> list:
+    """Active service items grouped by category; each says whether it runs end to end here or is transferred."""
+    groups: dict[str, list] = {}
+    for item in ServiceItem.objects.filter(active=True).order_by("order", "code"):
+        how = "全流程办理" if item.end_to_end else f"受理后转交{item.get_deciding_level_display()}"
+        groups.setdefault(item.category, []).append((item.code, f"{item.name}（{how}）"))
+    return [("", "— 请选择 —"), *groups.items()]
+
+
+def member_choices(memberships) -> list[tuple[int, str]]:
+    """The household's current members, for choosing the applicant (identity numbers masked)."""
+    return [
+        (m.person_id, f"{m.person.name}（{m.get_relationship_display()}，{mask_id_number(m.person.id_number)}）")
+        for m in memberships
+    ]
+
+
+class IntakeForm(_Form):
+    """一门受理: one form for every service item. Material choices follow the chosen item: only what the applicant
+    must provide can be ticked; what other departments share is listed, never demanded (DB §10–11)."""
+
+    household = forms.IntegerField(widget=forms.HiddenInput)
+    service = forms.ChoiceField(label="服务事项")
+    applicant = forms.TypedChoiceField(label="申请人", coerce=int, help_text="须为本户现有成员")
+    channel = forms.ChoiceField(
+        label="申请渠道", choices=Channel.choices, initial=Channel.WINDOW, widget=forms.RadioSelect
+    )
+    entrusted_name = forms.CharField(label="受托人姓名", max_length=50, required=False)
+    entrusted_id_number = forms.CharField(
+        label="受托人公民身份号码", max_length=40, required=False, help_text="代办须凭书面委托，登记受托人身份"
+    )
+    materials = forms.MultipleChoiceField(
+        label="申请人已提交的材料", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    authorisation_signed = forms.BooleanField(label="已签署家庭经济状况核对授权书", required=False)
+    pledge_signed = forms.BooleanField(label="已签署如实申报承诺书", required=False)
+    submitted_on = forms.DateField(
+        label="申请日期", required=False, widget=_date_input(), help_text="默认今天；补录窗口纸质申请时填写实际日期"
+    )
+    note = forms.CharField(label="备注", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, members: list[tuple[int, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = service_choices()
+        self.fields["service"].widget.attrs.update(
+            {  # swap in the chosen item's materials (htmx)
+                "hx-get": reverse("cases:intake") + "?partial=materials",
+                "hx-trigger": "change",
+                "hx-target": "#materials",
+                "hx-swap": "outerHTML",
+            }
+        )
+        self.fields["applicant"].choices = members or []
+        code = self.data.get("service") if self.is_bound else self.initial.get("service")
+        self.service_item = (
+            ServiceItem.objects.filter(code=code, active=True).prefetch_related("materials").first() if code else None
+        )
+        materials = list(self.service_item.materials.all()) if self.service_item else []
+        # The signed authorisation and pledge are ticked as signatures, the other materials as received.
+        self.fields["materials"].choices = [
+            (m.code, m.name + ("" if m.required else "（如有）"))
+            for m in materials
+            if m.demandable and m.code not in SIGNATURES
+        ]
+        self.shared_materials = [m for m in materials if not m.demandable]
+        listed = {m.code for m in materials}
+        self.signature_fields = [self[flag] for code, flag in SIGNATURES.items() if code in listed]
+        self.fields["submitted_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+    @property
+    def proxy(self) -> bool:
+        value = self.data.get("channel") if self.is_bound else self.initial.get("channel")
+        return value == Channel.PROXY
+
+    def to_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "household_id": d["household"],
+            "service_code": d["service"],
+            "applicant_id": d["applicant"],
+            "channel": d["channel"],
+            "received": list(d["materials"]),
+            "authorisation_signed": d["authorisation_signed"],
+            "pledge_signed": d["pledge_signed"],
+            "entrusted_name": d["entrusted_name"],
+            "entrusted_id_number": d["entrusted_id_number"],
+            "note": d["note"],
+            "today": d["submitted_on"],
+        }
+
+
+# ---------------------------------------------------------------- case actions
+
+
+class NameListWidget(forms.Widget):
+    """Several text inputs under one name (e.g. the investigators of a home visit); the value is a list."""
+
+    input_type = "namelist"
+
+    def __init__(self, count: int = 3, required_count: int = 2, placeholder: str = "", attrs=None):
+        super().__init__(attrs)
+        self.count, self.required_count, self.placeholder = count, required_count, placeholder
+
+    def value_from_datadict(self, data, files, name: str) -> list[str]:
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+
+    def value_omitted_from_data(self, data, files, name: str) -> bool:
+        return name not in data
+
+    def render(self, name: str, value, attrs: dict | None = None, renderer=None) -> str:
+        values = list(value or []) + [""] * self.count
+        base_id = (attrs or {}).get("id") or f"id_{name}"
+        return format_html(
+            '<div class="d-flex flex-wrap gap-2">{}</div>',
+            format_html_join(
+                "",
+                '<input type="text" class="form-control" style="max-width: 12rem" name="{}" id="{}" value="{}"'
+                ' placeholder="{}" aria-label="{}"{}>',
+                (
+                    (
+                        name,
+                        base_id if i == 0 else f"{base_id}_{i}",
+                        values[i],
+                        f"{self.placeholder}{i + 1}",
+                        f"{self.placeholder}{i + 1}",
+                        mark_safe(" required") if i < self.required_count else "",
+                    )
+                    for i in range(self.count)
+                ),
+            ),
+        )
+
+
+class NameListField(forms.Field):
+    widget = NameListWidget
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        return [v.strip() for v in (value or []) if v and v.strip()]
+
+
+def _textarea(rows: int = 2) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+def _money_field(label: str, required: bool = True, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=12,
+        decimal_places=2,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+    )
+
+
+class ActionForm(_Form):
+    """One action on the case page. Every form posts the case's version (optimistic locking); `to_data` gives the
+    keyword arguments the action's handler in `services` reads."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(label="意见/说明", max_length=2000, required=False, widget=_textarea())
+    on = forms.DateField(
+        label="办理日期", required=False, widget=_date_input(), help_text="默认今天；补录时填写实际日期"
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("version", case.version)
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["on"].widget.attrs.update(
+            {"max": timezone.localdate().isoformat(), "class": "form-control form-control-sm"}
+        )
+
+    def action_date(self) -> datetime.date | None:
+        """办理日期: None for today; an earlier date records paper-first work (the service checks the order)."""
+        return self.cleaned_data.get("on")
+
+    def to_data(self) -> dict:
+        data = {}
+        for name, value in self.cleaned_data.items():
+            if name in ("version", "on") or value is None:
+                continue
+            if isinstance(value, datetime.date):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            data[name] = value
+        return data
+
+
+class ReasonsForm(ActionForm):
+    reasons = forms.CharField(label="理由", max_length=2000, widget=_textarea(3))
+    field_order = ["reasons", "note"]
+
+
+class CompleteMaterialsForm(ActionForm):
+    received = forms.MultipleChoiceField(label="本次补齐的材料", required=False, widget=forms.CheckboxSelectMultiple)
+    authorisation_signed = forms.BooleanField(label="已签署家庭经济状况核对授权书", required=False)
+    pledge_signed = forms.BooleanField(label="已签署如实申报承诺书", required=False)
+    accept = forms.BooleanField(label="补齐后受理", required=False, initial=True)
+    field_order = ["received", "authorisation_signed", "pledge_signed", "accept", "note"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        rows = case.materials.select_related("material").filter(received=False).order_by("material__order")
+        outstanding = [r.material for r in rows if r.material.demandable]
+        self.fields["received"].choices = [
+            (m.code, m.name + ("" if m.required else "（如有）")) for m in outstanding if m.code not in SIGNATURES
+        ]
+        unsigned = {SIGNATURES[m.code] for m in outstanding if m.code in SIGNATURES}
+        for flag in SIGNATURES.values():
+            if flag not in unsigned:
+                del self.fields[flag]
+
+
+class StartInvestigationForm(ActionForm):
+    investigators = NameListField(
+        label="入户调查人员",
+        required=False,
+        widget=NameListWidget(count=3, required_count=2, placeholder="调查人员"),
+        help_text="须2名以上工作人员",
+    )
+    field_order = ["investigators", "note"]
+
+
+class RecordCheckForm(ActionForm):
+    summary = forms.CharField(label="核对结果", max_length=2000, widget=_textarea(3))
+    per_capita_income = _money_field("家庭人均月收入（元）", required=False)
+    field_order = ["summary", "per_capita_income", "note"]
+
+
+SELF_CARE_ITEMS = (
+    ("feeding", "进食"),
+    ("dressing", "穿衣"),
+    ("transfer", "上下床"),
+    ("toileting", "如厕"),
+    ("walking", "室内行走"),
+    ("bathing", "洗澡"),
+)
+
+
+class AssessSelfCareForm(ActionForm):
+    """Six activities; a ticked box means the person can do it (能完成)."""
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        for code, label in SELF_CARE_ITEMS:
+            self.fields[code] = forms.BooleanField(label=f"{label}：能完成", required=False)
+            self.fields[code].widget.attrs["class"] = "form-check-input"
+        self.order_fields([c for c, _ in SELF_CARE_ITEMS] + ["note"])
+
+    def to_data(self) -> dict:
+        d = self.cleaned_data
+        return {"items": {code: bool(d.get(code)) for code, _ in SELF_CARE_ITEMS}, "note": d.get("note", "")}
+
+
+class CompleteInvestigationForm(ActionForm):
+    visit_date = forms.DateField(label="入户调查日期", widget=_date_input())
+    findings = forms.CharField(label="调查情况", max_length=2000, widget=_textarea(3))
+    per_capita_income = _money_field("家庭人均月收入（元）", required=False)
+    field_order = ["visit_date", "findings", "per_capita_income", "note"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("visit_date", timezone.localdate())
+        super().__init__(*args, case=case, **kwargs)
+
+
+class FirstReviewForm(ActionForm):
+    opinion = forms.ChoiceField(
+        label="初审意见", choices=[("approve", "拟批准"), ("refuse", "拟不予批准")], widget=forms.RadioSelect
+    )
+    amount = _money_field("拟救助金额（元/月）", required=False, help_text="拟批准时填写")
+    reasons = forms.CharField(
+        label="拟不予批准的理由", max_length=2000, required=False, widget=_textarea(2), help_text="拟不予批准时填写"
+    )
+    field_order = ["opinion", "amount", "reasons", "note"]
+
+
+class RecordObjectionForm(ActionForm):
+    content = forms.CharField(label="异议内容", max_length=2000, widget=_textarea(3))
+    raised_by = forms.CharField(label="异议人", max_length=50, required=False, help_text="不填为匿名")
+    field_order = ["content", "raised_by", "note"]
+
+
+class ResolveObjectionForm(ActionForm):
+    method = forms.ChoiceField(
+        label="处理方式",
+        choices=[("verified", "核实"), ("democratic_appraisal", "民主评议")],
+        widget=forms.RadioSelect,
+    )
+    result = forms.CharField(label="处理结果", max_length=2000, widget=_textarea(2))
+    field_order = ["method", "result", "note"]
+
+
+class ReinvestigateForm(ActionForm):
+    result = forms.CharField(label="异议核实情况", max_length=2000, widget=_textarea(2))
+    field_order = ["result"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        del self.fields["note"]  # the handler records the finding only
+
+
+class VisitForm(ActionForm):
+    visit_date = forms.DateField(label="入户核查日期", widget=_date_input())
+    findings = forms.CharField(label="核查情况", max_length=2000, widget=_textarea(3))
+    field_order = ["visit_date", "findings"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("visit_date", timezone.localdate())
+        super().__init__(*args, case=case, **kwargs)
+        del self.fields["note"]
+
+
+class SpotCheckForm(ActionForm):
+    findings = forms.CharField(label="抽查情况", max_length=2000, widget=_textarea(3))
+    field_order = ["findings"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        del self.fields["note"]
+
+
+class ApproveForm(ActionForm):
+    amount = _money_field("核定救助金额（元/月）")
+    field_order = ["amount", "note"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        kwargs.setdefault("initial", {})
+        if case.proposed_amount is not None:
+            kwargs["initial"].setdefault("amount", case.proposed_amount)
+        super().__init__(*args, case=case, **kwargs)
+
+
+class DeliverRefusalForm(ActionForm):
+    method = forms.ChoiceField(
+        label="送达方式", choices=[(m, m) for m in ("直接送达", "邮寄送达", "留置送达", "电子送达", "公告送达")]
+    )
+    field_order = ["method", "note"]
+
+
+class ReasonOnlyForm(ActionForm):
+    reason = forms.CharField(label="理由", max_length=2000, widget=_textarea(2))
+    field_order = ["reason"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        del self.fields["note"]
+
+
+class ExtendForm(ReasonOnlyForm):
+    reason = forms.CharField(label="延长理由", max_length=2000, widget=_textarea(2), help_text="一次为限")
+
+
+class WithdrawForm(ReasonOnlyForm):
+    reason = forms.CharField(label="撤回原因", max_length=2000, widget=_textarea(2))
+
+
+class PayFirstForm(ActionForm):
+    amount = _money_field("先行救助金额（元）")
+    situation = forms.CharField(label="急难情况", max_length=2000, widget=_textarea(3))
+    field_order = ["amount", "situation"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        del self.fields["note"]
+
+
+class RejectIntakeForm(ReasonsForm):
+    reasons = forms.CharField(label="不予受理的理由", max_length=2000, widget=_textarea(3))
+
+
+class RefuseForm(ReasonsForm):
+    reasons = forms.CharField(label="不予批准的理由", max_length=2000, widget=_textarea(3))
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    "complete_materials": CompleteMaterialsForm,
+    "reject_intake": RejectIntakeForm,
+    "start_investigation": StartInvestigationForm,
+    "record_check": RecordCheckForm,
+    "assess_self_care": AssessSelfCareForm,
+    "complete_investigation": CompleteInvestigationForm,
+    "first_review": FirstReviewForm,
+    "record_objection": RecordObjectionForm,
+    "resolve_objection": ResolveObjectionForm,
+    "reinvestigate": ReinvestigateForm,
+    "county_visit": VisitForm,
+    "spot_check": SpotCheckForm,
+    "approve": ApproveForm,
+    "refuse": RefuseForm,
+    "deliver_refusal": DeliverRefusalForm,
+    "extend": ExtendForm,
+    "withdraw": WithdrawForm,
+    "pay_first": PayFirstForm,
+}
+# Every other action (notify_missing, accept, request_check, end_notice, complete_documents) takes a note only.
+
+
+def action_form(action: str, case: Case, data=None) -> ActionForm:
+    """The form for one action on one case, bound to posted data when given."""
+    return ACTION_FORMS.get(action, ActionForm)(data, case=case, auto_id=f"id_{action}_%s")
