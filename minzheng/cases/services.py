@@ -471,7 +471,9 @@ def _first_review(case, user, workflow, today, data):
         Case.objects.filter(pk=case.pk).update(proposed_amount=amount)
     else:
         payload["reasons"] = _text(data.get("reasons"), "拟不予批准的理由", "reasons")
-    target = wf.NOTICE if case.service.public_notice else wf.COUNTY_REVIEW
+    # Only a proposed approval is posted for public supervision (DB §19); a proposed refusal goes to the deciding
+    # level directly, without exposing the family on the notice board.
+    target = wf.NOTICE if case.service.public_notice and opinion == "approve" else wf.COUNTY_REVIEW
     return target, payload, data.get("note", "")
 
 

@@ -338,7 +338,9 @@ def test_action_date_may_be_earlier_but_not_future_nor_before_previous_step(appl
     with pytest.raises(DomainError) as err:
         services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2099, 1, 1))
     assert "不能晚于今天" in err.value.message
-    case = services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today="2025-03-04")
+    case = services.act(
+        officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today="2025-03-04"
+    )
     assert case.events.get(action="start_investigation").on == D(2025, 3, 4)
 
 
@@ -360,6 +362,27 @@ def test_database_refuses_a_second_open_case_for_the_same_item(apply):
     case = apply()
     with pytest.raises(IntegrityError), transaction.atomic():
         Case.objects.create(
-            number="X1", service=case.service, household=case.household, applicant=case.applicant, region=case.region,
-            channel="window", submitted_on=case.submitted_on, state=wf.PENDING, created_by=case.created_by,
+            number="X1",
+            service=case.service,
+            household=case.household,
+            applicant=case.applicant,
+            region=case.region,
+            channel="window",
+            submitted_on=case.submitted_on,
+            state=wf.PENDING,
+            created_by=case.created_by,
         )
+
+
+def test_proposed_refusal_skips_the_public_notice(apply, officers):
+    case = apply()
+    services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    services.act(officers["clerk"], case.pk, "complete_investigation", findings="有稳定工资收入", today=D(2025, 3, 5))
+    case = services.act(
+        officers["reviewer"], case.pk, "first_review", opinion="refuse", reasons="人均收入高于标准", today=D(2025, 3, 6)
+    )
+    assert case.state == wf.COUNTY_REVIEW
+    case = services.act(
+        officers["county"], case.pk, "refuse", reasons="家庭人均收入高于当地低保标准", today=D(2025, 3, 10)
+    )
+    assert case.state == wf.REFUSED

@@ -1,0 +1,636 @@
+"""Read-side queries for cases: work queues (待办), referrals (转办) and the public notice pages (公示).
+
+Staff queries go through `for_user` (ARCHITECTURE.md principle 4). The public pages have no user: they read one
+region's subtree by its code range and return only what DOMAIN.md §1 allows to be published (masked name, household
+size, amount, and for a notice its period and the township to contact) — never identity numbers, addresses, phones,
+household numbers or incomes. Rows are built from `values()` with explicit fields, so nothing else is even loaded.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Case as CaseExpr
+from django.db.models import CharField, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
+
+from minzheng.accounts.roles import Capability, require
+from minzheng.core.errors import DomainError, NotFound
+from minzheng.core.masking import mask_name
+from minzheng.core.workdays import WorkingCalendar
+from minzheng.policy.models import ServiceItem
+from minzheng.policy.parameters import resolve
+from minzheng.regions import codes as region_codes
+from minzheng.regions.models import Region
+from minzheng.registry.identifiers import fold_input
+from minzheng.registry.models import Membership
+
+from . import workflows as wf
+from .models import Case, CaseEvent, Referral
+
+QUEUE_PAGE_SIZE = 50
+REFERRAL_LIMIT = 100
+PUBLIC_NOTICE_LIMIT = 1000
+PUBLISHED_PAGE_SIZE = 200
+
+# The states in which each role takes the next step (workflows.py: who may act in which state).
+ROLE_STATES: dict[str, tuple[str, ...]] = {
+    "clerk": (wf.PENDING, wf.ACCEPTED, wf.PAID_FIRST),
+    "assistant": (wf.PENDING, wf.ACCEPTED, wf.INVESTIGATING, wf.NOTICE),
+    "township_reviewer": (wf.ACCEPTED, wf.INVESTIGATING, wf.FIRST_REVIEW, wf.NOTICE),
+    "county_approver": (),
+}
+# Confirmation and the written refusal fall to whoever confirms under the case's confirm_level parameter.
+CONFIRMING_STATES = (wf.COUNTY_REVIEW, wf.REFUSED)
+OVERVIEW_ROLES = frozenset({"leader", "admin"})
+
+
+def _household_size() -> Subquery:
+    """Current members of the case's household, as a correlated subquery (no join fan-out)."""
+    members = (
+        Membership.objects.filter(household_id=OuterRef("household_id"), left_on__isnull=True)
+        .order_by()
+        .values("household_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(members, output_field=IntegerField()), Value(0))
+
+
+# ---------------------------------------------------------------- work queue
+
+
+def _undelivered_refusal() -> Q:
+    return Q(state=wf.REFUSED, current_due__isnull=False)
+
+
+def role_queue_filter(role: str) -> Q | None:
+    """Which cases a role acts on next; None for roles without a queue. Expects the `confirm_level` annotation."""
+    delegated = Q(confirm_level="township")
+    confirming = Q(state=wf.COUNTY_REVIEW) | _undelivered_refusal()
+    if role in OVERVIEW_ROLES:
+        return Q(state__in=wf.OPEN_STATES) | _undelivered_refusal()
+    if role == "county_approver":
+        return confirming & ~delegated
+    if role == "township_reviewer":
+        return Q(state__in=ROLE_STATES[role]) | (confirming & delegated)
+    if role in ROLE_STATES:
+        return Q(state__in=ROLE_STATES[role])
+    return None
+
+
+def queue_states(role: str) -> list[tuple[str, str]]:
+    """The states a role's queue can hold, for the state filter."""
+    if role in OVERVIEW_ROLES:
+        codes = [*wf.OPEN_STATES, wf.REFUSED]
+    elif role == "township_reviewer":
+        codes = [*ROLE_STATES[role], *CONFIRMING_STATES]
+    elif role == "county_approver":
+        codes = list(CONFIRMING_STATES)
+    else:
+        codes = list(ROLE_STATES.get(role, ()))
+    return [(c, wf.STATE_LABELS[c] + ("（待送达通知书）" if c == wf.REFUSED else "")) for c in codes]
+
+
+def role_queryset(user) -> QuerySet:
+    """The user's open work: in scope (for_user) and in a state the user's role acts on."""
+    condition = role_queue_filter(user.role)
+    qs = Case.objects.for_user(user).annotate(
+        confirm_level=Coalesce(KT("parameters__confirm_level__value"), Value("county"), output_field=CharField())
+    )
+    return qs.none() if condition is None else qs.filter(condition)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    service: str = ""
+    state: str = ""
+    overdue_only: bool = False
+    township: str = ""  # 9-digit township prefix, overview roles only
+    after: str = ""  # keyset cursor: "<due or ->~<number>"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    pk: int
+    number: str
+    service: str
+    applicant: str  # masked
+    household_size: int
+    state: str
+    state_label: str
+    step: str
+    due: datetime.date | None
+    due_provisional: bool
+    village: str
+    overdue_days: int | None  # working days past the due date, None when not overdue
+    due_soon: bool
+    days_left: int | None  # working days left when due soon
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_days is not None
+
+
+@dataclass(frozen=True)
+class TownshipCount:
+    code: str  # 9-digit prefix
+    name: str
+    open: int
+    overdue: int
+    due_soon: int
+
+
+@dataclass
+class Queue:
+    rows: list[QueueRow]
+    total: int
+    overdue: int
+    due_soon: int
+    due_soon_days: int
+    today: datetime.date
+    next_cursor: str
+    filters: QueueFilters
+    states: list[tuple[str, str]]
+    services: list[tuple[str, str]]
+    overview: bool
+    townships: list[TownshipCount] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+_CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}|-)~([A-Za-z0-9-]{1,32})$")
+
+
+def _encode_cursor(due: datetime.date | None, number: str) -> str:
+    return f"{due.isoformat() if due else '-'}~{number}"
+
+
+def _after(cursor: str) -> Q | None:
+    """Rows after the cursor in the order (current_due nulls last, number); None when the cursor is malformed."""
+    match = _CURSOR.match(cursor or "")
+    if not match:
+        return None
+    raw_due, number = match.groups()
+    if raw_due == "-":
+        return Q(current_due__isnull=True, number__gt=number)
+    try:
+        due = datetime.date.fromisoformat(raw_due)
+    except ValueError:
+        return None
+    return Q(current_due__gt=due) | Q(current_due=due, number__gt=number) | Q(current_due__isnull=True)
+
+
+def due_soon_days(region_code: str, today: datetime.date) -> int:
+    """临期提醒: how many working days before its due date a case is flagged (parameter dibao.due_soon_wd)."""
+    try:
+        return max(int(resolve("dibao.due_soon_wd", region_code, today).value), 0)
+    except (TypeError, ValueError):
+        return 2
+
+
+def _services_in_use() -> list[tuple[str, str]]:
+    return list(ServiceItem.objects.exclude(workflow="").order_by("order", "code").values_list("code", "name"))
+
+
+def work_queue(user, filters: QueueFilters | None = None, today: datetime.date | None = None) -> Queue:
+    """The user's 待办: open cases their role acts on next, in their region, earliest deadline first."""
+    require(user, Capability.VIEW_PEOPLE)
+    filters = filters or QueueFilters()
+    today = today or timezone.localdate()
+    calendar = WorkingCalendar()
+    soon_days = due_soon_days(user.region_id, today)
+    # today ≤ due < soon_limit  ⟺  0 ≤ working days from today to due ≤ soon_days
+    soon_limit = calendar.add_working_days(today, soon_days + 1).due
+    overdue_q, soon_q = Q(current_due__lt=today), Q(current_due__gte=today, current_due__lt=soon_limit)
+
+    states = queue_states(user.role)
+    services = _services_in_use()
+    overview = user.role in OVERVIEW_ROLES
+    notes: list[str] = []
+    qs = role_queryset(user)
+    if filters.service:
+        if filters.service in {code for code, _ in services}:
+            qs = qs.filter(service__code=filters.service)
+        else:
+            notes.append("事项筛选条件无效，已忽略")
+    if filters.state:
+        if filters.state in {code for code, _ in states}:
+            qs = qs.filter(state=filters.state)
+        else:
+            notes.append("状态筛选条件无效，已忽略")
+
+    counts = qs.aggregate(total=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
+    townships: list[TownshipCount] = []
+    if overview:
+        townships = _township_counts(qs, overdue_q, soon_q)
+
+    listed = qs
+    if overview and filters.township:
+        if re.fullmatch(r"\d{9}", filters.township) and any(t.code == filters.township for t in townships):
+            low, high = region_codes.subtree_range(filters.township.ljust(12, "0"))
+            listed = listed.filter(region_id__gte=low, region_id__lte=high)
+        else:
+            notes.append("乡镇（街道）筛选条件无效，已忽略")
+    if filters.overdue_only:
+        listed = listed.filter(overdue_q)
+    if filters.after:
+        after = _after(filters.after)
+        if after is None:
+            notes.append("翻页参数无效，已从第一页显示")
+        else:
+            listed = listed.filter(after)
+    values = list(
+        listed.annotate(household_size=_household_size())
+        .order_by(F("current_due").asc(nulls_last=True), "number")
+        .values(
+            "pk",
+            "number",
+            "service__name",
+            "applicant__name",
+            "household_size",
+            "state",
+            "current_step",
+            "current_due",
+            "due_provisional",
+            "region__name",
+        )[: QUEUE_PAGE_SIZE + 1]
+    )
+    more = len(values) > QUEUE_PAGE_SIZE
+    values = values[:QUEUE_PAGE_SIZE]
+    rows = [_queue_row(v, today, soon_limit, calendar) for v in values]
+    next_cursor = _encode_cursor(values[-1]["current_due"], values[-1]["number"]) if more else ""
+    return Queue(
+        rows=rows,
+        total=counts["total"],
+        overdue=counts["overdue"],
+        due_soon=counts["due_soon"],
+        due_soon_days=soon_days,
+        today=today,
+        next_cursor=next_cursor,
+        filters=filters,
+        states=states,
+        services=services,
+        overview=overview,
+        townships=townships,
+        notes=notes,
+    )
+
+
+def _queue_row(v: dict, today: datetime.date, soon_limit: datetime.date, calendar: WorkingCalendar) -> QueueRow:
+    due = v["current_due"]
+    overdue_days = calendar.working_days_between(due, today) if due and due < today else None
+    soon = bool(due and today <= due < soon_limit)
+    label = wf.STATE_LABELS.get(v["state"], v["state"])
+    if v["state"] == wf.REFUSED:
+        label += "（待送达通知书）"
+    return QueueRow(
+        pk=v["pk"],
+        number=v["number"],
+        service=v["service__name"],
+        applicant=mask_name(v["applicant__name"]),
+        household_size=v["household_size"],
+        state=v["state"],
+        state_label=label,
+        step=v["current_step"],
+        due=due,
+        due_provisional=v["due_provisional"],
+        village=v["region__name"],
+        overdue_days=overdue_days,
+        due_soon=soon,
+        days_left=calendar.working_days_between(today, due) if soon else None,
+    )
+
+
+def _township_counts(qs: QuerySet, overdue_q: Q, soon_q: Q) -> list[TownshipCount]:
+    grouped = list(
+        qs.annotate(township=Substr("region_id", 1, 9))
+        .order_by()
+        .values("township")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
+        .order_by("township")
+    )
+    names = dict(
+        Region.objects.filter(code__in=[g["township"].ljust(12, "0") for g in grouped]).values_list("code", "name")
+    )
+    return [
+        TownshipCount(
+            g["township"],
+            names.get(g["township"].ljust(12, "0"), g["township"]),
+            g["open"],
+            g["overdue"],
+            g["due_soon"],
+        )
+        for g in grouped
+    ]
+
+
+# ---------------------------------------------------------------- referrals
+
+_HOUSEHOLD_NUMBER = re.compile(r"^H?(\d{1,12})$")
+
+
+def parse_household_number(raw: str) -> int:
+    """户编号 as printed (H000000123) or its digits, to the household's id."""
+    match = _HOUSEHOLD_NUMBER.match(fold_input(raw))
+    if not match or int(match.group(1)) == 0:
+        raise DomainError(
+            "户编号格式不正确，应为“H”加数字，如 H000000123", "invalid_household_number", field="household"
+        )
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class ReferralFilters:
+    department: str = ""
+    status: str = ""  # "" all, "open", "replied"
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    pk: int
+    department: str
+    household_id: int
+    household_number: str
+    head: str  # masked
+    case_id: int | None
+    case_number: str
+    need: str
+    referred_on: datetime.date
+    due: datetime.date
+    due_provisional: bool
+    reply: str
+    replied_on: datetime.date | None
+    overdue_days: int | None
+
+    @property
+    def open(self) -> bool:
+        return self.replied_on is None
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_days is not None
+
+    @property
+    def replied_late(self) -> bool:
+        return self.replied_on is not None and self.replied_on > self.due
+
+
+@dataclass
+class ReferralList:
+    rows: list[ReferralRow]
+    open: int
+    overdue: int
+    truncated: bool
+    filters: ReferralFilters
+    departments: list[tuple[str, str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def referral_list(user, filters: ReferralFilters | None = None, today: datetime.date | None = None) -> ReferralList:
+    """Referrals in the user's scope: open ones first, by reply deadline."""
+    require(user, Capability.VIEW_PEOPLE)
+    filters = filters or ReferralFilters()
+    today = today or timezone.localdate()
+    notes: list[str] = []
+    qs = Referral.objects.for_user(user)
+    if filters.department:
+        if filters.department in Referral.Department.values:
+            qs = qs.filter(department=filters.department)
+        else:
+            notes.append("转办部门筛选条件无效，已忽略")
+    counts = qs.aggregate(
+        open=Count("pk", filter=Q(replied_on__isnull=True)),
+        overdue=Count("pk", filter=Q(replied_on__isnull=True, due__lt=today)),
+    )
+    if filters.status == "open":
+        qs = qs.filter(replied_on__isnull=True)
+    elif filters.status == "replied":
+        qs = qs.filter(replied_on__isnull=False)
+    elif filters.status:
+        notes.append("办理状态筛选条件无效，已忽略")
+    items = list(
+        qs.select_related("household__head", "case")
+        .annotate(answered=CaseExpr(When(replied_on__isnull=True, then=Value(0)), default=Value(1)))
+        .order_by("answered", "due", "pk")[: REFERRAL_LIMIT + 1]
+    )
+    calendar = WorkingCalendar()
+    rows = [
+        ReferralRow(
+            pk=r.pk,
+            department=r.get_department_display(),
+            household_id=r.household_id,
+            household_number=r.household.number,
+            head=mask_name(r.household.head.name) if r.household.head_id else "—",
+            case_id=r.case_id,
+            case_number=r.case.number if r.case_id else "",
+            need=r.need,
+            referred_on=r.referred_on,
+            due=r.due,
+            due_provisional=r.due_provisional,
+            reply=r.reply,
+            replied_on=r.replied_on,
+            overdue_days=(
+                calendar.working_days_between(r.due, today) if r.replied_on is None and r.due < today else None
+            ),
+        )
+        for r in items[:REFERRAL_LIMIT]
+    ]
+    return ReferralList(
+        rows=rows,
+        open=counts["open"],
+        overdue=counts["overdue"],
+        truncated=len(items) > REFERRAL_LIMIT,
+        filters=filters,
+        departments=list(Referral.Department.choices),
+        notes=notes,
+    )
+
+
+# ---------------------------------------------------------------- public pages (no login)
+
+_REGION_CODE = re.compile(r"^[0-9]{12}$")  # ASCII digits only
+
+
+def public_region(code: str) -> Region:
+    """The village or township a public page is for; anything else is not found."""
+    region = None
+    if _REGION_CODE.match(code or ""):
+        region = (
+            Region.objects.filter(code=code, level__in=(region_codes.TOWNSHIP, region_codes.VILLAGE))
+            .select_related("parent")
+            .first()
+        )
+    if region is None:
+        raise NotFound("未找到该村（社区）或乡镇（街道）：请核对12位区划代码")
+    return region
+
+
+def _public_cases(region: Region) -> QuerySet:
+    low, high = region.subtree_range()
+    return Case.objects.filter(region_id__gte=low, region_id__lte=high, service__public_notice=True)
+
+
+def _township_office(code: str, name: str) -> str:
+    kind = region_codes.township_kind(code)
+    if kind == "街道":
+        return f"{name}办事处"
+    if kind in ("镇", "乡"):
+        return f"{name}人民政府"
+    return name
+
+
+def _township_names(region_codes_: set[str]) -> dict[str, str]:
+    wanted = {code[:9].ljust(12, "0") for code in region_codes_}
+    return dict(Region.objects.filter(code__in=wanted).values_list("code", "name"))
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    service: str
+    name: str  # masked
+    household_size: int
+    amount: Decimal
+    village: str
+    notice_from: datetime.date
+    notice_to: datetime.date
+    contact: str  # the township office that takes objections
+
+
+@dataclass
+class PublicNotice:
+    region: Region
+    rows: list[NoticeRow]
+    truncated: bool
+
+    @property
+    def per_village(self) -> bool:
+        """A township's page lists its villages' notices together, so each row names its village."""
+        return self.region.level != region_codes.VILLAGE
+
+
+def public_notice(region: Region) -> PublicNotice:
+    """Cases under public notice (公示) in a village or township: the first-review opinion to approve.
+
+    A first-review opinion to refuse is told to the applicant in writing, never posted: publishing it would expose a
+    family's application without any public-supervision purpose.
+    """
+    latest_review = CaseEvent.objects.filter(case=OuterRef("pk"), action="first_review").order_by("-seq")
+    values = list(
+        _public_cases(region)
+        .filter(state=wf.NOTICE, proposed_amount__isnull=False)
+        .annotate(
+            review_on=Subquery(latest_review.values("on")[:1]),
+            opinion=Subquery(latest_review.annotate(o=KT("data__opinion")).values("o")[:1]),
+            notice_days=KT("parameters__notice_days__value"),
+            household_size=_household_size(),
+        )
+        .filter(opinion="approve", review_on__isnull=False)
+        .order_by("service__order", "service__code", "region_id", "review_on", "number")
+        .values(
+            "service__name",
+            "applicant__name",
+            "household_size",
+            "proposed_amount",
+            "region_id",
+            "region__name",
+            "review_on",
+            "notice_days",
+        )[: PUBLIC_NOTICE_LIMIT + 1]
+    )
+    townships = _township_names({v["region_id"] for v in values})
+    rows = []
+    for v in values[:PUBLIC_NOTICE_LIMIT]:
+        try:
+            days = int(v["notice_days"])
+        except (TypeError, ValueError):
+            days = 7  # DB §19; a case under notice always carries its snapshot, this is only a guard
+        township_code = v["region_id"][:9].ljust(12, "0")
+        rows.append(
+            NoticeRow(
+                service=v["service__name"],
+                name=mask_name(v["applicant__name"]),
+                household_size=v["household_size"],
+                amount=v["proposed_amount"],
+                village=v["region__name"],
+                notice_from=v["review_on"],
+                notice_to=v["review_on"] + datetime.timedelta(days=days),
+                contact=_township_office(township_code, townships.get(township_code, "")),
+            )
+        )
+    return PublicNotice(region=region, rows=rows, truncated=len(values) > PUBLIC_NOTICE_LIMIT)
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    service: str
+    name: str  # masked
+    household_size: int
+    amount: Decimal
+
+
+@dataclass
+class Published:
+    region: Region
+    rows: list[PublishedRow]
+    year: int | None
+    month: int | None
+    next_cursor: str
+    notes: list[str] = field(default_factory=list)
+
+
+_PUBLISHED_CURSOR = re.compile(r"^(\d{1,18})~(\d{1,18})$")
+
+
+def parse_period(raw_year: str, raw_month: str) -> tuple[int | None, int | None, list[str]]:
+    """Optional year and month of the decision, from query parameters; bad values are ignored with a note."""
+    notes: list[str] = []
+    year = month = None
+    if raw_year:
+        if re.fullmatch(r"\d{4}", raw_year) and 2000 <= int(raw_year) <= 2100:
+            year = int(raw_year)
+        else:
+            notes.append("年份应为四位数字，已显示全部年份")
+    if raw_month:
+        if year is None:
+            if not notes:
+                notes.append("请同时选择年份，已显示全部月份")
+        elif re.fullmatch(r"\d{1,2}", raw_month) and 1 <= int(raw_month) <= 12:
+            month = int(raw_month)
+        else:
+            notes.append("月份应为1至12，已显示全年")
+    return year, month, notes
+
+
+def published(region: Region, year: int | None = None, month: int | None = None, after: str = "") -> Published:
+    """Decided approvals under a region: only the applicant's masked name, household size and amount (DB §24)."""
+    qs = _public_cases(region).filter(state=wf.APPROVED, decided_amount__isnull=False)
+    if year:
+        qs = qs.filter(decided_on__year=year)
+        if month:
+            qs = qs.filter(decided_on__month=month)
+    notes: list[str] = []
+    if after:
+        match = _PUBLISHED_CURSOR.match(after)
+        if match:
+            service_id, pk = int(match.group(1)), int(match.group(2))
+            qs = qs.filter(Q(service_id__gt=service_id) | Q(service_id=service_id, pk__gt=pk))
+        else:
+            notes.append("翻页参数无效，已从第一页显示")
+    values = list(
+        qs.annotate(household_size=_household_size())
+        .order_by("service_id", "pk")
+        .values("service_id", "pk", "service__name", "applicant__name", "household_size", "decided_amount")[
+            : PUBLISHED_PAGE_SIZE + 1
+        ]
+    )
+    more = len(values) > PUBLISHED_PAGE_SIZE
+    values = values[:PUBLISHED_PAGE_SIZE]
+    rows = [
+        PublishedRow(v["service__name"], mask_name(v["applicant__name"]), v["household_size"], v["decided_amount"])
+        for v in values
+    ]
+    cursor = f"{values[-1]['service_id']}~{values[-1]['pk']}" if more else ""
+    return Published(region=region, rows=rows, year=year, month=month, next_cursor=cursor, notes=notes)
