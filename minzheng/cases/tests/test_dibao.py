@@ -386,3 +386,14 @@ def test_proposed_refusal_skips_the_public_notice(apply, officers):
         officers["county"], case.pk, "refuse", reasons="家庭人均收入高于当地低保标准", today=D(2025, 3, 10)
     )
     assert case.state == wf.REFUSED
+
+
+def test_declarations_maintained_in_admin_with_validated_numbers(admin_client):
+    from minzheng.conftest import VILLAGE
+
+    data = {"name": "赵某", "id_number": "110105194912310021", "kind": "committee", "related_to": "村委会主任之子",
+            "region": VILLAGE, "active": "on"}
+    assert "校验位" in admin_client.post("/admin/cases/interestdeclaration/add/", data).content.decode()
+    admin_client.post("/admin/cases/interestdeclaration/add/", {**data, "id_number": "11010519491231002x"})
+    assert InterestDeclaration.objects.get().id_number == "11010519491231002X"
+    assert "1101**********002X" in admin_client.get("/admin/cases/interestdeclaration/").content.decode()
