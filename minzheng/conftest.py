@@ -40,8 +40,14 @@ ROLE_REGIONS = {
 
 
 def ensure_regions() -> None:
+    """Divisions (and the service catalogue, seeded by a data migration) for tests whose flush removed them."""
+    from minzheng.policy.loader import load_catalogue
+    from minzheng.policy.models import Material, ServiceItem
     from minzheng.regions.importer import import_regions
     from minzheng.regions.models import Region
+
+    if not ServiceItem.objects.exists():
+        load_catalogue(ServiceItem, Material)
 
     if not Region.objects.filter(code=OTHER_VILLAGE).exists():
         import_regions("1307")

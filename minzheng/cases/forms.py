@@ -305,15 +305,10 @@ class AssessSelfCareForm(ActionForm):
 
 
 class CompleteInvestigationForm(ActionForm):
-    visit_date = forms.DateField(label="入户调查日期", widget=_date_input())
+    visit_date = forms.DateField(label="入户调查日期", widget=_date_input(), required=False, help_text="不填为办理日期")
     findings = forms.CharField(label="调查情况", max_length=2000, widget=_textarea(3))
     per_capita_income = _money_field("家庭人均月收入（元）", required=False)
     field_order = ["visit_date", "findings", "per_capita_income", "note"]
-
-    def __init__(self, *args, case: Case, **kwargs):
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault("visit_date", timezone.localdate())
-        super().__init__(*args, case=case, **kwargs)
 
 
 class FirstReviewForm(ActionForm):
@@ -353,13 +348,11 @@ class ReinvestigateForm(ActionForm):
 
 
 class VisitForm(ActionForm):
-    visit_date = forms.DateField(label="入户核查日期", widget=_date_input())
+    visit_date = forms.DateField(label="入户核查日期", widget=_date_input(), required=False, help_text="不填为办理日期")
     findings = forms.CharField(label="核查情况", max_length=2000, widget=_textarea(3))
     field_order = ["visit_date", "findings"]
 
     def __init__(self, *args, case: Case, **kwargs):
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault("visit_date", timezone.localdate())
         super().__init__(*args, case=case, **kwargs)
         del self.fields["note"]
 

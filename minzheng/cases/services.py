@@ -307,6 +307,17 @@ def act(
     return case
 
 
+def _visit_date(data: dict, on: datetime.date, label: str) -> datetime.date:
+    """A home visit happens on or before the day the step is recorded as taken (不填为办理日期)."""
+    raw = data.get("visit_date")
+    if raw in (None, ""):
+        return on
+    visit = _date(raw, label, timezone.localdate())
+    if visit > on:
+        raise DomainError(f"{label}不能晚于办理日期（{on:%Y-%m-%d}）", "invalid_date", field="visit_date")
+    return visit
+
+
 def _action_date(case: Case, on: datetime.date | str | None) -> datetime.date:
     """The date the step was taken (办理日期): today by default; an earlier date records paper-first work after the
     fact (the event keeps the time it was recorded too), but never before the case's previous step."""
@@ -449,7 +460,7 @@ def _assess_self_care(case, user, workflow, today, data):
 def _complete_investigation(case, user, workflow, today, data):
     if workflow.requires_self_care and not _has(case, "assess_self_care"):
         raise DomainError("特困人员认定须先完成生活自理能力评估", "self_care_required")
-    visit = _date(data.get("visit_date") or today, "入户调查日期", today)
+    visit = _visit_date(data, today, "入户调查日期")
     payload = {
         "visit_date": visit.isoformat(),
         "findings": _text(data.get("findings"), "调查情况", "findings"),
@@ -525,7 +536,7 @@ def _end_notice(case, user, workflow, today, data):
 
 
 def _county_visit(case, user, workflow, today, data):
-    visit = _date(data.get("visit_date") or today, "入户核查日期", today)
+    visit = _visit_date(data, today, "入户核查日期")
     return None, {"visit_date": visit.isoformat(), "findings": _text(data.get("findings"), "核查情况", "findings")}, ""
 
 
