@@ -39,6 +39,16 @@ TARGETS = {
     "temp_emergency": [(wf.PAID_FIRST, 60), (wf.APPROVED, 40)],
     "disability_care": [(wf.TRANSFERRED, 100)],
 }
+# Calendar days between application and today, by the step the case is left at.
+AGE_DAYS = {
+    wf.PENDING: (0, 4),
+    wf.ACCEPTED: (0, 3),
+    wf.PAID_FIRST: (0, 6),
+    wf.INVESTIGATING: (3, 12),
+    wf.FIRST_REVIEW: (8, 16),
+    wf.NOTICE: (12, 20),
+    wf.COUNTY_REVIEW: (20, 32),
+}
 ORDER = [wf.PENDING, wf.ACCEPTED, wf.INVESTIGATING, wf.FIRST_REVIEW, wf.NOTICE, wf.COUNTY_REVIEW, wf.APPROVED]
 INVESTIGATORS = [["刘建国", "王秀英"], ["张志强", "李桂兰"], ["赵卫东", "孙丽华"]]
 
@@ -89,8 +99,9 @@ def generate_cases(count: int, seed: int = 1, today: datetime.date | None = None
         service = _pick(rng, SERVICES)
         target = _pick(rng, TARGETS[service])
         people = staff[region_id[:9] + "000"]
-        # Accepted 5–70 working days ago: the early steps of the older cases are overdue, as in a busy office.
-        start = today - datetime.timedelta(days=rng.randint(7, 100))
+        # Applied a little longer ago the further the case has got; about one open case in seven is running late.
+        low, high = AGE_DAYS.get(target, (40, 120))
+        start = today - datetime.timedelta(days=rng.randint(low, high) + (25 if rng.random() < 0.15 else 0))
         try:
             with transaction.atomic():
                 case = _drive(people, household_id, head_id, service, target, start, today, rng, calendar)
@@ -162,6 +173,15 @@ def _drive(people, household_id, head_id, service, target, start, today, rng, ca
             today=step(rng.randint(1, 4)),
         )
         services.act(reviewer, case.pk, "request_check", today=day)
+        if reached > ORDER.index(wf.INVESTIGATING) or refuse or rng.random() < 0.6:
+            services.act(
+                county,
+                case.pk,
+                "record_check",
+                summary="未发现存款、车辆、房产、工商登记等异常",
+                per_capita_income=str(rng.randint(150, 700)),
+                today=step(rng.randint(1, 2)),
+            )
     if reached >= ORDER.index(wf.FIRST_REVIEW) or refuse:
         if service == "tekun":
             items = {
