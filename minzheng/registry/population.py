@@ -47,12 +47,6 @@ class GenerationResult:
     # County code (6 digits) -> identity-number area code used instead, for NBS statistical-only counties.
     area_substitutes: dict[str, str] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        return (
-            f"生成 {self.households} 户、{self.persons} 人（其中残疾人 {self.disabled} 人），"
-            f"城镇 {self.urban_households} 户、农村 {self.rural_households} 户，用时 {self.seconds:.1f} 秒"
-        )
-
 
 # --- 公民身份号码 (GB 11643-1999) -------------------------------------------------------------------------------
 
@@ -130,7 +124,7 @@ _GIVEN = {
         "淑英 秀云 凤芝 玉华 桂香 素珍 秀芝 银花 润梅",
         "秀 桂 玉 淑 凤 素 翠 金 兰 银 润 秋",
         "英 兰 珍 芝 荣 梅 芬 花 云 香 华 琴",
-        "兰 英 珍 芳 秀 梅 凤 霞 娥 莲",
+        "兰 英 珍 芳 秀 梅 凤 霞 娥 莲 菊 桂 琴 花 荣 香 云 玉",
         0.18,
     ),
     ("mid", True): (
@@ -138,7 +132,7 @@ _GIVEN = {
         "利民 向阳 东升 立国 小军 海波 建新 国栋 永刚 志军",
         "建 志 海 立 卫 晓 文 俊 永 宏 振 少 利 向 东 国 春 小",
         "军 华 平 刚 勇 涛 新 东 斌 杰 强 伟 生 宇 民 阳 升 波",
-        "伟 勇 军 磊 涛 斌 强 鹏 杰 刚 平 辉 超 亮 峰 波 华 明 龙 飞",
+        "伟 勇 军 磊 涛 斌 强 鹏 杰 刚 平 辉 超 亮 峰 波 华 明 龙 飞 东 林 健 宇 鑫 新 海 洋 凯 锋",
         0.30,
     ),
     ("mid", False): (
@@ -146,7 +140,7 @@ _GIVEN = {
         "海霞 晓丽 慧敏 丽丽 小红 艳霞 春梅 秀芳 晓梅 丽霞",
         "丽 海 艳 红 晓 秀 春 玉 雪 彩 美 翠 淑 金 冬 慧 小",
         "娟 燕 红 华 梅 萍 霞 玲 芳 凤 英 丽 敏 艳 琴 娜",
-        "丽 静 敏 燕 艳 娟 霞 红 芳 萍 玲 娜 梅 莉 琳 洁",
+        "丽 静 敏 燕 艳 娟 霞 红 芳 萍 玲 娜 梅 莉 琳 洁 慧 英 琴 云 华 颖 雪 波 宁 凤",
         0.30,
     ),
     ("new", True): (
@@ -166,7 +160,8 @@ _GIVEN = {
         0.08,
     ),
 }
-_POOL_SIZE = 4096  # every weighted table is expanded to a fixed size: one random() and one index per draw
+_POOL_BITS = 12
+_POOL_SIZE = 1 << _POOL_BITS  # weighted tables are expanded to a fixed size: one getrandbits() and one index per draw
 
 # Mobile number segments of the three operators (all match ^1[3-9]\d{9}$).
 _PHONE_PREFIXES = [
@@ -244,7 +239,7 @@ _SIZES_RURAL = {1: 250, 2: 330, 3: 160, 4: 140, 5: 70, 6: 50}
 _SIZES_URBAN = {1: 210, 2: 300, 3: 270, 4: 140, 5: 50, 6: 30}
 
 # Disability prevalence by age, scaled so that the whole population comes out near 6.3 %.
-_DISABILITY_BY_AGE = ((0, 0.0095), (15, 0.023), (45, 0.058), (60, 0.115), (70, 0.19), (80, 0.315))
+_DISABILITY_BY_AGE = ((0, 0.0096), (15, 0.0233), (45, 0.059), (60, 0.117), (70, 0.193), (80, 0.32))
 _CATEGORIES = {
     DisabilityCategory.PHYSICAL: 29,
     DisabilityCategory.HEARING: 24,
@@ -414,6 +409,7 @@ class _Generator:
             _expand(((name, bin_), urban) for name, bin_, _rural, urban in _BANKS),
         )
         self.rand = rand
+        self.bits = self.rng.getrandbits
         self.disabled = 0
         self.urban = 0
 
@@ -449,11 +445,11 @@ class _Generator:
 
     def _couple(self, head_age: float, head_male: bool | None = None) -> tuple[list[tuple], float, float, str]:
         """Head and spouse; returns their specs, the younger and older age, and the children's surname."""
-        rand, surnames = self.rand, self.surnames
+        rand, bits, surnames = self.rand, self.bits, self.surnames
         if head_male is None:
             head_male = rand() < 0.82  # most heads of couples in north China are the husband
-        husband_surname = surnames[int(rand() * _POOL_SIZE)]
-        wife_surname = surnames[int(rand() * _POOL_SIZE)]
+        husband_surname = surnames[bits(_POOL_BITS)]
+        wife_surname = surnames[bits(_POOL_BITS)]
         gap = rand() * 7.0 - 1.5  # husbands are mostly 0–5 years older
         if head_male:
             spouse_age = max(20.0 + rand(), head_age - gap)
@@ -468,7 +464,7 @@ class _Generator:
 
     def _parents(self, n: int, head: tuple, spouse: tuple | None) -> list[tuple]:
         """One or two elderly parents of the head (sometimes of the spouse) living with the household."""
-        rand = self.rand
+        rand, bits = self.rand, self.bits
         base = head[2]
         if spouse is not None and rand() < 0.15:
             base = spouse[2]
@@ -484,25 +480,25 @@ class _Generator:
         mother_age = min(MAX_AGE - rand(), base + 21.0 + rand() * 15.0)
         if n == 1:
             if rand() < 0.65:  # widows outlive widowers
-                return [(str(mother), False, mother_age, self.surnames[int(rand() * _POOL_SIZE)])]
+                return [(str(mother), False, mother_age, self.surnames[bits(_POOL_BITS)])]
             return [(str(father), True, min(MAX_AGE - rand(), mother_age + rand() * 5.0), surname)]
         return [
             (str(father), True, min(MAX_AGE - rand(), mother_age + rand() * 5.0), surname),
-            (str(mother), False, mother_age, self.surnames[int(rand() * _POOL_SIZE)]),
+            (str(mother), False, mother_age, self.surnames[bits(_POOL_BITS)]),
         ]
 
     def _three_generations(self, grandchildren: int) -> list[tuple]:
         """An older couple as head, a married son (or daughter) with spouse, and their children."""
-        rand, surnames = self.rand, self.surnames
+        rand, bits, surnames = self.rand, self.bits, self.surnames
         members, young, old, surname = self._couple(50.0 + rand() * 28.0)
         child_age = max(24.0, old - 40.0) + rand() * (young - 20.0 - max(24.0, old - 40.0))
         partner_age = max(21.0 + rand(), child_age - rand() * 6.0 + 1.0)
         if rand() < 0.88:  # the son stays with his parents and brings his wife
             members.append((str(Relationship.SON), True, child_age, surname))
-            members.append((str(Relationship.DAUGHTER_IN_LAW), False, partner_age, surnames[int(rand() * _POOL_SIZE)]))
+            members.append((str(Relationship.DAUGHTER_IN_LAW), False, partner_age, surnames[bits(_POOL_BITS)]))
             kid_surname, codes = surname, (Relationship.GRANDSON, Relationship.GRANDDAUGHTER)
         else:  # 上门女婿: the daughter's husband joins her family
-            kid_surname = surnames[int(rand() * _POOL_SIZE)]
+            kid_surname = surnames[bits(_POOL_BITS)]
             members.append((str(Relationship.DAUGHTER), False, partner_age, surname))
             members.append((str(Relationship.SON_IN_LAW), True, child_age, kid_surname))
             codes = (Relationship.DAUGHTERS_SON, Relationship.DAUGHTERS_DAUGHTER)
@@ -512,13 +508,13 @@ class _Generator:
         return members
 
     def _members(self, urban: bool) -> list[tuple]:
-        rand, surnames = self.rand, self.surnames
-        size = self.sizes[urban][int(rand() * _POOL_SIZE)]
+        rand, bits, surnames = self.rand, self.bits, self.surnames
+        size = self.sizes[urban][bits(_POOL_BITS)]
         r = rand()
         if size == 1:
             if rand() < (0.45 if urban else 0.62):  # 空巢: widowed elderly living alone
-                return [("02", rand() < 0.42, 60.0 + 30.0 * min(rand(), rand()), surnames[int(rand() * _POOL_SIZE)])]
-            return [("02", rand() < 0.65, 25.0 + 35.0 * rand(), surnames[int(rand() * _POOL_SIZE)])]
+                return [("02", rand() < 0.42, 60.0 + 30.0 * min(rand(), rand()), surnames[bits(_POOL_BITS)])]
+            return [("02", rand() < 0.65, 25.0 + 35.0 * rand(), surnames[bits(_POOL_BITS)])]
         if size == 2:
             if r < 0.78:  # a couple: elderly empty-nesters in villages, young couples in towns
                 elderly = rand() < (0.5 if urban else 0.62)
@@ -526,7 +522,7 @@ class _Generator:
                 return self._couple(head_age)[0]
             if r < 0.93:  # a widowed or divorced parent with one child
                 return self._single_parent(1)
-            head = ("02", rand() < 0.7, 25.0 + 30.0 * rand(), surnames[int(rand() * _POOL_SIZE)])
+            head = ("02", rand() < 0.7, 25.0 + 30.0 * rand(), surnames[bits(_POOL_BITS)])
             return [head, *self._parents(1, head, None)]
         if size == 3:
             if r < 0.75:
@@ -572,16 +568,16 @@ class _Generator:
         return members + self._children(kids, young, old, surname, members[0][2])
 
     def _single_parent(self, kids: int) -> list[tuple]:
-        rand, surnames = self.rand, self.surnames
+        rand, bits, surnames = self.rand, self.bits, self.surnames
         male = rand() < 0.35
         age = 30.0 + 50.0 * rand()
-        surname = surnames[int(rand() * _POOL_SIZE)]
-        kid_surname = surname if male or rand() < 0.3 else surnames[int(rand() * _POOL_SIZE)]
+        surname = surnames[bits(_POOL_BITS)]
+        kid_surname = surname if male or rand() < 0.3 else surnames[bits(_POOL_BITS)]
         return [("02", male, age, surname), *self._children(kids, age, age, kid_surname, age)]
 
     def _bank(self, urban: bool) -> tuple[str, str]:
-        rand = self.rand
-        name, bin_ = self.banks[urban][int(rand() * _POOL_SIZE)]
+        rand, bits = self.rand, self.bits
+        name, bin_ = self.banks[urban][bits(_POOL_BITS)]
         if rand() < 0.8:  # a debit card: 19 digits with a Luhn check digit
             body = bin_ + "".join(str(int(rand() * 10)) for _ in range(12))
             return name, body + _luhn(body)
@@ -595,7 +591,7 @@ class _Generator:
             for _ in range(500):
                 seq += 2
                 if seq > 999:
-                    seq -= 998 if seq % 2 else 996
+                    seq -= 1000 if seq % 2 else 998  # back to 001 (men) or 002 (women)
                 if village.area_key + self.day_key[day] + seq not in used:
                     return day, seq
             day = day - 1 if day > 0 else day + 1
@@ -603,7 +599,7 @@ class _Generator:
 
     def chunk(self, n: int, ids: list[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
         """Rows for n households. `ids` holds the next person, household and membership ids and is advanced."""
-        rng, rand = self.rng, self.rand
+        rng, rand, bits = self.rng, self.rand, self.bits
         villages = rng.choices(self.villages, cum_weights=self.village_cum_weights, k=n)
         person_id, household_id, membership_id = ids
         persons: list[tuple] = []
@@ -656,7 +652,7 @@ class _Generator:
                 id_number = (
                     f"{area}{day_ymd[day]}{seq_str[seq]}{check_chars[(area_sum + day_sum[day] + seq_sum[seq]) % 11]}"
                 )
-                name = surname + given[day_era[day] * 2 + male][int(rand() * _POOL_SIZE)]
+                name = surname + given[day_era[day] * 2 + male][bits(_POOL_BITS)]
                 phone = (
                     f"{phones[int(rand() * n_phones)]}{int(rand() * 100_000_000):08d}"
                     if rand() < phone_share[years]
@@ -665,12 +661,12 @@ class _Generator:
                 category, grade, care = "", None, ""
                 if rand() < disability_rate[years]:
                     disabled += 1
-                    category = (child_categories if years < 18 else categories)[int(rand() * _POOL_SIZE)]
-                    grade = grades[int(rand() * _POOL_SIZE)]
+                    category = (child_categories if years < 18 else categories)[bits(_POOL_BITS)]
+                    grade = grades[bits(_POOL_BITS)]
                     if grade <= 2:
-                        care = (care_severe_old if years >= 80 else care_severe)[int(rand() * _POOL_SIZE)]
+                        care = (care_severe_old if years >= 80 else care_severe)[bits(_POOL_BITS)]
                 if years >= 80 and not care:
-                    care = care_old[int(rand() * _POOL_SIZE)]
+                    care = care_old[bits(_POOL_BITS)]
                 persons.append(
                     (
                         person_id,
@@ -774,17 +770,75 @@ def _write(cursor, rows_by_table: tuple[list[tuple], ...]) -> None:
         table = connection.ops.quote_name(model._meta.db_table)
         columns = _columns(model, fields)
         if postgres:
-            from psycopg.copy import QueuedLibpqWriter
-
-            # A queued writer sends data from a worker thread, so the server parses and indexes one batch while
-            # Python formats the next.
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cursor.cursor)) as copy:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 write_row = copy.write_row
                 for row in rows:
                     write_row(row)
         else:
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
+@dataclass
+class _Dropped:
+    """Secondary indexes (and on PostgreSQL foreign keys) set aside for a bulk load, with the SQL to restore them."""
+
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, CREATE INDEX …)
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (table, name, definition)
+
+
+def _drop_for_bulk_load(cursor) -> _Dropped:
+    """Set aside what makes row-by-row loading slow, the way the PostgreSQL manual advises for bulk loads: building an
+    index from sorted data beats millions of random inserts, and re-adding a foreign key validates it with one join
+    instead of a trigger per row. Unique indexes stay, and all of it happens inside the caller's transaction, so the
+    schema is back (and every row checked) before anything commits."""
+    quote = connection.ops.quote_name
+    tables = [m._meta.db_table for m, _ in _TABLES]
+    dropped = _Dropped()
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE x.indrelid = ANY(%s::regclass[]) AND NOT x.indisunique"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
+            [tables],
+        )
+        dropped.indexes = cursor.fetchall()
+        # Keys to regions and among the three tables only: a NULL recorded_by costs nothing to check, and leaving it
+        # alone keeps the users table free of our lock.
+        referenced = [*tables, Region._meta.db_table]
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) AND confrelid = ANY(%s::regclass[])"
+            " ORDER BY conname",
+            [tables, referenced],
+        )
+        dropped.foreign_keys = cursor.fetchall()
+        # ALTER TABLE refuses tables with deferred checks still queued from earlier in the transaction: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name, _definition in dropped.foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+    else:
+        for table in tables:
+            cursor.execute(f"PRAGMA index_list({quote(table)})")  # seq, name, unique, origin, partial
+            names = [row[1] for row in cursor.fetchall() if row[3] == "c" and not row[2]]
+            for name in sorted(names):
+                cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+                dropped.indexes.append((name, cursor.fetchone()[0]))
+    for name, _sql in dropped.indexes:
+        cursor.execute(f"DROP INDEX {quote(name)}")
+    return dropped
+
+
+def _restore_after_bulk_load(cursor, dropped: _Dropped) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _name, sql in dropped.indexes:
+        cursor.execute(sql)
+    for table, name, definition in dropped.foreign_keys:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}")
+    if connection.vendor == "postgresql":
+        # Back to normal after _drop_for_bulk_load's IMMEDIATE: Django declares foreign keys INITIALLY DEFERRED.
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _load_used_numbers(cursor, areas: Iterable[str]) -> set[int]:
@@ -815,6 +869,11 @@ def households_exist(prefix: str) -> bool:
     return Household.objects.filter(region__gte=low, region__lte=high).exists()
 
 
+# Below this many households, or when the tables already hold several times as many, inserting into the live indexes
+# is cheaper than rebuilding them.
+BULK_MIN_HOUSEHOLDS = 20_000
+
+
 def generate_population(
     prefix: str,
     households: int,
@@ -822,35 +881,47 @@ def generate_population(
     *,
     as_of: datetime.date | None = None,
     progress: Progress | None = None,
+    rebuild_indexes: bool | None = None,
 ) -> GenerationResult:
     """Add `households` demo households with their members under the divisions of `prefix`. All-or-nothing.
 
     Ages are counted from `as_of` (default: 1 January of the current year, so the same seed gives the same people
-    all year; birth and joining dates are never in the future).
+    all year; birth and joining dates are never in the future). `rebuild_indexes` chooses the bulk-load strategy
+    (secondary indexes and foreign keys set aside and rebuilt, see `_drop_for_bulk_load`); by default it is used for
+    large batches when not nested in a caller's transaction, whose other work it would lock out for longer.
     """
     started = time.perf_counter()
     prefix = _check_arguments(prefix, households)
     as_of = as_of or datetime.date(timezone.localdate().year, 1, 1)
     villages, substitutes = _load_villages(prefix)
     postgres = connection.vendor == "postgresql"
+    if rebuild_indexes is None:
+        existing = Household.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        rebuild_indexes = (
+            households >= BULK_MIN_HOUSEHOLDS and households * 3 >= existing and not connection.in_atomic_block
+        )
     now = timezone.now()
     now_value = now.isoformat() if postgres else connection.ops.adapt_datetimefield_value(now)
+    quote = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cursor:
         if postgres:
-            # Our own key allocation is only safe if nobody else inserts meanwhile (SQLite's IMMEDIATE transaction
-            # already holds the write lock).
-            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m, _ in _TABLES)
-            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+            # Our own key allocation is only safe if nobody else inserts meanwhile; dropping indexes needs the
+            # exclusive lock anyway, so take it first rather than upgrade. (SQLite's IMMEDIATE transaction already
+            # holds the database's write lock.)
+            mode = "ACCESS EXCLUSIVE" if rebuild_indexes else "SHARE ROW EXCLUSIVE"
+            cursor.execute(f"LOCK TABLE {', '.join(quote(m._meta.db_table) for m, _ in _TABLES)} IN {mode} MODE")
         else:
-            # The unique index on id_number is written in random order: keep it in memory, not spilled to the WAL.
+            # The unique index on id_number is written in random order: a 256 MB page cache (the default is 2 MB)
+            # keeps it in memory instead of spilling half-written pages to the WAL over and over.
             cursor.execute("PRAGMA cache_size")
-            cache_size = cursor.fetchone()[0]
-            cursor.execute("PRAGMA cache_size = -1000000")
+            cache_size = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA cache_size = -262144")
         try:
             ids = [_max_id(cursor, Person), _max_id(cursor, Household), _max_id(cursor, Membership)]
             start_ids = list(ids)
             used = _load_used_numbers(cursor, {v.area for v in villages})
             generator = _Generator(villages, seed, as_of, used, now_value)
+            dropped = _drop_for_bulk_load(cursor) if rebuild_indexes else None
             done = 0
             while done < households:
                 n = min(CHUNK_HOUSEHOLDS, households - done)
@@ -858,16 +929,18 @@ def generate_population(
                 done += n
                 if progress:
                     progress(done, households)
+            if dropped:
+                _restore_after_bulk_load(cursor, dropped)
             if postgres:
+                # Keys were allocated here: move the identity sequences past them for later ORM inserts.
                 for model, _ in _TABLES:
-                    table = model._meta.db_table
                     cursor.execute(
                         "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
-                        [connection.ops.quote_name(table), _max_id(cursor, model)],
+                        [quote(model._meta.db_table), _max_id(cursor, model)],
                     )
         finally:
             if not postgres:
-                cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
+                cursor.execute(f"PRAGMA cache_size = {cache_size}")
     return GenerationResult(
         prefix=prefix,
         households=households,
