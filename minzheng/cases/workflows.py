@@ -107,18 +107,22 @@ _COMMON = (
     Action("withdraw", "申请人撤回", _OPEN_BEFORE_DECISION, WITHDRAWN, FRONT),
 )
 
+# The public notice runs in calendar days from the first review (DB §19); informational: its end is the earliest date
+# the case may go on, not a deadline for anyone.
+NOTICE_CLOCK = Clock(
+    "notice",
+    "公示期满（最早）",
+    "first_review",
+    "notice_days",
+    ("end_notice", "reinvestigate"),
+    calendar=True,
+    informational=True,
+)
+
 _DIBAO_CLOCKS = (
     Clock("survey", "启动入户调查", "accept", "survey_start_wd", ("start_investigation",)),
     Clock("check", "启动信息核对", "request_check", "check_start_wd", ("record_check", "complete_investigation")),
-    Clock(
-        "notice",
-        "公示期满（最早）",
-        "first_review",
-        "notice_days",
-        ("end_notice", "reinvestigate"),
-        calendar=True,
-        informational=True,
-    ),
+    NOTICE_CLOCK,
     Clock("county", "县级审核确认", "enter:county_review", "county_review_wd", ("approve", "refuse")),
     Clock("total", "办理总时限", "accept", "total_wd", ("approve", "refuse", "withdraw")),
     Clock("refusal", "书面告知不予批准理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
@@ -135,15 +139,7 @@ TEKUN = Workflow(
     ),
     (
         Clock("survey", "调查及乡镇初审", "accept", "survey_wd", ("first_review",)),
-        Clock(
-            "notice",
-            "公示期满（最早）",
-            "first_review",
-            "notice_days",
-            ("end_notice", "reinvestigate"),
-            calendar=True,
-            informational=True,
-        ),
+        NOTICE_CLOCK,
         Clock("county", "县级审核确认", "enter:county_review", "county_wd", ("approve", "refuse")),
         Clock("refusal", "书面告知不予认定理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
@@ -156,15 +152,7 @@ TEMP_EXPENSE = Workflow(
     "temp_expense",
     _actions(*_COMMON),
     (
-        Clock(
-            "notice",
-            "公示期满（最早）",
-            "first_review",
-            "notice_days",
-            ("end_notice", "reinvestigate"),
-            calendar=True,
-            informational=True,
-        ),
+        NOTICE_CLOCK,
         Clock("total", "办理时限", "accept", "decide_wd", ("approve", "refuse", "withdraw")),
         Clock("refusal", "书面告知不予救助理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
