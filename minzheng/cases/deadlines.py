@@ -44,6 +44,20 @@ def _param(case, clock: Clock, events) -> int:
     return int(params[name]["value"])
 
 
+def _notice_days_outside_total(case, events, calendar: WorkingCalendar) -> int:
+    """Where a province does not count the public notice toward the whole-procedure limit (`notice_in_total` false,
+    DOMAIN.md §1 [R]), the working days the notice ran are added to that limit."""
+    setting = (case.parameters or {}).get("notice_in_total")
+    if setting is None or setting["value"] is not False:
+        return 0
+    extra = 0
+    for start in (e for e in events if e.action == "first_review" and e.to_state == "notice"):
+        end = next((e.on for e in events if e.seq > start.seq and e.action in ("end_notice", "reinvestigate")), None)
+        end = end or start.on + datetime.timedelta(days=int(case.parameters["notice_days"]["value"]))
+        extra += calendar.working_days_between(start.on, end)
+    return extra
+
+
 def _starts(clock: Clock, event) -> bool:
     if clock.start.startswith("enter:"):
         return event.to_state == clock.start.removeprefix("enter:") and event.from_state != event.to_state
@@ -64,6 +78,8 @@ def clock_statuses(case, events, calendar: WorkingCalendar | None = None) -> lis
             continue
         start = starts[-1]  # a re-investigation restarts the notice and the review clocks
         days = _param(case, clock, events)
+        if clock.code == "total":
+            days += _notice_days_outside_total(case, events, calendar)
         if clock.calendar:
             deadline = Deadline(start.on + datetime.timedelta(days=days), False, "自然日")
         else:

@@ -391,9 +391,27 @@ def test_proposed_refusal_skips_the_public_notice(apply, officers):
 def test_declarations_maintained_in_admin_with_validated_numbers(admin_client):
     from minzheng.conftest import VILLAGE
 
-    data = {"name": "赵某", "id_number": "110105194912310021", "kind": "committee", "related_to": "村委会主任之子",
-            "region": VILLAGE, "active": "on"}
+    data = {
+        "name": "赵某",
+        "id_number": "110105194912310021",
+        "kind": "committee",
+        "related_to": "村委会主任之子",
+        "region": VILLAGE,
+        "active": "on",
+    }
     assert "校验位" in admin_client.post("/admin/cases/interestdeclaration/add/", data).content.decode()
     admin_client.post("/admin/cases/interestdeclaration/add/", {**data, "id_number": "11010519491231002x"})
     assert InterestDeclaration.objects.get().id_number == "11010519491231002X"
     assert "1101**********002X" in admin_client.get("/admin/cases/interestdeclaration/").content.decode()
+
+
+def test_notice_outside_the_total_limit_extends_it(apply, officers):
+    """`dibao.notice_in_total` false: the notice's working days (2025-03-11 → 03-18: 5) are added to the 30."""
+    Parameter.objects.create(key="dibao.notice_in_total", region_id=COUNTY, effective_from=D(2020, 1, 1), value=False)
+    case = run_to_county(apply(), officers)
+    total = next(s for s in services.deadlines(case) if s.code == "total")
+    assert total.days == 35 and total.deadline.due == D(2025, 4, 22)
+    default = run_to_county(
+        apply(service="temp_expense", received=["application", "authorisation", "pledge", "expense_evidence"]), officers
+    )
+    assert next(s for s in services.deadlines(default) if s.code == "total").days == 30
