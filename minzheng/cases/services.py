@@ -214,7 +214,7 @@ def _open(
         conflict_of_interest=bool(conflicts),
         conflict_note="；".join(f"{c.name}：{c.get_kind_display()}，{c.related_to}" for c in conflicts)[:300],
         submitted_on=today,
-        state=wf.PENDING,
+        state="",  # the submit event below moves it into `pending`, so the log reads "— → 待补齐材料"
         created_by=user,
     )
     case.number = f"MZ{today:%Y}{case.pk:07d}"

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability
+from minzheng.core import audit
 from minzheng.regions import codes
 
 from .models import AuditEntry
@@ -90,8 +91,17 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         qs = filter_entries(scoped_entries(request.user), data)
         if data.get("before"):
             qs = qs.filter(seq__lt=data["before"])
-        entries = list(qs.order_by("-seq")[: page_size + 1])
         filters = {k: v for k, v in request.GET.items() if k != "before" and v}
+        # Reading the trail is itself recorded (before the query, so the reader sees their own entry).
+        audit.record(
+            audit.Action.SEARCH,
+            user=request.user,
+            object_type="audit_log",
+            label="审计日志",
+            region_code=request.user.region_id,
+            detail={"filters": filters, "before": data.get("before")},
+        )
+        entries = list(qs.order_by("-seq")[: page_size + 1])
         if len(entries) > page_size:
             entries = entries[:page_size]
             next_url = "?" + urlencode({**filters, "before": entries[-1].seq})

@@ -370,3 +370,13 @@ def test_failed_logins_are_recorded_through_an_axes_lockout(client, make_user, s
     assert response.status_code == 429
     assert _latest(Action.LOGIN_FAILED).detail == {"username": "locked_clerk", "locked_out": True}
     assert not AuditEntry.objects.filter(action=Action.LOGIN, username="locked_clerk").exists()
+
+
+def test_reading_the_audit_log_is_itself_audited(client, make_user):
+    from minzheng.core.models import AuditEntry
+
+    auditor = make_user("auditor")
+    client.force_login(auditor)
+    client.get("/audit/", {"action": "view"})
+    entry = AuditEntry.objects.filter(object_type="audit_log").get()
+    assert entry.username == auditor.username and entry.detail["filters"] == {"action": "view"}
