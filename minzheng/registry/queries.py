@@ -39,7 +39,9 @@ def _persons(user) -> QuerySet:
     return (
         Person.objects.for_user(user)
         .select_related("region")
-        .prefetch_related(Prefetch("memberships", queryset=current.select_related("household"), to_attr="current_memberships"))
+        .prefetch_related(
+            Prefetch("memberships", queryset=current.select_related("household"), to_attr="current_memberships")
+        )
         .order_by("name", "id")
     )
 

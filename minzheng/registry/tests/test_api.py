@@ -27,7 +27,9 @@ def token(clerk):
 def call(client, method, url, body=None, token=None, **extra):
     if token:
         extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return getattr(client, method)(url, json.dumps(body) if body is not None else None, content_type="application/json", **extra)
+    return getattr(client, method)(
+        url, json.dumps(body) if body is not None else None, content_type="application/json", **extra
+    )
 
 
 def test_create_and_read_household(client, token):
@@ -42,7 +44,15 @@ def test_create_and_read_household(client, token):
 
 
 def test_errors_are_chinese_json_with_codes(client, token):
-    bad = {**PAYLOAD, "members": [{"relationship": "02", "person": {"name": "张三", "id_number": HEAD[:-1] + "0" if HEAD[-1] != "0" else HEAD[:-1] + "1"}}]}
+    bad = {
+        **PAYLOAD,
+        "members": [
+            {
+                "relationship": "02",
+                "person": {"name": "张三", "id_number": HEAD[:-1] + "0" if HEAD[-1] != "0" else HEAD[:-1] + "1"},
+            }
+        ],
+    }
     response = call(client, "post", "/api/v1/registry/households", bad, token)
     assert response.status_code == 400
     assert response.json()["code"] == "id_checksum" and "校验位" in response.json()["message"]

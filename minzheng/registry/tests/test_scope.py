@@ -42,8 +42,13 @@ def outsider_household(make_user, household_data):
     def create(village: str):
         return services.create_household(
             national_admin,
-            household_data(village, [("02", "外区户主", make_id_number(seq=next(counter))),
-                                     ("12", "外区配偶", make_id_number(birth="19850505", seq=next(counter) + 1))]),
+            household_data(
+                village,
+                [
+                    ("02", "外区户主", make_id_number(seq=next(counter))),
+                    ("12", "外区配偶", make_id_number(birth="19850505", seq=next(counter) + 1)),
+                ],
+            ),
         )
 
     return create
@@ -55,10 +60,18 @@ def _page_requests(household, person_id):
         ("get", reverse("registry:household", args=[hid]), None),
         ("get", reverse("registry:household_edit", args=[hid]), None),
         ("post", reverse("registry:household_edit", args=[hid]), {"region_code": household.region_id, "address": "x"}),
-        ("post", reverse("registry:member_add", args=[hid]), {"add-relationship": "20", "add-name": "甲", "add-id_number": make_id_number(seq=7)}),
+        (
+            "post",
+            reverse("registry:member_add", args=[hid]),
+            {"add-relationship": "20", "add-name": "甲", "add-id_number": make_id_number(seq=7)},
+        ),
         ("post", reverse("registry:member_leave", args=[hid]), {"person_id": person_id, "reason": "迁出"}),
         ("post", reverse("registry:head_change", args=[hid]), {"person_id": person_id, "old_head_relationship": "11"}),
-        ("post", reverse("registry:member_move_in", args=[hid]), {"in-id_number": make_id_number(seq=9), "in-relationship": "20", "in-reason": "x"}),
+        (
+            "post",
+            reverse("registry:member_move_in", args=[hid]),
+            {"in-id_number": make_id_number(seq=9), "in-relationship": "20", "in-reason": "x"},
+        ),
         ("get", reverse("registry:person", args=[person_id]), None),
         ("get", reverse("registry:person_edit", args=[person_id]), None),
         ("post", reverse("registry:person_edit", args=[person_id]), {"name": "改", "id_number": make_id_number(seq=5)}),
@@ -71,7 +84,11 @@ def _api_requests(household, person_id):
     return [
         ("get", f"{base}/households/{hid}", None),
         ("put", f"{base}/households/{hid}", {"region_code": household.region_id, "address": "x"}),
-        ("post", f"{base}/households/{hid}/members", {"relationship": "20", "person": {"name": "甲", "id_number": make_id_number(seq=7)}}),
+        (
+            "post",
+            f"{base}/households/{hid}/members",
+            {"relationship": "20", "person": {"name": "甲", "id_number": make_id_number(seq=7)}},
+        ),
         ("post", f"{base}/households/{hid}/members/{person_id}/leave", {"reason": "迁出"}),
         ("get", f"{base}/persons/{person_id}", None),
         ("put", f"{base}/persons/{person_id}", {"name": "改", "id_number": make_id_number(seq=5)}),

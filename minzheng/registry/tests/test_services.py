@@ -15,9 +15,7 @@ SON = make_id_number(birth="20100303", seq=31)
 
 
 def family(household_data, region=VILLAGE, **extra):
-    return household_data(
-        region, [("02", "张三", HEAD), ("12", "李四", WIFE), ("20", "张小五", SON)], **extra
-    )
+    return household_data(region, [("02", "张三", HEAD), ("12", "李四", WIFE), ("20", "张小五", SON)], **extra)
 
 
 def test_create_household_with_members(clerk, household_data):
@@ -145,7 +143,9 @@ def test_add_member_cannot_add_a_second_head(clerk, household_data):
 def test_update_person_with_optimistic_locking(clerk, household_data):
     household = services.create_household(clerk, household_data())
     person = household.head
-    data = PersonData(name="张三", id_number=HEAD, phone="13812345678", disability_category="physical", disability_grade=2)
+    data = PersonData(
+        name="张三", id_number=HEAD, phone="13812345678", disability_category="physical", disability_grade=2
+    )
     services.update_person(clerk, person, data, expected_version=1)
     person.refresh_from_db()
     assert person.version == 2 and person.disability_grade == 2 and person.phone == "13812345678"
@@ -193,7 +193,9 @@ def test_roles_without_edit_capability_cannot_register(make_user, household_data
 
 def test_household_update_moves_members_registration(clerk, household_data):
     household = services.create_household(clerk, family(household_data))
-    data = household_data(URBAN_VILLAGE, address="张北镇教育街5号", bank_name="中国农业银行", bank_account="6228480012345678901")
+    data = household_data(
+        URBAN_VILLAGE, address="张北镇教育街5号", bank_name="中国农业银行", bank_account="6228480012345678901"
+    )
     services.update_household(clerk, household, data, expected_version=1)
     household.refresh_from_db()
     assert household.region_id == URBAN_VILLAGE and household.area_type == "urban" and household.version == 2

@@ -83,9 +83,12 @@ def test_member_actions_on_household_page(clerk, clerk_client, household_data):
     url = reverse("registry:member_add", args=[household.pk])
     clerk_client.post(url, {"add-relationship": "12", "add-name": "李四", "add-id_number": WIFE})
     wife = Person.objects.get(id_number=WIFE)
-    clerk_client.post(reverse("registry:head_change", args=[household.pk]), {"person_id": wife.pk, "old_head_relationship": "11"})
+    clerk_client.post(
+        reverse("registry:head_change", args=[household.pk]), {"person_id": wife.pk, "old_head_relationship": "11"}
+    )
     response = clerk_client.post(
-        reverse("registry:member_leave", args=[household.pk]), {"person_id": household.head_id, "reason": "外出务工迁出"}
+        reverse("registry:member_leave", args=[household.pk]),
+        {"person_id": household.head_id, "reason": "外出务工迁出"},
     )
     page = clerk_client.get(response["Location"]).content.decode()
     assert "外出务工迁出" in page  # history keeps the departed member
@@ -109,7 +112,9 @@ def test_organisation_with_letter_authority(clerk, clerk_client):
     code = "Y1130722MA0000001" + uscc.calc_check_digit("Y1130722MA0000001")
     data = {"name": "张北县慈善协会", "uscc": code.lower(), "org_type": "social_org", "region_code": "130722100000"}
     assert clerk_client.post(reverse("registry:organisation_create"), data).status_code == 302
-    bad = clerk_client.post(reverse("registry:organisation_create"), {**data, "uscc": code[:-1] + "0", "name": "另一个"})
+    bad = clerk_client.post(
+        reverse("registry:organisation_create"), {**data, "uscc": code[:-1] + "0", "name": "另一个"}
+    )
     assert "校验位" in bad.content.decode()
     assert "张北县慈善协会" in clerk_client.get(reverse("registry:organisations")).content.decode()
 

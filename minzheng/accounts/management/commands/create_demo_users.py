@@ -37,7 +37,11 @@ class Command(BaseCommand):
         township = _first(county, codes.TOWNSHIP, "130722100000")
         village = _first(township, codes.VILLAGE, "130722100201")
         other_township = (
-            Region.objects.subtree(county).filter(level=codes.TOWNSHIP).exclude(code=township.code).order_by("code").first()
+            Region.objects.subtree(county)
+            .filter(level=codes.TOWNSHIP)
+            .exclude(code=township.code)
+            .order_by("code")
+            .first()
         )
         accounts = [
             ("admin", Role.ADMIN, root, "系统", "管理员"),
