@@ -27,12 +27,36 @@ def auth_error(request, exc):
     return api.create_response(request, {"code": "unauthenticated", "message": "未登录或令牌无效"}, status=401)
 
 
+# Chinese messages for pydantic's error types (the English original is kept as `detail` for developers).
+_PYDANTIC_MESSAGES = {
+    "missing": "必须填写",
+    "string_type": "应为文本",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "decimal_parsing": "应为数字",
+    "bool_type": "应为是或否",
+    "bool_parsing": "应为是或否",
+    "date_type": "应为日期（YYYY-MM-DD）",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "json_invalid": "不是有效的JSON",
+    "string_too_long": "过长",
+    "extra_forbidden": "不是可接受的字段",
+}
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
     fields = []
     for err in exc.errors:
         loc = ".".join(str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload"))
-        fields.append({"field": loc, "message": err.get("msg", "")})
+        message = _PYDANTIC_MESSAGES.get(err.get("type", ""), "格式不正确")
+        fields.append({"field": loc, "message": f"{loc or '请求'}{message}", "detail": err.get("msg", "")})
     return api.create_response(
         request, {"code": "invalid_request", "message": "请求数据格式不正确", "errors": fields}, status=422
     )

@@ -96,3 +96,13 @@ def test_auditor_cannot_read_people_through_the_api(client, make_user):
 
 def test_openapi_docs_available_offline(client, clerk_client):
     assert clerk_client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_malformed_requests_get_chinese_field_messages(client, token):
+    response = call(client, "post", "/api/v1/registry/households", {"address": 1, "members": "x"}, token)
+    body = response.json()
+    assert response.status_code == 422 and body["message"] == "请求数据格式不正确"
+    messages = {e["field"]: e["message"] for e in body["errors"]}
+    assert messages["region_code"] == "region_code必须填写"
+    assert messages["address"] == "address应为文本" and messages["members"] == "members应为列表"
+    assert Household.objects.count() == 0
