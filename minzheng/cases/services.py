@@ -168,93 +168,63 @@ def open_application(
     conflicts = _conflicts(household)
     try:
         with transaction.atomic():
-            return _open(
-                user,
-                household,
-                service,
-                applicant_id,
-                channel,
-                entrusted_name,
-                entrusted_id_number,
-                codes,
-                known,
-                conflicts,
-                note,
-                today,
+            case = Case.objects.create(
+                number=f"TMP-{timezone.now().timestamp()}-{user.pk}",
+                service=service,
+                household=household,
+                applicant_id=applicant_id,
+                region=household.region,
+                channel=channel,
+                entrusted_name=entrusted_name,
+                entrusted_id_number=entrusted_id_number,
+                authorisation_signed="authorisation" in codes,
+                pledge_signed="pledge" in codes,
+                conflict_of_interest=bool(conflicts),
+                conflict_note="；".join(f"{c.name}：{c.get_kind_display()}，{c.related_to}" for c in conflicts)[:300],
+                submitted_on=today,
+                state="",  # the submit event below moves it into `pending`, so the log reads "— → 待补齐材料"
+                created_by=user,
             )
+            case.number = f"MZ{today:%Y}{case.pk:07d}"
+            case.save(update_fields=["number"])
+            CaseMaterial.objects.bulk_create(
+                CaseMaterial(
+                    case=case,
+                    material=m,
+                    received=m.code in codes or not m.demandable,
+                    received_on=today if m.code in codes else None,
+                )
+                for m in known.values()
+            )
+            _append(case, user, "submit", wf.PENDING, today, {"channel": channel, "received": sorted(codes)}, note)
+            if conflicts:
+                _append(
+                    case,
+                    user,
+                    "register_conflict",
+                    wf.PENDING,
+                    today,
+                    {"declarations": [c.pk for c in conflicts]},
+                    "申请家庭成员为经办人员或村（居）委会成员的近亲属，单独登记备案",
+                )
+            audit.record(audit.Action.CREATE, user=user, obj=case)
+            if workflow_of_or_none(service) is None:
+                # 一门受理: the window accepts every item and hands the ones not run here to the office that decides them.
+                _append(
+                    case,
+                    user,
+                    "transfer",
+                    wf.TRANSFERRED,
+                    today,
+                    {"to": service.get_deciding_level_display(), "missing": missing_materials(case)},
+                    note,
+                )
+            elif not missing_materials(case):
+                _do_accept(case, user, today, "")
+            _refresh(case)
+            return case
     except IntegrityError:  # a simultaneous application for the same item won the race (one_open_case_per_item)
         raise Conflict(f"该家庭已有在办的“{service.name}”申请，请勿重复申请", "duplicate_case") from None
-
-
-def _open(
-    user,
-    household,
-    service,
-    applicant_id,
-    channel,
-    entrusted_name,
-    entrusted_id_number,
-    codes,
-    known,
-    conflicts,
-    note,
-    today,
-) -> Case:
-    case = Case.objects.create(
-        number=f"TMP-{timezone.now().timestamp()}-{user.pk}",
-        service=service,
-        household=household,
-        applicant_id=applicant_id,
-        region=household.region,
-        channel=channel,
-        entrusted_name=entrusted_name,
-        entrusted_id_number=entrusted_id_number,
-        authorisation_signed="authorisation" in codes,
-        pledge_signed="pledge" in codes,
-        conflict_of_interest=bool(conflicts),
-        conflict_note="；".join(f"{c.name}：{c.get_kind_display()}，{c.related_to}" for c in conflicts)[:300],
-        submitted_on=today,
-        state="",  # the submit event below moves it into `pending`, so the log reads "— → 待补齐材料"
-        created_by=user,
-    )
-    case.number = f"MZ{today:%Y}{case.pk:07d}"
-    case.save(update_fields=["number"])
-    CaseMaterial.objects.bulk_create(
-        CaseMaterial(
-            case=case,
-            material=m,
-            received=m.code in codes or not m.demandable,
-            received_on=today if m.code in codes else None,
-        )
-        for m in known.values()
-    )
-    _append(case, user, "submit", wf.PENDING, today, {"channel": channel, "received": sorted(codes)}, note)
-    if conflicts:
-        _append(
-            case,
-            user,
-            "register_conflict",
-            wf.PENDING,
-            today,
-            {"declarations": [c.pk for c in conflicts]},
-            "申请家庭成员为经办人员或村（居）委会成员的近亲属，单独登记备案",
-        )
-    audit.record(audit.Action.CREATE, user=user, obj=case)
-    if workflow_of_or_none(service) is None:
-        # 一门受理: the window accepts every item and hands the ones not run here to the office that decides them.
-        _append(
-            case,
-            user,
-            "transfer",
-            wf.TRANSFERRED,
-            today,
-            {"to": service.get_deciding_level_display(), "missing": missing_materials(case)},
-            note,
-        )
-    elif not missing_materials(case):
-        _do_accept(case, user, today, "")
-    _refresh(case)
-    return case
 
 
 def workflow_of_or_none(service: ServiceItem):
