@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "minzheng.registry",
     "minzheng.policy",
     "minzheng.cases",
+    "minzheng.checks",
     "minzheng.api",
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -166,3 +168,20 @@ LOGGING = {
 
 # The platform's own settings.
 MINZHENG_PAGE_SIZE = 50
+
+# Departmental data snapshots (Parquet), import reject reports and batch results live here, outside the database.
+CHECKS_DATA_DIR = Path(os.environ.get("CHECKS_DATA_DIR", Path.cwd() / "var" / "checks"))
+
+# Background jobs (batch re-checks, nightly sweeps): django-q2 with the ORM broker, so SQLite and PostgreSQL
+# deployments need no extra server. `minzheng qcluster` runs the worker; Q_SYNC=1 runs jobs inline (tests).
+Q_CLUSTER = {
+    "name": "minzheng",
+    "orm": "default",
+    "workers": int(os.environ.get("Q_WORKERS", "1")),
+    "timeout": 3600,
+    "retry": 3700,
+    "max_attempts": 1,
+    "catch_up": False,
+    "sync": _env_flag("Q_SYNC"),
+    "label": "后台任务",
+}

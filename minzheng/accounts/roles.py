@@ -37,16 +37,20 @@ class Capability(models.TextChoices):
     EDIT_PEOPLE = "registry.edit", "登记与修改人员、家庭、组织"
     VIEW_AUDIT = "audit.view", "查阅审计日志"
     MANAGE_USERS = "accounts.manage", "管理用户"
+    IMPORT_DATA = "checks.import", "导入部门数据"
+    RUN_CHECKS = "checks.run", "发起家庭经济状况核对"
+    VIEW_CHECKS = "checks.view", "查看核对结果"
 
 
 _FRONT_LINE = {Capability.VIEW_PEOPLE, Capability.EDIT_PEOPLE}
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.CLERK: _FRONT_LINE,
     Role.ASSISTANT: _FRONT_LINE,
-    Role.TOWNSHIP_REVIEWER: _FRONT_LINE,
-    Role.COUNTY_APPROVER: _FRONT_LINE,
-    Role.LEADER: {Capability.VIEW_PEOPLE},
-    Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS},
+    Role.TOWNSHIP_REVIEWER: {*_FRONT_LINE, Capability.RUN_CHECKS, Capability.VIEW_CHECKS},
+    # Checking is requested from and run by the county (DB §17); the county also receives the departments' data.
+    Role.COUNTY_APPROVER: {*_FRONT_LINE, Capability.RUN_CHECKS, Capability.VIEW_CHECKS, Capability.IMPORT_DATA},
+    Role.LEADER: {Capability.VIEW_PEOPLE, Capability.VIEW_CHECKS},
+    Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS, Capability.IMPORT_DATA},
     # Auditors read the audit trail; reading personal records is not part of their job.
     Role.AUDITOR: {Capability.VIEW_AUDIT},
 }

@@ -390,10 +390,27 @@ def _request_check(case, user, workflow, today, data):
 
 
 def _record_check(case, user, workflow, today, data):
-    summary = _text(data.get("summary"), "核对结果", "summary")
-    payload = {"summary": summary}
-    if data.get("per_capita_income") not in (None, ""):
-        payload["per_capita_income"] = str(_nonnegative(data["per_capita_income"], "人均收入"))
+    """信息核对 (DB §17): the checking engine reads the departments' data under the household's authorisation and
+    stores its verdict, reasons and evidence; the event links to that result. Where the data exchange is not available
+    an officer may record a paper result instead (`manual`)."""
+    if data.get("manual"):
+        payload = {"summary": _text(data.get("summary"), "核对结果", "summary"), "manual": True}
+        if data.get("per_capita_income") not in (None, ""):
+            payload["per_capita_income"] = str(_nonnegative(data["per_capita_income"], "人均收入"))
+        return None, payload, data.get("note", "")
+    from minzheng.checks import services as checks
+
+    checks.ensure_case_authorisation(case, user)
+    result = checks.check_household(case.household_id, user=user, as_of=today, case=case)
+    amount = result.tekun_amount if workflow.code == "tekun" else result.dibao_amount
+    payload = {
+        "check_result": result.pk,
+        "verdict": result.verdict_label,
+        "eligible": result.tekun or result.tekun_pending if workflow.code == "tekun" else result.dibao,
+        "amount": str(amount),
+        "per_capita_income": str(result.per_capita_income),
+        "summary": (data.get("summary") or "").strip() or result.verdict_label,
+    }
     return None, payload, data.get("note", "")
 
 

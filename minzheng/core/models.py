@@ -21,6 +21,7 @@ class AuditEntry(models.Model):
         LOGIN_FAILED = "login_failed", "登录失败"
         LOGOUT = "logout", "退出"
         TOKEN = "token", "令牌"
+        CHECK = "check", "核对查询"
 
     seq = models.BigIntegerField("序号", unique=True)
     at = models.DateTimeField("时间", db_index=True)

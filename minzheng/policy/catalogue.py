@@ -5,6 +5,7 @@ import datetime
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from functools import cache
 from importlib import resources
 
@@ -21,9 +22,13 @@ class ParamSpec:
     marker: str = ""  # S / L / R as in DOMAIN.md
     source: str = ""
     choices: tuple[str, ...] = ()
+    declared_kind: str = ""  # overrides the kind inferred from the default
+    optional: bool = False  # an empty value means "not configured"
 
     @property
     def kind(self) -> str:
+        if self.declared_kind:
+            return self.declared_kind
         if self.choices:
             return "choice"
         if isinstance(self.default, bool):
@@ -50,6 +55,8 @@ class ParamSpec:
                 return False
             raise DomainError(f"{self.label}应为“是”或“否”", "invalid_parameter")
         if kind == "int":
+            if self.optional and raw in ("", None):
+                return ""
             try:
                 value = int(str(raw).strip())
             except ValueError:
@@ -61,15 +68,28 @@ class ParamSpec:
             if raw in ("", None):
                 return ""
             try:
-                value = Decimal(str(raw).strip())
-            except InvalidOperation:
+                value = as_fraction(raw) if self.unit == "比例" else Decimal(str(raw).strip())
+            except (InvalidOperation, ValueError, ZeroDivisionError):
                 raise DomainError(f"{self.label}应为数字", "invalid_parameter") from None
+            if self.unit == "比例" and "/" in str(raw):
+                if value < 0 or value > 1:
+                    raise DomainError(f"{self.label}应在0到1之间", "invalid_parameter")
+                return str(raw).strip()
             if value < 0 or not value.is_finite():
                 raise DomainError(f"{self.label}不能为负数", "invalid_parameter")
             if self.unit == "比例" and value > 1:
                 raise DomainError(f"{self.label}应在0到1之间", "invalid_parameter")
             return str(value)
         return str(raw)
+
+
+def as_fraction(raw: object) -> Fraction | Decimal:
+    """A share written as a decimal ("0.1") or, where a decimal would not be exact, a fraction ("1/3")."""
+    text = str(raw).strip()
+    if "/" in text:
+        num, den = text.split("/", 1)
+        return Fraction(int(num), int(den))
+    return Decimal(text)
 
 
 @cache
@@ -88,6 +108,8 @@ def specs() -> dict[str, ParamSpec]:
                 marker=entry.get("marker", ""),
                 source=f"{entry.get('source', '')}；{body['basis']}",
                 choices=tuple(entry.get("choices", ())),
+                declared_kind=entry.get("kind", ""),
+                optional=entry.get("optional", False),
             )
     return result
 

@@ -1,0 +1,198 @@
+"""Executing the compiled rules: DuckDB by default, Spark optionally. The SQL comes from `rules.compiled`; a runner
+only binds the input tables to the names the expressions use."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from . import rules
+from .sources import SOURCES
+
+
+@dataclass
+class EngineInputs:
+    """Everything one execution reads. Tables are Arrow; snapshot files are Parquet paths per source."""
+
+    members: pa.Table
+    declarations: pa.Table
+    authorisations: pa.Table
+    authorised_persons: pa.Table
+    item_rules: pa.Table
+    params: pa.Table
+    snapshots: dict[str, Path | None] = field(default_factory=dict)
+    # For a single household: restrict each snapshot read to these people (pushed down into the Parquet scan).
+    person_keys: list[int] | None = None
+    id_numbers: list[str] | None = None
+
+
+def _empty_source_sql(code: str) -> str:
+    cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {name}" for name, t in rules.source_schema(code).items())
+    return f"SELECT {cols} WHERE false"
+
+
+def _duck_type(ibis_type: str) -> str:
+    return {
+        "int64": "BIGINT",
+        "int32": "INTEGER",
+        "string": "VARCHAR",
+        "date": "DATE",
+        "decimal(18,2)": "DECIMAL(18,2)",
+    }[ibis_type]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def normalise(table: pa.Table) -> pa.Table:
+    """Integer sums come back as HUGEINT (Arrow decimal with scale 0) from DuckDB: the engine's amounts are fen in
+    int64, so cast them back, exactly (a value that does not fit raises)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_decimal(f.type) and f.type.scale == 0:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+    return table
+
+
+class DuckDBRunner:
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None):
+        config = {"threads": threads or os.cpu_count() or 1}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self.con = duckdb.connect(config=config)
+
+    def bind(self, inputs: EngineInputs) -> None:
+        for name in rules.INPUTS:
+            self.con.register(name, getattr(inputs, name))
+        # The window materialises every stage (a few rows each, and the planner sees small inputs); the batch binds
+        # them as views, so DuckDB pipelines the whole chain in one pass — each stage is read exactly once.
+        self.stage_kind = "TABLE" if inputs.person_keys is not None else "VIEW"
+        for code in SOURCES:
+            path = inputs.snapshots.get(code)
+            columns = ", ".join(rules.source_schema(code))
+            if path is None:
+                body = _empty_source_sql(code)
+            else:
+                body = f"SELECT {columns} FROM read_parquet({_quote(str(path))})"
+                if inputs.person_keys is not None:
+                    keys = ",".join(str(int(k)) for k in inputs.person_keys) or "NULL"
+                    ids = ",".join(_quote(i) for i in inputs.id_numbers or []) or "NULL"
+                    body += f" WHERE person_key IN ({keys}) OR (person_key IS NULL AND id_number IN ({ids}))"
+            self.con.execute(f"CREATE OR REPLACE TEMP {self.stage_kind} {rules.raw_table_name(code)} AS {body}")
+
+    def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
+        sql = rules.compiled("duckdb")
+        for stage in stages_for(outputs):
+            self.con.execute(f"CREATE OR REPLACE TEMP {self.stage_kind} {stage} AS {sql[stage]}")
+        return {o: normalise(self.con.sql(f"SELECT * FROM {o}").to_arrow_table()) for o in outputs}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def stages_for(outputs: tuple[str, ...]) -> list[str]:
+    """The stages the outputs need, in execution order."""
+    wanted = {stage for o in outputs for stage in rules.NEEDS[o]}
+    return [stage for stage in rules.STAGES if stage in wanted]
+
+
+def execute(inputs: EngineInputs, queries: tuple[str, ...] = ("households",), **runner_options) -> dict[str, pa.Table]:
+    runner = DuckDBRunner(**runner_options)
+    try:
+        runner.bind(inputs)
+        return runner.run(queries)
+    finally:
+        runner.close()
+
+
+class SparkRunner:
+    """The same compiled expressions on Spark (`pip install minzheng[spark]`, Java 17+): the inputs become temporary
+    views with the names and column types the expressions declare, and Spark SQL runs the query Ibis compiled for its
+    dialect. The session is configured so Spark's SQL means what DuckDB's does (see `SPARK_CONF`)."""
+
+    # ANSI mode: an overflowing integer or a failed cast raises, as in DuckDB, instead of wrapping or becoming NULL.
+    SPARK_CONF = {
+        "spark.sql.ansi.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+    }
+
+    def __init__(self, session=None):
+        if session is None:
+            session = self.session()
+        for key, value in self.SPARK_CONF.items():
+            session.conf.set(key, value)
+        self.spark = session
+
+    @classmethod
+    def session(cls, master: str = "local[2]"):
+        """A local session for tests and single-machine runs; on a cluster, pass the cluster's session instead."""
+        from pyspark.sql import SparkSession
+
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("minzheng-checks")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        )
+        for key, value in cls.SPARK_CONF.items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
+
+    def bind(self, inputs: EngineInputs) -> None:
+        from pyspark.sql import functions as F
+
+        specs = {
+            "members": rules.MEMBERS,
+            "declarations": rules.DECLARATIONS,
+            "authorisations": rules.AUTHORISATIONS,
+            "authorised_persons": rules.AUTHORISED_PERSONS,
+            "item_rules": rules.ITEM_RULES,
+            "params": rules.PARAMS,
+        }
+        for name, spec in specs.items():
+            table = getattr(inputs, name).select(list(spec))
+            self.spark.createDataFrame(table, schema=_spark_schema(spec)).createOrReplaceTempView(name)
+        for code in SOURCES:
+            spec = rules.source_schema(code)
+            schema = _spark_schema(spec)
+            path = inputs.snapshots.get(code)
+            if path is None:
+                df = self.spark.createDataFrame([], schema=schema)
+            else:
+                # Columns in the declared order and types: the rules' UNION ALL is positional.
+                df = self.spark.read.parquet(str(path)).select(
+                    *[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields]
+                )
+                if inputs.person_keys is not None:
+                    df = df.where(
+                        F.col("person_key").isin([int(k) for k in inputs.person_keys])
+                        | (F.col("person_key").isNull() & F.col("id_number").isin(list(inputs.id_numbers or [])))
+                    )
+            df.createOrReplaceTempView(rules.raw_table_name(code))
+
+    def run(self, query: str) -> pa.Table:
+        return normalise(self.spark.sql(rules.compiled("pyspark")[query]).toArrow())
+
+
+def _spark_schema(spec: dict[str, str]):
+    """A Spark schema from a table's declared column types (the Ibis type names `rules` uses)."""
+    from pyspark.sql import types as T
+
+    simple = {
+        "int64": T.LongType(),
+        "int32": T.IntegerType(),
+        "string": T.StringType(),
+        "boolean": T.BooleanType(),
+        "date": T.DateType(),
+    }
+
+    def spark_type(ibis_type: str):
+        if ibis_type.startswith("decimal("):
+            precision, scale = ibis_type.removeprefix("decimal(").removesuffix(")").split(",")
+            return T.DecimalType(int(precision), int(scale))
+        return simple[ibis_type]
+
+    return T.StructType([T.StructField(name, spark_type(t), True) for name, t in spec.items()])

@@ -1,0 +1,304 @@
+"""Building the engine's input tables from the database: members, declarations, authorisations, parameters and the
+snapshots in force. Set-based reads (one SQL statement per table), never a per-household ORM loop."""
+
+import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+
+from minzheng.core.errors import DomainError
+from minzheng.policy.catalogue import as_fraction
+from minzheng.policy.parameters import resolve_many
+from minzheng.regions import codes
+
+from . import rules
+from .items import ITEMS
+from .models import Snapshot
+from .sources import CATEGORIES, SOURCES
+
+PARAM_KEYS = [
+    "dibao.standard_urban",
+    "dibao.standard_rural",
+    "dibao.edge_multiplier",
+    "dibao.income_lookback_months",
+    "dibao.employment_cost_base",
+    "dibao.employment_cost_rate",
+    "dibao.deduct_medical_costs",
+    "dibao.extra_excluded_items",
+    "dibao.uplift_elderly_age",
+    "dibao.uplift_elderly",
+    "dibao.uplift_minor",
+    "dibao.uplift_severe_disability",
+    "dibao.uplift_serious_illness",
+    "dibao.financial_assets_months",
+    "dibao.vehicle_rule",
+    "dibao.vehicle_value_cap",
+    "dibao.vehicle_exempt_types",
+    "dibao.max_residential_properties",
+    "dibao.nonresidential_property_allowed",
+    "dibao.business_registration_allowed",
+    "dibao.rounding_quantum",
+    "dibao.rounding_mode",
+    "tekun.basic_multiplier_of_dibao",
+    "tekun.care_share_self",
+    "tekun.care_share_partial",
+    "tekun.care_share_full",
+    "tekun.elderly_age",
+    "tekun.minor_age",
+    "rigid_expense.months_lookback",
+    "rigid_expense.share_of_income",
+    "local.min_wage",
+    "local.disposable_income",
+]
+
+
+def _schema(spec: dict[str, str]) -> pa.Schema:
+    types = {"int64": pa.int64(), "string": pa.string(), "date": pa.date32(), "boolean": pa.bool_()}
+    return pa.schema([(name, types[t]) for name, t in spec.items()])
+
+
+def _table(spec: dict[str, str], rows: list[tuple]) -> pa.Table:
+    schema = _schema(spec)
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    return pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
+
+
+def _as_date(value) -> datetime.date | None:
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value)[:10])
+
+
+def _fen(value) -> int | None:
+    if value in ("", None):
+        return None
+    return int((Decimal(str(value)) * 100).to_integral_value())
+
+
+def _fraction(value) -> tuple[int | None, int | None]:
+    if value in ("", None):
+        return None, None
+    f = Fraction(as_fraction(value))
+    return f.numerator, f.denominator
+
+
+def _months_before(day: datetime.date, months: int) -> datetime.date:
+    total = day.year * 12 + day.month - 1 - months
+    return datetime.date(total // 12, total % 12 + 1, 1)
+
+
+def county_of(region_code: str) -> int:
+    return int(region_code[:6])
+
+
+# ------------------------------------------------------------------------------------------------------ members
+
+_MEMBER_SQL = """
+SELECT m.household_id, p.id, p.id_number, h.region_id, h.area_type, p.birth_date, p.disability_category,
+       p.disability_grade, p.self_care, p.deceased_on
+FROM registry_membership m
+JOIN registry_person p ON p.id = m.person_id
+JOIN registry_household h ON h.id = m.household_id
+WHERE m.left_on IS NULL AND {where}
+"""
+
+
+def members(*, household_ids: list[int] | None = None, region_code: str | None = None) -> pa.Table:
+    """Current members of the given households, or of every household in a region's subtree."""
+    if household_ids is not None:
+        where, params = f"m.household_id IN ({','.join(['%s'] * len(household_ids)) or 'NULL'})", list(household_ids)
+    else:
+        low, high = codes.subtree_range(region_code)
+        where, params = "h.region_id BETWEEN %s AND %s", [low, high]
+    cols: list[list] = [[] for _ in rules.MEMBERS]
+    with connection.cursor() as cur:
+        cur.execute(_MEMBER_SQL.format(where=where), params)
+        while batch := cur.fetchmany(100_000):
+            for hid, pid, idn, region, area, birth, cat, grade, care, dead in batch:
+                row = (hid, pid, idn, county_of(region), area, _as_date(birth), cat or "", grade, care or "", _as_date(dead))
+                for col, value in zip(cols, row, strict=True):
+                    col.append(value)
+    schema = _schema(rules.MEMBERS)
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
+
+
+def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
+    from .models import Declaration
+
+    qs = Declaration.objects.filter(valid_from__lte=as_of).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=as_of))
+    qs = _restrict(qs, household_ids_or_region, "household")
+    rows = [
+        (h, p, kind, item, _fen(amount) or 0)
+        for h, p, kind, item, amount in qs.values_list("household_id", "person_id", "kind", "item", "monthly_amount")
+    ]
+    return _table(rules.DECLARATIONS, rows)
+
+
+def _restrict(qs, household_ids_or_region, prefix: str):
+    if isinstance(household_ids_or_region, str):
+        low, high = codes.subtree_range(household_ids_or_region)
+        return qs.filter(**{f"{prefix}__region__gte": low, f"{prefix}__region__lte": high})
+    return qs.filter(**{f"{prefix}_id__in": list(household_ids_or_region)})
+
+
+def authorisations(household_ids_or_region) -> tuple[pa.Table, pa.Table]:
+    from .models import Authorisation
+
+    qs = _restrict(Authorisation.objects.filter(revoked_on__isnull=True), household_ids_or_region, "household")
+    every = set(CATEGORIES)
+    auth_rows = [
+        (pk, h, signed, until, every <= set(cats or []))
+        for pk, h, signed, until, cats in qs.values_list("id", "household_id", "signed_on", "valid_until", "categories")
+    ]
+    through = Authorisation.persons.through.objects.filter(authorisation__in=qs)
+    person_rows = list(through.values_list("authorisation_id", "person_id"))
+    return _table(rules.AUTHORISATIONS, auth_rows), _table(rules.AUTHORISED_PERSONS, person_rows)
+
+
+# ---------------------------------------------------------------------------------------------------- parameters
+
+
+def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.Table, dict]:
+    """The parameters in force on `as_of` for each county (urban and rural rows), the item rules, and the record of
+    every value used (stored with the run so a verdict stays explainable after a parameter changes)."""
+    param_rows, item_rows, record = [], [], {}
+    for county in sorted(set(counties)):
+        code = f"{county:06d}000000"
+        resolved = resolve_many(PARAM_KEYS, code, as_of)
+        record[str(county)] = {k: r.as_record() for k, r in resolved.items()}
+        v = {k: r.value for k, r in resolved.items()}
+        lookback = int(v["dibao.income_lookback_months"])
+        if lookback <= 0:
+            raise DomainError("收入计算期应至少为1个月", "invalid_parameter")
+        common = {
+            "county": county,
+            "as_of": as_of,
+            "income_from": _months_before(as_of.replace(day=1), lookback),
+            # The previous N months: (as_of − N months, as_of].
+            "rigid_from": _shift_months(as_of, int(v["rigid_expense.months_lookback"])) + datetime.timedelta(days=1),
+            "lookback_months": lookback,
+            "emp_base": v["dibao.employment_cost_base"],
+            "min_wage": _fen(v["local.min_wage"]),
+            "deduct_medical": bool(v["dibao.deduct_medical_costs"]),
+            "elderly_age": int(v["dibao.uplift_elderly_age"]),
+            "fin_months": None if v["dibao.financial_assets_months"] in ("", None) else int(v["dibao.financial_assets_months"]),
+            "vehicle_rule": v["dibao.vehicle_rule"],
+            "vehicle_cap": _fen(v["dibao.vehicle_value_cap"]),
+            "vehicle_exempt": "," + ",".join(s.strip() for s in str(v["dibao.vehicle_exempt_types"]).split(",")) + ",",
+            "max_residential": None
+            if v["dibao.max_residential_properties"] in ("", None)
+            else int(v["dibao.max_residential_properties"]),
+            "nonresidential_allowed": bool(v["dibao.nonresidential_property_allowed"]),
+            "business_allowed": bool(v["dibao.business_registration_allowed"]),
+            "round_quantum": _fen(v["dibao.rounding_quantum"]),
+            "round_mode": v["dibao.rounding_mode"],
+            "tk_elderly_age": int(v["tekun.elderly_age"]),
+            "tk_minor_age": int(v["tekun.minor_age"]),
+            "disposable_income": _fen(v["local.disposable_income"]),
+        }
+        for prefix, key in (
+            ("edge", "dibao.edge_multiplier"),
+            ("emp", "dibao.employment_cost_rate"),
+            ("up_elderly", "dibao.uplift_elderly"),
+            ("up_minor", "dibao.uplift_minor"),
+            ("up_disability", "dibao.uplift_severe_disability"),
+            ("up_illness", "dibao.uplift_serious_illness"),
+            ("tk", "tekun.basic_multiplier_of_dibao"),
+            ("care_self", "tekun.care_share_self"),
+            ("care_partial", "tekun.care_share_partial"),
+            ("care_full", "tekun.care_share_full"),
+            ("rigid", "rigid_expense.share_of_income"),
+        ):
+            common[f"{prefix}_num"], common[f"{prefix}_den"] = _fraction(v[key])
+        for area, key in (("urban", "dibao.standard_urban"), ("rural", "dibao.standard_rural")):
+            row = dict(common, area_type=area, std=_fen(v[key]))
+            param_rows.append(tuple(row[c] for c in rules.PARAMS))
+        extra = {s.strip() for s in str(v["dibao.extra_excluded_items"]).split(",") if s.strip()}
+        for item in ITEMS.values():
+            item_rows.append((county, item.code, item.role, item.counted and item.code not in extra))
+    return _table(rules.PARAMS, param_rows), _table(rules.ITEM_RULES, item_rows), record
+
+
+def _shift_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` earlier (clamped to the month's end): the start of a 12-month look-back."""
+    first = _months_before(day.replace(day=1), months)
+    next_first = _months_before(first, -1)
+    last_day = (next_first - datetime.timedelta(days=1)).day
+    return first.replace(day=min(day.day, last_day))
+
+
+# ----------------------------------------------------------------------------------------------------- snapshots
+
+
+def snapshots_in_force(region_code: str, as_of: datetime.date) -> dict[str, Snapshot | None]:
+    """Per source, the newest snapshot (period, then version) on or before `as_of` whose coverage contains the
+    region: a province-wide delivery serves every county in it."""
+    lineage = [region_code]
+    level = codes.level_of(region_code)
+    code = region_code
+    while level > codes.COUNTRY:
+        code = codes.parent_code(code, level)
+        level -= 1
+        lineage.append(code)
+    chosen: dict[str, Snapshot | None] = dict.fromkeys(SOURCES)
+    qs = Snapshot.objects.filter(region_id__in=lineage, period__lte=as_of).order_by("source", "-period", "-version", "-id")
+    for snap in qs:
+        if chosen[snap.source] is None:
+            chosen[snap.source] = snap
+    return chosen
+
+
+def snapshot_file(snapshot: Snapshot):
+    return settings.CHECKS_DATA_DIR / snapshot.path
+
+
+# ------------------------------------------------------------------------------------------ one call per execution
+
+
+def for_households(household_ids: list[int], region_code: str, as_of: datetime.date):
+    """The window path: the households' own rows only (the snapshot scans are filtered to their members).
+    Returns (EngineInputs, parameter record, snapshots in force)."""
+    from .engine import EngineInputs
+
+    member_table = members(household_ids=household_ids)
+    counties = sorted(set(member_table.column("county").to_pylist())) or [county_of(region_code)]
+    params, item_rules, record = parameters(counties, as_of)
+    auths, auth_persons = authorisations(household_ids)
+    snapshots = snapshots_in_force(region_code, as_of)
+    engine_inputs = EngineInputs(
+        members=member_table,
+        declarations=declarations(household_ids, as_of),
+        authorisations=auths,
+        authorised_persons=auth_persons,
+        item_rules=item_rules,
+        params=params,
+        snapshots={code: snapshot_file(s) if s else None for code, s in snapshots.items()},
+        person_keys=member_table.column("person_key").to_pylist(),
+        id_numbers=member_table.column("id_number").to_pylist(),
+    )
+    return engine_inputs, record, snapshots
+
+
+def for_region(region_code: str, as_of: datetime.date):
+    """The batch path: every household in the region's subtree, whole snapshots."""
+    from .engine import EngineInputs
+
+    member_table = members(region_code=region_code)
+    counties = sorted(set(member_table.column("county").to_pylist())) or [county_of(region_code)]
+    params, item_rules, record = parameters(counties, as_of)
+    auths, auth_persons = authorisations(region_code)
+    snapshots = snapshots_in_force(region_code, as_of)
+    engine_inputs = EngineInputs(
+        members=member_table,
+        declarations=declarations(region_code, as_of),
+        authorisations=auths,
+        authorised_persons=auth_persons,
+        item_rules=item_rules,
+        params=params,
+        snapshots={code: snapshot_file(s) if s else None for code, s in snapshots.items()},
+    )
+    return engine_inputs, record, snapshots

@@ -1,0 +1,255 @@
+"""核对 (economic-status checking): departmental data snapshots, the household's authorisation, and check results.
+
+The departmental rows themselves live in Parquet snapshot files under settings.CHECKS_DATA_DIR, read by the rule
+engine; the database holds what is needed to find, trust and explain them.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from minzheng.core.masking import mask_name
+from minzheng.core.scoping import ScopedQuerySet
+from minzheng.regions.models import Region
+from minzheng.registry.models import Household, Person
+
+from .sources import CATEGORIES, SOURCES
+
+SOURCE_CHOICES = [(code, s.name) for code, s in SOURCES.items()]
+CATEGORY_CHOICES = list(CATEGORIES.items())
+
+
+class Snapshot(models.Model):
+    """One delivery of one source's data for a region, as a columnar Parquet file. A later delivery for the same
+    period is a new version; the engine reads, per source, the newest snapshot whose period is on or before its date."""
+
+    source = models.CharField("数据来源", max_length=20, choices=SOURCE_CHOICES, db_index=True)
+    region = models.ForeignKey(Region, verbose_name="覆盖区划", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField("数据截至日期")
+    version = models.PositiveIntegerField("版本", default=1)
+    file_format = models.CharField("文件格式", max_length=10)  # csv / xlsx / parquet / api
+    original_name = models.CharField("原始文件名", max_length=200, blank=True)
+    file_sha256 = models.CharField("原始文件校验值", max_length=64)
+    content_sha256 = models.CharField("快照文件校验值", max_length=64)
+    path = models.CharField("快照文件", max_length=300)  # relative to CHECKS_DATA_DIR
+    rows_total = models.PositiveIntegerField("总行数", default=0)
+    rows_valid = models.PositiveIntegerField("有效行数", default=0)
+    rows_rejected = models.PositiveIntegerField("拒收行数", default=0)
+    rows_unmatched = models.PositiveIntegerField("未匹配到登记人员行数", default=0)
+    rejects_path = models.CharField("拒收报告", max_length=300, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="导入人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField("导入时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "部门数据快照"
+        ordering = ["source", "-period", "-version"]
+        constraints = [
+            # Re-importing the same file for the same source and region lands nothing new (idempotent).
+            models.UniqueConstraint(fields=["source", "region", "file_sha256"], name="snapshot_once_per_file"),
+            models.UniqueConstraint(fields=["source", "region", "period", "version"], name="snapshot_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.region_id} {self.period} v{self.version}"
+
+    @property
+    def source_spec(self):
+        return SOURCES[self.source]
+
+
+class AuthorisationQuerySet(ScopedQuerySet):
+    region_field = "household__region"
+
+
+class Authorisation(models.Model):
+    """授权核对书: the household's signed consent that named data categories may be queried for named members
+    (DB §9). A check may read a household's data only while one covers every current member and every category."""
+
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="authorisations")
+    case = models.ForeignKey(
+        "cases.Case", verbose_name="关联案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    persons = models.ManyToManyField(Person, verbose_name="签署成员", related_name="+")
+    categories = models.JSONField("授权数据类别", default=list)
+    signed_on = models.DateField("签署日期")
+    valid_until = models.DateField("有效期至")
+    revoked_on = models.DateField("撤回日期", null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = AuthorisationQuerySet.as_manager()
+    audit_type = "authorisation"
+
+    class Meta:
+        verbose_name = verbose_name_plural = "核对授权"
+        ordering = ["-signed_on", "-id"]
+        indexes = [models.Index(fields=["household", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"授权 {self.pk}（{self.household.number}）"
+
+    def audit_label(self) -> str:
+        return f"核对授权 {self.pk}（家庭 {self.household.number}）"
+
+    def audit_region_code(self) -> str:
+        return self.household.region_id
+
+
+class CheckRun(models.Model):
+    """One execution of the rule engine: a single household at the window, or a batch over a region."""
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", "单户核对"
+        BATCH = "batch", "批量复核"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "运行中"
+        COMPLETE = "complete", "已完成"
+        FAILED = "failed", "失败"
+
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    region = models.ForeignKey(Region, verbose_name="区划", on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField("核对基准日")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
+    message = models.CharField("进度说明", max_length=200, blank=True)
+    snapshots = models.ManyToManyField(Snapshot, verbose_name="读取的快照", related_name="runs", blank=True)
+    parameters = models.JSONField("适用参数", default=dict, blank=True)
+    stats = models.JSONField("统计", default=dict, blank=True)
+    households = models.PositiveIntegerField("核对户数", default=0)
+    error = models.TextField("错误", blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发起人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("发起时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "核对运行"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.region_id} {self.as_of}"
+
+
+class CheckResultQuerySet(ScopedQuerySet):
+    region_field = "region"
+
+    def visible(self):
+        """Results of runs that finished: a run that crashed midway shows nothing."""
+        return self.filter(run__status=CheckRun.Status.COMPLETE)
+
+
+class CheckResult(models.Model):
+    """The verdicts for one household from one run, with every reason and (for window checks) the evidence rows."""
+
+    class Change(models.TextChoices):
+        NEW = "new", "新核对"
+        UNCHANGED = "unchanged", "无变化"
+        INCREASE = "increase", "金额增加"
+        DECREASE = "decrease", "金额减少"
+        STOP = "stop", "拟停保"
+        NOT_CHECKED = "not_checked", "未核对（无有效授权）"
+
+    run = models.ForeignKey(CheckRun, verbose_name="核对运行", on_delete=models.CASCADE, related_name="results")
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        "cases.Case", verbose_name="关联案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    authorisation = models.ForeignKey(
+        Authorisation, verbose_name="依据的授权", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    members = models.PositiveSmallIntegerField("共同生活成员数", default=0)
+    counted_income = models.DecimalField("计入收入（元/月）", max_digits=14, decimal_places=2, default=0)
+    per_capita_income = models.DecimalField("人均收入（元/月）", max_digits=14, decimal_places=2, default=0)
+    dibao = models.BooleanField("符合低保条件", default=False)
+    dibao_amount = models.DecimalField("低保金额（元/月）", max_digits=12, decimal_places=2, default=0)
+    edge = models.BooleanField("低保边缘", default=False)
+    tekun = models.BooleanField("符合特困条件", default=False)
+    tekun_pending = models.BooleanField("特困待核实", default=False)
+    tekun_amount = models.DecimalField("特困供养金额（元/月）", max_digits=12, decimal_places=2, default=0)
+    rigid = models.BooleanField("刚性支出困难", default=False)
+    facts = models.JSONField("核对事实", default=dict)
+    reasons = models.JSONField("理由", default=list)
+    evidence = models.JSONField("证据", default=list, blank=True)
+    previous_amount = models.DecimalField("现发金额", max_digits=12, decimal_places=2, null=True, blank=True)
+    change = models.CharField("变化", max_length=12, choices=Change.choices, default=Change.NEW)
+    change_amount = models.DecimalField("金额变化", max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField("核对时间", auto_now_add=True)
+
+    objects = CheckResultQuerySet.as_manager()
+    audit_type = "check_result"
+
+    class Meta:
+        verbose_name = verbose_name_plural = "核对结果"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["run", "change"]), models.Index(fields=["household", "-id"])]
+
+    def __str__(self) -> str:
+        return f"核对结果 {self.pk}"
+
+    def audit_label(self) -> str:
+        return f"核对报告 {self.pk}（家庭 {self.household.number}）"
+
+    def audit_region_code(self) -> str:
+        return self.region_id
+
+    @property
+    def verdict_label(self) -> str:
+        if self.tekun:
+            return "符合特困人员条件"
+        if self.dibao:
+            return "符合低保条件"
+        if self.tekun_pending:
+            return "可能符合特困条件，待核实法定义务人情况"
+        if self.edge:
+            return "低保边缘家庭"
+        if self.rigid:
+            return "刚性支出困难家庭"
+        if not self.members:
+            return "无法核对"
+        return "不符合救助条件"
+
+
+class Declaration(models.Model):
+    """What the investigation established that no department holds (DB §13, §7; TK): support received from relatives
+    living elsewhere, members who do not count as living together, whether a 特困 applicant has a supporter able to
+    support them. The engine reads these beside the departmental rows."""
+
+    class Kind(models.TextChoices):
+        INCOME = "income", "收入"
+        EXCLUSION = "exclusion", "不计入共同生活成员"
+        NO_SUPPORTER = "no_supporter", "无法定义务人或义务人无履行能力"
+        HAS_SUPPORTER = "has_supporter", "有履行能力的法定义务人"
+        SERIOUS_ILLNESS = "serious_illness", "患重特大疾病"
+
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, verbose_name="成员", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        "cases.Case", verbose_name="案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField("事项", max_length=20, choices=Kind.choices)
+    item = models.CharField("收入项目/原因", max_length=40, blank=True)
+    monthly_amount = models.DecimalField("月均金额", max_digits=12, decimal_places=2, default=0)
+    note = models.CharField("说明", max_length=200, blank=True)
+    valid_from = models.DateField("起始日期")
+    valid_until = models.DateField("截止日期", null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "入户调查认定事项"
+        indexes = [models.Index(fields=["household", "valid_from"])]
+
+    def __str__(self) -> str:
+        return f"{mask_name(self.person.name)} {self.get_kind_display()}"

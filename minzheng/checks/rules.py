@@ -1,0 +1,651 @@
+"""The checking rules (DOMAIN.md §1, §2, §4), written once as set-based Ibis expressions.
+
+The expressions are built over *unbound* tables with declared schemas and compiled to SQL: DuckDB runs them for one
+household at the window and for a whole county or province in one pass; the same expressions compile unchanged to
+Spark SQL (ARCHITECTURE.md principle 2). Every input is a table: the members, the departmental snapshots, the
+investigation's declarations, the authorisations, and the parameters in force per county and urban/rural category.
+
+Money is integer fen (cents) throughout the engine: exact on every backend, and divisions round half up explicitly.
+Shares and multipliers arrive as exact fractions (numerator, denominator), so 1/3 of 1,930.00 is 643.33, not 643.27.
+"""
+
+from functools import cache
+
+import ibis
+from ibis import _
+
+from .sources import SOURCES
+
+# ---------------------------------------------------------------------------------------------------------- inputs
+
+MEMBERS = {
+    "household_key": "int64",
+    "person_key": "int64",
+    "id_number": "string",
+    "county": "int64",
+    "area_type": "string",
+    "birth_date": "date",
+    "disability_category": "string",
+    "disability_grade": "int64",
+    "self_care": "string",
+    "deceased_on": "date",
+}
+DECLARATIONS = {"household_key": "int64", "person_key": "int64", "kind": "string", "item": "string", "cents": "int64"}
+AUTHORISATIONS = {
+    "authorisation_id": "int64",
+    "household_key": "int64",
+    "signed_on": "date",
+    "valid_until": "date",
+    "all_categories": "boolean",
+}
+AUTHORISED_PERSONS = {"authorisation_id": "int64", "person_key": "int64"}
+ITEM_RULES = {"county": "int64", "item": "string", "role": "string", "counted": "boolean"}
+PARAMS = {
+    "county": "int64",
+    "area_type": "string",
+    "as_of": "date",
+    "income_from": "date",  # first day counted in the income period
+    "rigid_from": "date",  # first day of the rigid-spending look-back
+    "lookback_months": "int64",
+    "std": "int64",  # 低保 standard, fen per month; NULL when not configured
+    "edge_num": "int64",
+    "edge_den": "int64",
+    "emp_base": "string",  # none / min_wage / wage
+    "emp_num": "int64",
+    "emp_den": "int64",
+    "min_wage": "int64",
+    "deduct_medical": "boolean",
+    "elderly_age": "int64",
+    "up_elderly_num": "int64",
+    "up_elderly_den": "int64",
+    "up_minor_num": "int64",
+    "up_minor_den": "int64",
+    "up_disability_num": "int64",
+    "up_disability_den": "int64",
+    "up_illness_num": "int64",
+    "up_illness_den": "int64",
+    "fin_months": "int64",  # NULL = no limit
+    "vehicle_rule": "string",
+    "vehicle_cap": "int64",
+    "vehicle_exempt": "string",  # ",motorcycle,farm," (comma-wrapped for a LIKE-free containment test)
+    "max_residential": "int64",
+    "nonresidential_allowed": "boolean",
+    "business_allowed": "boolean",
+    "round_quantum": "int64",
+    "round_mode": "string",
+    "tk_num": "int64",
+    "tk_den": "int64",
+    "care_self_num": "int64",
+    "care_self_den": "int64",
+    "care_partial_num": "int64",
+    "care_partial_den": "int64",
+    "care_full_num": "int64",
+    "care_full_den": "int64",
+    "tk_elderly_age": "int64",
+    "tk_minor_age": "int64",
+    "rigid_num": "int64",  # NULL when the local share is not configured
+    "rigid_den": "int64",
+    "disposable_income": "int64",  # fen per year; NULL when not configured
+}
+MINOR_AGE = 18  # 未成年人: the Civil Code's definition, not a policy parameter
+
+_KIND_IBIS = {
+    "id_number": "string",
+    "text": "string",
+    "code": "string",
+    "date": "date",
+    "month": "date",
+    "money": "decimal(18,2)",
+    "int": "int32",
+}
+
+
+def source_schema(code: str) -> dict[str, str]:
+    schema = {"snapshot_id": "int64", "row_no": "int32", "person_key": "int64"}
+    for f in SOURCES[code].fields:
+        schema[f.name] = _KIND_IBIS[f.kind]
+    return schema
+
+
+def raw_table_name(code: str) -> str:
+    return f"raw_{code}"
+
+
+# --------------------------------------------------------------------------------------------------------- helpers
+
+
+def fen(amount):
+    """A DECIMAL(18,2) yuan amount as integer fen (exact)."""
+    return (amount.fill_null(0) * 100).cast("int64")
+
+
+def div_half_up(a, b):
+    """a / b rounded half up, for a ≥ 0 and b > 0 (integers)."""
+    return (a * 2 + b) // (b * 2)
+
+
+def share(amount, num, den):
+    """amount × num / den, rounded half up to the fen; 0 where the share is not configured."""
+    return ibis.ifelse(num.isnull() | den.isnull(), 0, div_half_up(amount * num.fill_null(0), den.fill_null(1)))
+
+
+def round_rule(amount, quantum, mode):
+    """The local rounding rule (quantum in fen; half_up / up / down) for a non-negative amount."""
+    return ibis.cases(
+        (mode == "up", (amount + quantum - 1) // quantum * quantum),
+        (mode == "down", amount // quantum * quantum),
+        else_=div_half_up(amount, quantum) * quantum,
+    )
+
+
+def age_on(birth, day):
+    before_birthday = (day.month() * 100 + day.day()) < (birth.month() * 100 + birth.day())
+    return day.year() - birth.year() - before_birthday.cast("int64")
+
+
+# ----------------------------------------------------------------------------------------------------- the rules
+#
+# The rules are a chain of stages. Each stage is one expression over named tables: the inputs or earlier stages.
+# Compiled stage by stage, each query stays small; a runner materialises each stage as a table (the window: a few
+# rows each) or a view (the batch: DuckDB streams it into the next stage). `T` maps a name to its unbound table.
+
+
+def resolved_source(T, code: str) -> ibis.Table:
+    """A source's rows with a person key: matched at import, or matched now by identity number for people registered
+    after the snapshot was imported (a small remainder, so the string join stays cheap)."""
+    raw, m = T[raw_table_name(code)], T["members"]
+    ids = m.select(m_person=m.person_key, m_id=m.id_number)
+    matched = raw.filter(raw.person_key.notnull())
+    late = raw.filter(raw.person_key.isnull())
+    late = late.join(ids, late.id_number == ids.m_id).mutate(person_key=_.m_person).select(raw.columns)
+    return matched.union(late)
+
+
+def people(T) -> ibis.Table:
+    """One row per current member: age, whether they count as living together (DB §7), effective disability, what
+    the investigation established about supporters and illness."""
+    m = T["members"].join(T["params"], [T["members"].county == T["params"].county, T["members"].area_type == T["params"].area_type])
+    m = m.select(*[m[c] for c in MEMBERS], as_of=m.as_of)
+    cs = T["src_civil_status"]
+    days = m.select(pk=m.person_key, day=m.as_of)
+    events = (
+        cs.join(days, cs.person_key == days.pk)
+        .filter(_.event_on <= _.day)
+        .group_by(person_key=_.person_key)
+        .aggregate(
+            death=(_.event == "death").any(),
+            move_out=(_.event == "move_out").any(),
+            absent=_.event.isin(["imprisoned", "drug_rehab", "missing"]).any(),
+        )
+    )
+    d = T["declarations"]
+    declared = d.group_by(person_key=d.person_key).aggregate(
+        decl_excluded=(d.kind == "exclusion").any(),
+        no_supporter=(d.kind == "no_supporter").any(),
+        has_supporter=(d.kind == "has_supporter").any(),
+        illness=(d.kind == "serious_illness").any(),
+    )
+    dis = T["src_disability"]
+    latest = (
+        dis.mutate(rank=ibis.row_number().over(group_by=dis.person_key, order_by=[ibis.desc(dis.issued_on), ibis.desc(dis.row_no)]))
+        .filter(_.rank == 0)
+        .select(person_key=_.person_key, cert_category=_.category, cert_grade=_.grade.cast("int64"))
+    )
+    p = m.left_join(events, m.person_key == events.person_key).select(m, events.death, events.move_out, events.absent)
+    p = p.left_join(declared, p.person_key == declared.person_key).select(
+        p, declared.decl_excluded, declared.no_supporter, declared.has_supporter, declared.illness
+    )
+    p = p.left_join(latest, p.person_key == latest.person_key).select(p, latest.cert_category, latest.cert_grade)
+    dead = (p.deceased_on.notnull() & (p.deceased_on <= p.as_of)) | p.death.fill_null(False)
+    exclusion = ibis.cases(
+        (dead, "death"),
+        (p.move_out.fill_null(False), "move_out"),
+        (p.absent.fill_null(False), "absent"),
+        (p.decl_excluded.fill_null(False), "declared"),
+        else_="",
+    )
+    return p.select(
+        "household_key",
+        "person_key",
+        "county",
+        "area_type",
+        "self_care",
+        age=age_on(p.birth_date, p.as_of),
+        exclusion=exclusion,
+        included=exclusion == "",
+        dis_category=p.cert_category.fill_null(p.disability_category.fill_null("")),
+        dis_grade=p.cert_grade.fill_null(p.disability_grade),
+        supporter=ibis.cases(
+            (p.no_supporter.fill_null(False), "none"),
+            (p.has_supporter.fill_null(False), "able"),
+            else_="unknown",
+        ),
+        illness=p.illness.fill_null(False),
+    )
+
+
+def items(T) -> ibis.Table:
+    """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
+    evidence. `cents` is the row's amount; `divisor` turns a period total into a monthly figure."""
+    prm = T["params"]
+    win = prm.select(
+        w_county=prm.county,
+        w_area=prm.area_type,
+        as_of=prm.as_of,
+        income_from=prm.income_from,
+        rigid_from=prm.rigid_from,
+        lookback=prm.lookback_months,
+    )
+    m = T["members"]
+    keys = m.join(win, [m.county == win.w_county, m.area_type == win.w_area]).select(
+        k_person=_.person_key,
+        household_key=_.household_key,
+        as_of=_.as_of,
+        income_from=_.income_from,
+        rigid_from=_.rigid_from,
+        lookback=_.lookback,
+    )
+
+    def rows(code, item, cents, *, role="income", divisor=1, where=None):
+        s = T[f"src_{code}"]
+        j = s.join(keys, s.person_key == keys.k_person)
+        if where is not None:
+            j = j.filter(where(j))
+        return j.select(
+            household_key=j.household_key,
+            person_key=j.person_key,
+            source=ibis.literal(code),
+            snapshot_id=j.snapshot_id,
+            row_no=j.row_no,
+            item=item(j) if callable(item) else ibis.literal(item),
+            role=role(j) if callable(role) else ibis.literal(role),
+            cents=cents(j),
+            divisor=divisor(j) if callable(divisor) else ibis.literal(divisor, "int64"),
+        )
+
+    def in_period(j):
+        return (j.month >= j.income_from) & (j.month < j.as_of)
+
+    def lookback(j):
+        return j.lookback
+
+    def transfer_role(j):
+        # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
+        return ibis.ifelse(j.item == "support_paid", "deduction", "income")
+
+    parts = [
+        rows("wage", "wage", lambda j: fen(j.gross_wage), divisor=lookback, where=in_period),
+        rows("wage", "tax", lambda j: fen(j.tax_paid), role="deduction", divisor=lookback, where=in_period),
+        rows(
+            "wage",
+            "social_contribution",
+            lambda j: fen(j.social_contribution),
+            role="deduction",
+            divisor=lookback,
+            where=in_period,
+        ),
+        rows(
+            "pension",
+            lambda j: j.item,
+            lambda j: fen(j.monthly_amount),
+            where=lambda j: j.start_month.isnull() | (j.start_month <= j.as_of),
+        ),
+        rows("real_estate", "rent", lambda j: fen(j.monthly_rent), where=lambda j: j.monthly_rent.fill_null(0) > 0),
+        rows(
+            "business",
+            "business_income",
+            lambda j: fen(j.monthly_net_income),
+            where=lambda j: (j.status == "active") & (j.monthly_net_income.fill_null(0) > 0),
+        ),
+        rows(
+            "finance",
+            "interest",
+            lambda j: fen(j.annual_income),
+            divisor=12,
+            where=lambda j: j.annual_income.fill_null(0) > 0,
+        ),
+        rows("transfer", lambda j: j.item, lambda j: fen(j.monthly_amount), role=transfer_role),
+        rows("finance", lambda j: j.product, lambda j: fen(j.balance), role="financial_asset"),
+        rows("vehicle", lambda j: j.vehicle_type, lambda j: fen(j.value), role="vehicle"),
+        rows("real_estate", lambda j: j.usage, lambda j: j.area.round().cast("int64"), role="property"),
+        rows("business", lambda j: j.status, lambda j: ibis.literal(0, "int64"), role="business"),
+        rows(
+            "medical",
+            "medical",
+            lambda j: fen(j.out_of_pocket),
+            role="rigid",
+            where=lambda j: (j.settled_on >= j.rigid_from) & (j.settled_on <= j.as_of),
+        ),
+        rows(
+            "medical",
+            "medical_cost",
+            lambda j: fen(j.out_of_pocket),
+            role="medical_deduction",
+            divisor=lookback,
+            where=lambda j: (j.settled_on >= j.income_from) & (j.settled_on < j.as_of),
+        ),
+        rows(
+            "education",
+            lambda j: j.stage,
+            lambda j: fen(j.fee),
+            role="rigid",
+            where=lambda j: (j.paid_on >= j.rigid_from) & (j.paid_on <= j.as_of),
+        ),
+        rows("housing_fund", lambda j: j.status, lambda j: fen(j.deposit_base), role="housing_fund"),
+    ]
+    d = T["declarations"].filter(T["declarations"].kind == "income")
+    parts.append(
+        d.select(
+            household_key=d.household_key,
+            person_key=d.person_key,
+            source=ibis.literal("declaration"),
+            snapshot_id=ibis.null("int64"),
+            row_no=ibis.null("int32"),
+            item=d.item,
+            role=ibis.ifelse(d.item == "support_paid", "deduction", "income"),
+            cents=d.cents,
+            divisor=ibis.literal(1, "int64"),
+        )
+    )
+    return ibis.union(*parts)
+
+
+def person_items(T) -> ibis.Table:
+    """Items folded per person and item: the period total, the largest row and the row count. Everything after this
+    stage works on one row per person-item instead of one per departmental record."""
+    i = T["items"]
+    return i.group_by(["person_key", "item", "role", "divisor"]).aggregate(
+        total=i.cents.sum(),
+        largest=i.cents.max(),
+        rows=i.cents.count(),
+        from_departments=(i.source != "declaration").sum(),
+    )
+
+
+def persons(T) -> ibis.Table:
+    """Per member: income counted and excluded, deductions (with the employment cost), assets, 分类施保 uplift and
+    the 特困 conditions (TK) with the amounts."""
+    pi, people_, prm, rules_ = T["person_items"], T["people"], T["params"], T["item_rules"]
+    county = people_.select(c_person=people_.person_key, c_county=people_.county, c_area=people_.area_type)
+    x = pi.join(county, pi.person_key == county.c_person)
+    x = x.left_join(rules_, [x.c_county == rules_.county, x.item == rules_.item]).select(
+        x, counted=rules_.counted.fill_null(True)
+    )
+    exempt = prm.select(e_county=prm.county, e_area=prm.area_type, vehicle_exempt=prm.vehicle_exempt)
+    x = x.join(exempt, [x.c_county == exempt.e_county, x.c_area == exempt.e_area])
+    monthly = div_half_up(x.total, x.divisor)
+    vehicle = (x.role == "vehicle") & ~x.vehicle_exempt.contains(ibis.literal(",") + x.item + ",")
+    agg = x.group_by(a_person=x.person_key).aggregate(
+        counted=monthly.sum(where=(x.role == "income") & x.counted),
+        excluded_income=monthly.sum(where=(x.role == "income") & ~x.counted),
+        wage=monthly.sum(where=x.item == "wage"),
+        deductions=monthly.sum(where=x.role == "deduction"),
+        medical=monthly.sum(where=x.role == "medical_deduction"),
+        financial=x.total.sum(where=x.role == "financial_asset"),
+        vehicles=x.rows.sum(where=vehicle),
+        vehicle_max=x.largest.max(where=vehicle),
+        residential=x.rows.sum(where=(x.role == "property") & (x.item == "residential")),
+        nonresidential=x.rows.sum(where=(x.role == "property") & (x.item != "residential")),
+        businesses=x.rows.sum(where=(x.role == "business") & (x.item == "active")),
+        rigid=x.total.sum(where=x.role == "rigid"),
+        housing_fund_base=x.largest.max(where=(x.role == "housing_fund") & (x.item == "normal")),
+        has_data=x.from_departments.sum() > 0,
+    )
+    p = people_.left_join(agg, people_.person_key == agg.a_person).drop("a_person")
+    p = p.join(prm, [p.county == prm.county, p.area_type == prm.area_type]).select(
+        p, *[prm[c] for c in PARAMS if c not in ("county", "area_type", "as_of", "vehicle_exempt")]
+    )
+    wage = p.wage.fill_null(0)
+    emp_base = ibis.cases((p.emp_base == "min_wage", p.min_wage), (p.emp_base == "wage", wage), else_=ibis.null("int64"))
+    emp_cost = ibis.ifelse(
+        (wage > 0) & emp_base.notnull() & p.emp_num.notnull(),
+        ibis.least(wage, share(emp_base.fill_null(0), p.emp_num, p.emp_den)),
+        0,
+    )
+    std = p.std.fill_null(0)
+    severe = p.dis_grade.notnull() & (p.dis_grade <= 2)
+    uplift = ibis.greatest(
+        ibis.ifelse(p.age >= p.elderly_age, share(std, p.up_elderly_num, p.up_elderly_den), 0),
+        ibis.ifelse(p.age < MINOR_AGE, share(std, p.up_minor_num, p.up_minor_den), 0),
+        ibis.ifelse(severe, share(std, p.up_disability_num, p.up_disability_den), 0),
+        ibis.ifelse(p.illness, share(std, p.up_illness_num, p.up_illness_den), 0),
+    )
+    cat, grade = p.dis_category, p.dis_grade.fill_null(9)
+    disabled_unable = (
+        (cat.isin(["intellectual", "mental"]) & (grade <= 3)) | ((cat == "physical") & (grade <= 2))
+    ) | ((cat == "visual") & (grade == 1))
+    unable = (p.age >= p.tk_elderly_age) | (p.age < p.tk_minor_age) | disabled_unable
+    min_wage = p.min_wage.fill_null(0)
+    care = ibis.cases(
+        (p.self_care == "full", share(min_wage, p.care_full_num, p.care_full_den)),
+        (p.self_care == "partial", share(min_wage, p.care_partial_num, p.care_partial_den)),
+        (p.self_care == "self", share(min_wage, p.care_self_num, p.care_self_den)),
+        else_=0,
+    )
+    return p.select(
+        "household_key",
+        "person_key",
+        "county",
+        "area_type",
+        "age",
+        "exclusion",
+        "included",
+        "dis_category",
+        "dis_grade",
+        "self_care",
+        "supporter",
+        "illness",
+        counted=p.counted.fill_null(0),
+        excluded_income=p.excluded_income.fill_null(0),
+        deductions=p.deductions.fill_null(0) + emp_cost + ibis.ifelse(p.deduct_medical, p.medical.fill_null(0), 0),
+        employment_cost=emp_cost,
+        financial=p.financial.fill_null(0),
+        vehicles=p.vehicles.fill_null(0),
+        vehicle_max=p.vehicle_max.fill_null(0),
+        residential=p.residential.fill_null(0),
+        nonresidential=p.nonresidential.fill_null(0),
+        businesses=p.businesses.fill_null(0),
+        rigid=p.rigid.fill_null(0),
+        housing_fund_base=p.housing_fund_base.fill_null(0),
+        has_data=p.has_data.fill_null(False),
+        uplift=ibis.ifelse(p.included, uplift, 0),
+        unable_to_work=unable,
+        tekun_basic=round_rule(share(std, p.tk_num, p.tk_den), p.round_quantum, p.round_mode),
+        tekun_care=round_rule(care, p.round_quantum, p.round_mode),
+    )
+
+
+def authorised(T) -> ibis.Table:
+    """Households whose valid authorisation covers every living current member and every data category."""
+    m = T["members"].join(T["params"], [T["members"].county == T["params"].county, T["members"].area_type == T["params"].area_type])
+    living = m.filter(m.deceased_on.isnull() | (m.deceased_on > m.as_of)).select(
+        l_household=_.household_key, l_person=_.person_key, l_as_of=_.as_of
+    )
+    needed = living.group_by(n_household=_.l_household).aggregate(needed=_.l_person.count())
+    a, ap = T["authorisations"], T["authorised_persons"]
+    covered = living.join(a, living.l_household == a.household_key).filter(
+        (_.signed_on <= _.l_as_of) & (_.valid_until >= _.l_as_of) & _.all_categories
+    )
+    covered = (
+        covered.join(ap, [covered.authorisation_id == ap.authorisation_id, covered.l_person == ap.person_key])
+        .group_by(c_household=_.l_household, c_auth=_.authorisation_id)
+        .aggregate(covered=_.l_person.count())
+    )
+    ok = covered.join(needed, [covered.c_household == needed.n_household, covered.covered == needed.needed])
+    return ok.group_by(a_household=ok.c_household).aggregate(authorisation_id=ok.c_auth.max())
+
+
+def households(T) -> ibis.Table:
+    """The verdicts per household (DOMAIN.md §1 低保 and amount, §4 低保边缘 and 刚性支出困难, §2 特困)."""
+    p = T["persons"]
+    inc = p.included
+    tekun_ready = inc & p.unable_to_work
+    h = p.group_by(household_key=p.household_key).aggregate(
+        members=p.person_key.count(),
+        n=inc.sum(),
+        counted_gross=p.counted.sum(where=inc),
+        excluded_income=p.excluded_income.sum(where=inc),
+        deductions=p.deductions.sum(where=inc),
+        uplift=p.uplift.sum(),
+        financial=p.financial.sum(where=inc),
+        vehicles=p.vehicles.sum(where=inc),
+        vehicle_max=p.vehicle_max.max(where=inc),
+        residential=p.residential.sum(where=inc),
+        nonresidential=p.nonresidential.sum(where=inc),
+        businesses=p.businesses.sum(where=inc),
+        rigid_total=p.rigid.sum(where=inc),
+        housing_fund_base=p.housing_fund_base.max(where=inc),
+        without_data=(inc & ~p.has_data).sum(),
+        unable=tekun_ready.sum(),
+        supporter_none=(tekun_ready & (p.supporter == "none")).sum(),
+        supporter_unknown=(tekun_ready & (p.supporter == "unknown")).sum(),
+        tekun_amount_all=(p.tekun_basic + p.tekun_care).sum(where=tekun_ready & (p.supporter == "none")),
+        county=p.county.max(),
+        area_type=p.area_type.max(),
+    )
+    auth = T["authorised"]
+    h = h.left_join(auth, h.household_key == auth.a_household).drop("a_household")
+    prm = T["params"]
+    h = h.join(prm, [h.county == prm.county, h.area_type == prm.area_type]).select(
+        h, *[prm[c] for c in PARAMS if c not in ("county", "area_type")]
+    )
+    n = h.n.fill_null(0)
+    std = h.std
+    configured = std.notnull()
+    counted = ibis.greatest(h.counted_gross.fill_null(0) - h.deductions.fill_null(0), 0)
+    need = std.fill_null(0) * n
+    financial = h.financial.fill_null(0)
+    fin_limit = ibis.ifelse(h.fin_months.isnull(), ibis.null("int64"), h.fin_months * need)
+    vehicles = h.vehicles.fill_null(0)
+    vehicle_ok = ibis.cases(
+        (h.vehicle_rule == "no_motor_vehicle", vehicles == 0),
+        (h.vehicle_rule == "value_cap", h.vehicle_cap.isnull() | (h.vehicle_max.fill_null(0) <= h.vehicle_cap)),
+        else_=True,
+    )
+    property_ok = (h.max_residential.isnull() | (h.residential.fill_null(0) <= h.max_residential)) & (
+        h.nonresidential_allowed | (h.nonresidential.fill_null(0) == 0)
+    )
+    business_ok = h.business_allowed | (h.businesses.fill_null(0) == 0)
+    financial_ok = fin_limit.isnull() | (financial <= fin_limit)
+    assets_ok = financial_ok & vehicle_ok & property_ok & business_ok
+    income_ok = configured & (n > 0) & (counted < need)
+    dibao = income_ok & assets_ok
+    edge_income = configured & (n > 0) & (counted * h.edge_den < h.edge_num * need)
+    edge = ~income_ok & edge_income & assets_ok
+    gap = ibis.ifelse(dibao, need - counted, 0)
+    amount = ibis.ifelse(dibao, round_rule(gap + h.uplift.fill_null(0), h.round_quantum, h.round_mode), 0)
+    tekun_conditions = (h.unable.fill_null(0) > 0) & income_ok & assets_ok
+    tekun = tekun_conditions & (h.supporter_none.fill_null(0) > 0)
+    tekun_pending = tekun_conditions & ~tekun & (h.supporter_unknown.fill_null(0) > 0)
+    income12 = counted * 12
+    rigid_total = h.rigid_total.fill_null(0)
+    rigid_income_ok = h.disposable_income.notnull() & (n > 0) & (income12 < h.disposable_income * n)
+    rigid_exceeds = h.rigid_num.notnull() & (rigid_total * h.rigid_den > h.rigid_num * income12) & (rigid_total > 0)
+    rigid = ~dibao & ~edge & ~tekun & assets_ok & rigid_income_ok & rigid_exceeds
+    return h.select(
+        "household_key",
+        "county",
+        "area_type",
+        "authorisation_id",
+        "fin_months",
+        members=h.members,
+        n=n,
+        std=std,
+        configured=configured,
+        counted=counted,
+        counted_gross=h.counted_gross.fill_null(0),
+        excluded_income=h.excluded_income.fill_null(0),
+        deductions=h.deductions.fill_null(0),
+        per_capita=ibis.ifelse(n > 0, div_half_up(counted, ibis.greatest(n, 1)), 0),
+        need=need,
+        edge_limit=ibis.ifelse(configured, div_half_up(h.edge_num * need, h.edge_den), 0),
+        financial=financial,
+        financial_limit=fin_limit,
+        financial_ok=financial_ok,
+        vehicles=vehicles,
+        vehicle_max=h.vehicle_max.fill_null(0),
+        vehicle_ok=vehicle_ok,
+        residential=h.residential.fill_null(0),
+        nonresidential=h.nonresidential.fill_null(0),
+        property_ok=property_ok,
+        businesses=h.businesses.fill_null(0),
+        business_ok=business_ok,
+        assets_ok=assets_ok,
+        income_ok=income_ok,
+        dibao=dibao,
+        gap=gap,
+        uplift=ibis.ifelse(dibao, h.uplift.fill_null(0), 0),
+        dibao_amount=amount,
+        edge=edge,
+        unable=h.unable.fill_null(0),
+        tekun=tekun,
+        tekun_pending=tekun_pending,
+        tekun_amount=ibis.ifelse(tekun, h.tekun_amount_all.fill_null(0), 0),
+        income12=income12,
+        rigid_total=rigid_total,
+        rigid_income_ok=rigid_income_ok,
+        rigid_exceeds=rigid_exceeds,
+        rigid=rigid,
+        without_data=h.without_data.fill_null(0),
+        housing_fund_base=h.housing_fund_base.fill_null(0),
+    )
+
+
+def evidence(T) -> ibis.Table:
+    """The rows behind a verdict (for the report): every item with its source, snapshot and row number."""
+    e, m, rules_ = T["items"], T["members"], T["item_rules"]
+    county = m.select(e_person=m.person_key, e_county=m.county)
+    e = e.join(county, e.person_key == county.e_person)
+    return e.left_join(rules_, [e.e_county == rules_.county, e.item == rules_.item]).select(
+        e.household_key,
+        e.person_key,
+        e.source,
+        e.snapshot_id,
+        e.row_no,
+        e.item,
+        e.role,
+        e.cents,
+        e.divisor,
+        counted=rules_.counted.fill_null(e.role == "income"),
+    )
+
+
+INPUTS = {
+    "members": MEMBERS,
+    "declarations": DECLARATIONS,
+    "authorisations": AUTHORISATIONS,
+    "authorised_persons": AUTHORISED_PERSONS,
+    "item_rules": ITEM_RULES,
+    "params": PARAMS,
+}
+
+# The stages in execution order: name -> builder. Outputs the services read: households, persons, evidence.
+STAGES: dict = {
+    **{f"src_{code}": (lambda T, code=code: resolved_source(T, code)) for code in SOURCES},
+    "people": people,
+    "items": items,
+    "person_items": person_items,
+    "persons": persons,
+    "authorised": authorised,
+    "households": households,
+    "evidence": evidence,
+}
+# Which stages each output needs (the evidence is only wanted for one household at the window).
+NEEDS = {
+    "households": [s for s in STAGES if s != "evidence"],
+    "persons": [s for s in STAGES if s not in ("evidence", "authorised", "households")],
+    "evidence": [s for s in STAGES if s.startswith("src_")] + ["items", "evidence"],
+}
+
+
+@cache
+def compiled(dialect: str) -> dict[str, str]:
+    """Each stage's SQL, compiled once per process and dialect."""
+    T = {name: ibis.table(schema, name=name) for name, schema in INPUTS.items()}
+    T.update({raw_table_name(code): ibis.table(source_schema(code), name=raw_table_name(code)) for code in SOURCES})
+    out = {}
+    for name, build in STAGES.items():
+        expr = build(T)
+        out[name] = ibis.to_sql(expr, dialect=dialect)
+        T[name] = ibis.table(expr.schema(), name=name)
+    return out

@@ -1,0 +1,374 @@
+"""Checking services: authorisations, the window check of one household, and batch re-checks of a region.
+
+Both checks run the same compiled rules (rules.py) through the same engine; they differ only in how much of each
+table they bind. Nothing here changes a case or a benefit: results are stored for officers to act on.
+"""
+
+import datetime
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import pyarrow as pa
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from minzheng.accounts.roles import Capability, require
+from minzheng.core import audit
+from minzheng.core.errors import DomainError
+from minzheng.core.masking import mask_name
+from minzheng.policy.parameters import resolve
+from minzheng.regions.models import Region
+from minzheng.registry.models import Household, Membership
+
+from . import explain, inputs
+from .engine import execute
+from .models import Authorisation, CheckResult, CheckRun
+from .sources import CATEGORIES
+
+# ------------------------------------------------------------------------------------------------ authorisations
+
+
+def record_authorisation(
+    household: Household,
+    *,
+    user,
+    signed_on: datetime.date,
+    persons=None,
+    categories: list[str] | None = None,
+    case=None,
+) -> Authorisation:
+    """Register a signed 授权核对书. By default every current member signs for every data category."""
+    if signed_on > timezone.localdate():
+        raise DomainError("授权签署日期不能晚于今天", "invalid_date")
+    categories = list(categories or CATEGORIES)
+    unknown = [c for c in categories if c not in CATEGORIES]
+    if unknown:
+        raise DomainError(f"未知的数据类别：{'、'.join(unknown)}", "unknown_category")
+    months = int(resolve("check.authorisation_valid_months", household.region_id, signed_on).value)
+    valid_until = inputs._shift_months(signed_on, -months) - datetime.timedelta(days=1)
+    if persons is None:
+        persons = [m.person for m in household.current_memberships()]
+    with transaction.atomic():
+        auth = Authorisation.objects.create(
+            household=household,
+            case=case,
+            categories=categories,
+            signed_on=signed_on,
+            valid_until=valid_until,
+            recorded_by=user,
+        )
+        auth.persons.set(persons)
+        audit.record(audit.Action.CREATE, user=user, obj=auth, detail={"categories": categories})
+    return auth
+
+
+def ensure_case_authorisation(case, user) -> Authorisation | None:
+    """The case file's signed 授权核对书 (DB §9) becomes the household's authorisation, covering the members at the
+    time of application, the first time the case is checked."""
+    if not case.authorisation_signed:
+        return None
+    existing = Authorisation.objects.filter(case=case, revoked_on__isnull=True).order_by("-id").first()
+    if existing:
+        return existing
+    return record_authorisation(case.household, user=user, signed_on=case.submitted_on, case=case)
+
+
+def valid_authorisation(household: Household, on: datetime.date) -> Authorisation:
+    """The authorisation that lets a check read this household's data on `on`, or a Chinese error naming who has not
+    signed. Deceased members need not sign."""
+    living = {
+        m.person_id: m.person
+        for m in Membership.objects.filter(household=household, left_on__isnull=True).select_related("person")
+        if m.person.deceased_on is None or m.person.deceased_on > on
+    }
+    candidates = (
+        Authorisation.objects.filter(
+            household=household, revoked_on__isnull=True, signed_on__lte=on, valid_until__gte=on
+        )
+        .prefetch_related("persons")
+        .order_by("-id")
+    )
+    best_missing = None
+    for auth in candidates:
+        if not set(CATEGORIES) <= set(auth.categories):
+            continue
+        missing = set(living) - {p.pk for p in auth.persons.all()}
+        if not missing:
+            return auth
+        best_missing = missing
+    if best_missing:
+        names = "、".join(mask_name(living[pk].name) for pk in sorted(best_missing))
+        raise DomainError(f"核对授权未覆盖全部家庭成员：{names} 尚未签署授权书", "authorisation_incomplete")
+    raise DomainError("该家庭没有有效的核对授权（授权核对书），不得查询其经济状况信息", "authorisation_missing")
+
+
+# ----------------------------------------------------------------------------------------------- window check
+
+
+def _row_dicts(table: pa.Table) -> list[dict]:
+    return table.to_pylist()
+
+
+def _money(fen) -> Decimal:
+    return explain.yuan(fen)
+
+
+def check_household(household_id: int, *, user, as_of: datetime.date | None = None, case=None) -> CheckResult:
+    """Check one household now (the window path): authorisation, the snapshots in force, the rules, the stored
+    result with every reason and the evidence rows. The query is logged against the authorisation that allowed it."""
+    require(user, Capability.RUN_CHECKS)
+    household = Household.objects.select_related("region").get_for_user(user, pk=household_id)
+    as_of = as_of or timezone.localdate()
+    authorisation = valid_authorisation(household, as_of)
+    engine_inputs, record, snapshots = inputs.for_households([household.pk], household.region_id, as_of)
+    if engine_inputs.members.num_rows == 0:
+        raise DomainError("该家庭没有现有成员，无法核对", "no_members")
+    out = execute(engine_inputs, ("households", "persons", "evidence"), threads=1)
+    h = out["households"].to_pylist()[0]
+    names = dict(Membership.objects.filter(household=household, left_on__isnull=True).values_list("person_id", "person__name"))
+    person_rows = sorted(out["persons"].to_pylist(), key=lambda p: p["person_key"])
+    for p in person_rows:
+        p["name"] = names.get(p["person_key"], "")
+        p["tekun_eligible"] = bool(
+            p["included"] and p["unable_to_work"] and p["supporter"] == "none" and h["income_ok"] and h["assets_ok"]
+        )
+    evidence = explain.evidence_rows(
+        sorted(out["evidence"].to_pylist(), key=lambda r: (r["person_key"], r["source"], r["row_no"] or 0, r["item"])),
+        names,
+    )
+    with transaction.atomic():
+        run = CheckRun.objects.create(
+            kind=CheckRun.Kind.SINGLE,
+            region=household.region,
+            as_of=as_of,
+            status=CheckRun.Status.COMPLETE,
+            progress=100,
+            parameters=record,
+            households=1,
+            started_by=user,
+            started_at=timezone.now(),
+            finished_at=timezone.now(),
+        )
+        run.snapshots.set([s for s in snapshots.values() if s])
+        result = _result(run, h, household.region_id, person_rows, evidence, authorisation=authorisation, case=case)
+        result.save()
+        audit.record(
+            audit.Action.CHECK,
+            user=user,
+            obj=household,
+            detail={
+                "authorisation": authorisation.pk,
+                "check_result": result.pk,
+                "as_of": as_of.isoformat(),
+                "sources": {code: (s.pk if s else None) for code, s in snapshots.items()},
+            },
+        )
+    return result
+
+
+def _facts(h: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in h.items()}
+
+
+def _result(run, h: dict, region_code: str, persons, evidence, *, authorisation=None, case=None) -> CheckResult:
+    facts = _facts(h)
+    if persons is not None:
+        facts["persons"] = [_facts(p) for p in persons]
+    return CheckResult(
+        run=run,
+        household_id=h["household_key"],
+        region_id=region_code,
+        case=case,
+        authorisation=authorisation,
+        authorisation_id=h["authorisation_id"] if authorisation is None else authorisation.pk,
+        members=h["n"],
+        counted_income=_money(h["counted"]),
+        per_capita_income=_money(h["per_capita"]),
+        dibao=bool(h["dibao"]),
+        dibao_amount=_money(h["dibao_amount"]),
+        edge=bool(h["edge"]),
+        tekun=bool(h["tekun"]),
+        tekun_pending=bool(h["tekun_pending"]),
+        tekun_amount=_money(h["tekun_amount"]),
+        rigid=bool(h["rigid"]),
+        facts=facts,
+        reasons=explain.reasons(h),
+        evidence=evidence or [],
+    )
+
+
+def latest_result(household_id: int, *, case=None) -> CheckResult | None:
+    qs = CheckResult.objects.visible().filter(household_id=household_id)
+    if case is not None:
+        qs = qs.filter(case=case)
+    return qs.order_by("-id").first()
+
+
+def view_result(user, result_id: int) -> CheckResult:
+    """A stored check result for the report page (scoped, and the view of personal data is audited)."""
+    require(user, Capability.VIEW_CHECKS)
+    result = (
+        CheckResult.objects.visible()
+        .select_related("run", "household", "region", "authorisation", "case")
+        .get_for_user(user, pk=result_id)
+    )
+    audit.record(audit.Action.VIEW, user=user, obj=result)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ batch re-check
+
+
+def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
+    """household id -> (workflow, monthly amount) of the latest approved 低保/特困 decision per household."""
+    from minzheng.cases import workflows as wf
+    from minzheng.cases.models import Case
+    from minzheng.regions import codes
+
+    low, high = codes.subtree_range(region_code)
+    latest = (
+        Case.objects.filter(
+            state=wf.APPROVED, service__workflow__in=("dibao", "tekun"), region_id__gte=low, region_id__lte=high
+        )
+        .values("household_id", "service__workflow")
+        .annotate(last=Max("id"))
+    )
+    ids = [row["last"] for row in latest]
+    out = {}
+    for hid, workflow, decided, proposed in Case.objects.filter(pk__in=ids).values_list(
+        "household_id", "service__workflow", "decided_amount", "proposed_amount"
+    ):
+        out[hid] = (workflow, decided if decided is not None else (proposed or Decimal("0")))
+    return out
+
+
+def start_batch(user, region_code: str, as_of: datetime.date, *, enqueue: bool = True) -> CheckRun:
+    """Queue a batch re-check of every current recipient household in a region (the UI and the scheduler call this)."""
+    require(user, Capability.RUN_CHECKS)
+    region = Region.objects.filter(pk=region_code).first()
+    if region is None:
+        raise DomainError(f"区划代码 {region_code} 不存在", "unknown_region")
+    if user is not None and not (user.region and user.region.contains(region.code)):
+        raise DomainError("只能复核本辖区的家庭", "forbidden")
+    run = CheckRun.objects.create(kind=CheckRun.Kind.BATCH, region=region, as_of=as_of, started_by=user, message="排队中")
+    audit.record(
+        audit.Action.CHECK,
+        user=user, object_type="check_run", object_id=run.pk, label=f"批量复核 {region.name}", region_code=region.code
+    )
+    if enqueue:
+        from django_q.tasks import async_task
+
+        async_task("minzheng.checks.services.run_batch", run.pk, task_name=f"批量复核 {run.pk}")
+    return run
+
+
+def _progress(run: CheckRun, percent: int, message: str, callback: Callable | None) -> None:
+    # Progress is written outside the result transaction, so the page sees it while the run works.
+    CheckRun.objects.filter(pk=run.pk).update(progress=percent, message=message)
+    if callback:
+        callback(percent, message)
+
+
+def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -> CheckRun:
+    """Execute a queued batch run: re-check every household of the region in one pass, store the recipients' results
+    with their differences from the current decision, all in one transaction. A crash leaves the run failed (or
+    running, if the process died) and no result visible; it can simply be run again."""
+    run = CheckRun.objects.select_related("region").get(pk=run_id)
+    CheckRun.objects.filter(pk=run.pk).update(status=CheckRun.Status.RUNNING, started_at=timezone.now())
+    try:
+        timings = {}
+        t0 = time.perf_counter()
+        _progress(run, 5, "读取家庭成员", progress)
+        region = run.region.code
+        engine_inputs, record, snapshots = inputs.for_region(region, run.as_of)
+        timings["read_seconds"] = round(time.perf_counter() - t0, 3)
+        households = len(set(engine_inputs.members.column("household_key").to_pylist()))
+        _progress(run, 40, f"核对 {households} 户", progress)
+        t1 = time.perf_counter()
+        out = execute(engine_inputs)["households"]
+        timings["engine_seconds"] = round(time.perf_counter() - t1, 3)
+        _progress(run, 75, "比对现行救助待遇", progress)
+        stats = _stats(out)
+        recipients = current_recipients(region)
+        rows = [h for h in out.to_pylist() if h["household_key"] in recipients]
+        regions = dict(Household.objects.filter(pk__in=[h["household_key"] for h in rows]).values_list("id", "region_id"))
+        results = []
+        for h in rows:
+            result = _result(run, h, regions[h["household_key"]], None, None)
+            _compare(result, h, *recipients[h["household_key"]])
+            results.append(result)
+        stats["recipients"] = len(recipients)
+        stats["changes"] = {c: sum(1 for r in results if r.change == c) for c in CheckResult.Change.values}
+        stats.update(timings)
+        with transaction.atomic():
+            CheckResult.objects.bulk_create(results, batch_size=2000)
+            run.snapshots.set([s for s in snapshots.values() if s])
+            CheckRun.objects.filter(pk=run.pk).update(
+                status=CheckRun.Status.COMPLETE,
+                progress=100,
+                message="已完成",
+                parameters=record,
+                stats=stats,
+                households=out.num_rows,
+                finished_at=timezone.now(),
+            )
+        if progress:
+            progress(100, "已完成")
+    except Exception as exc:
+        CheckRun.objects.filter(pk=run.pk).update(
+            status=CheckRun.Status.FAILED, message="失败", error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _stats(out: pa.Table) -> dict:
+    import pyarrow.compute as pc
+
+    def count(col):
+        return int(pc.sum(out.column(col).cast(pa.int64())).as_py() or 0)
+
+    return {
+        "households": out.num_rows,
+        "authorised": out.num_rows - out.column("authorisation_id").null_count,
+        "dibao": count("dibao"),
+        "edge": count("edge"),
+        "tekun": count("tekun"),
+        "tekun_pending": count("tekun_pending"),
+        "rigid": count("rigid"),
+        "unconfigured": out.num_rows - count("configured"),
+    }
+
+
+def _compare(result: CheckResult, h: dict, workflow: str, current: Decimal) -> None:
+    result.previous_amount = current
+    if h["authorisation_id"] is None:
+        result.change = CheckResult.Change.NOT_CHECKED
+        return
+    eligible, amount = (
+        (result.tekun or result.tekun_pending, result.tekun_amount)
+        if workflow == "tekun"
+        else (result.dibao, result.dibao_amount)
+    )
+    if not eligible:
+        result.change, result.change_amount = CheckResult.Change.STOP, -current
+    elif workflow == "tekun" and result.tekun_pending:
+        result.change = CheckResult.Change.UNCHANGED
+    elif amount > current:
+        result.change, result.change_amount = CheckResult.Change.INCREASE, amount - current
+    elif amount < current:
+        result.change, result.change_amount = CheckResult.Change.DECREASE, amount - current
+    else:
+        result.change = CheckResult.Change.UNCHANGED
+
+
+def differences(user, run_id: int):
+    """The recipients whose status would change, for officers to review (nothing changes automatically)."""
+    require(user, Capability.VIEW_CHECKS)
+    run = CheckRun.objects.get_for_user(user, pk=run_id)
+    qs = CheckResult.objects.for_user(user).filter(run=run).select_related("household", "household__head", "region")
+    return run, qs
+
