@@ -85,7 +85,9 @@ class DuckDBRunner:
     def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
         sql = rules.compiled("duckdb")
         for stage in stages_for(outputs):
-            self.con.execute(f"CREATE OR REPLACE TEMP {self.stage_kind} {stage} AS {sql[stage]}")
+            # A resolved source is read once by the next stage: a view is enough, even at the window.
+            kind = "VIEW" if stage.startswith("src_") else self.stage_kind
+            self.con.execute(f"CREATE OR REPLACE TEMP {kind} {stage} AS {sql[stage]}")
         return {o: normalise(self.con.sql(f"SELECT * FROM {o}").to_arrow_table()) for o in outputs}
 
     def close(self) -> None:
@@ -144,25 +146,16 @@ class SparkRunner:
     def bind(self, inputs: EngineInputs) -> None:
         from pyspark.sql import functions as F
 
-        specs = {
-            "members": rules.MEMBERS,
-            "declarations": rules.DECLARATIONS,
-            "authorisations": rules.AUTHORISATIONS,
-            "authorised_persons": rules.AUTHORISED_PERSONS,
-            "item_rules": rules.ITEM_RULES,
-            "params": rules.PARAMS,
-        }
-        for name, spec in specs.items():
+        for name, spec in rules.INPUTS.items():
             table = getattr(inputs, name).select(list(spec))
             self.spark.createDataFrame(table, schema=_spark_schema(spec)).createOrReplaceTempView(name)
         for code in SOURCES:
-            spec = rules.source_schema(code)
-            schema = _spark_schema(spec)
+            schema = _spark_schema(rules.source_schema(code))
             path = inputs.snapshots.get(code)
             if path is None:
                 df = self.spark.createDataFrame([], schema=schema)
             else:
-                # Columns in the declared order and types: the rules' UNION ALL is positional.
+                # The declared columns in the declared order and types: the rules' UNION ALL is positional.
                 df = self.spark.read.parquet(str(path)).select(
                     *[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields]
                 )
@@ -173,8 +166,12 @@ class SparkRunner:
                     )
             df.createOrReplaceTempView(rules.raw_table_name(code))
 
-    def run(self, query: str) -> pa.Table:
-        return normalise(self.spark.sql(rules.compiled("pyspark")[query]).toArrow())
+    def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
+        """Each stage becomes a temporary view over the previous ones; Spark plans each output as one query."""
+        sql = rules.compiled("pyspark")
+        for stage in stages_for(outputs):
+            self.spark.sql(sql[stage]).createOrReplaceTempView(stage)
+        return {o: normalise(self.spark.table(o).toArrow()) for o in outputs}
 
 
 def _spark_schema(spec: dict[str, str]):

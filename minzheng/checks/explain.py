@@ -49,14 +49,20 @@ def reasons(h: dict) -> list[dict]:
         )
     )
     if h["excluded_income"]:
-        out.append(_reason("excluded_income", None, f"不计入家庭收入的款项 {fmt(h['excluded_income'])} 元/月（DB §13）"))
+        out.append(
+            _reason("excluded_income", None, f"不计入家庭收入的款项 {fmt(h['excluded_income'])} 元/月（DB §13）")
+        )
     limit = h.get("financial_limit")
     out.append(
         _reason(
             "financial",
             h["financial_ok"],
             f"金融资产合计 {fmt(h['financial'])} 元"
-            + ("，当地未设上限" if limit is None else f"，上限 {fmt(limit)} 元（人均 {h.get('fin_months')} 个月低保标准）"),
+            + (
+                "，当地未设上限"
+                if limit is None
+                else f"，上限 {fmt(limit)} 元（人均 {h.get('fin_months')} 个月低保标准）"
+            ),
         )
     )
     out.append(
@@ -80,7 +86,8 @@ def reasons(h: dict) -> list[dict]:
         _reason(
             "business",
             h["business_ok"],
-            f"存续的市场主体登记 {h['businesses']} 户" + ("" if h["business_ok"] else "，当地规定不得有存续的市场主体登记"),
+            f"存续的市场主体登记 {h['businesses']} 户"
+            + ("" if h["business_ok"] else "，当地规定不得有存续的市场主体登记"),
         )
     )
     if h["dibao"]:
@@ -91,9 +98,17 @@ def reasons(h: dict) -> list[dict]:
     else:
         out.append(_reason("dibao", False, "不符合低保条件"))
     if h["edge"]:
-        out.append(_reason("edge", True, f"人均收入低于低保标准的 {fmt(h['edge_limit'] // max(n, 1))} 元边缘线，资产符合规定：低保边缘家庭"))
+        out.append(
+            _reason(
+                "edge",
+                True,
+                f"人均收入低于低保标准的 {fmt(h['edge_limit'] // max(n, 1))} 元边缘线，资产符合规定：低保边缘家庭",
+            )
+        )
     if h["tekun"]:
-        out.append(_reason("tekun", True, f"有成员符合特困人员三项条件，基本生活与照料护理合计 {fmt(h['tekun_amount'])} 元/月"))
+        out.append(
+            _reason("tekun", True, f"有成员符合特困人员三项条件，基本生活与照料护理合计 {fmt(h['tekun_amount'])} 元/月")
+        )
     elif h["tekun_pending"]:
         out.append(_reason("tekun", None, "有成员无劳动能力且收入、财产符合特困条件，法定义务人履行能力待入户调查核实"))
     elif h["unable"]:

@@ -64,7 +64,9 @@ def _schema(spec: dict[str, str]) -> pa.Schema:
 def _table(spec: dict[str, str], rows: list[tuple]) -> pa.Table:
     schema = _schema(spec)
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    return pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
+    )
 
 
 def _as_date(value) -> datetime.date | None:
@@ -119,7 +121,18 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
         cur.execute(_MEMBER_SQL.format(where=where), params)
         while batch := cur.fetchmany(100_000):
             for hid, pid, idn, region, area, birth, cat, grade, care, dead in batch:
-                row = (hid, pid, idn, county_of(region), area, _as_date(birth), cat or "", grade, care or "", _as_date(dead))
+                row = (
+                    hid,
+                    pid,
+                    idn,
+                    county_of(region),
+                    area,
+                    _as_date(birth),
+                    cat or "",
+                    grade,
+                    care or "",
+                    _as_date(dead),
+                )
                 for col, value in zip(cols, row, strict=True):
                     col.append(value)
     schema = _schema(rules.MEMBERS)
@@ -129,7 +142,9 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
 def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
     from .models import Declaration
 
-    qs = Declaration.objects.filter(valid_from__lte=as_of).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=as_of))
+    qs = Declaration.objects.filter(valid_from__lte=as_of).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=as_of)
+    )
     qs = _restrict(qs, household_ids_or_region, "household")
     rows = [
         (h, p, kind, item, _fen(amount) or 0)
@@ -185,7 +200,9 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.
             "min_wage": _fen(v["local.min_wage"]),
             "deduct_medical": bool(v["dibao.deduct_medical_costs"]),
             "elderly_age": int(v["dibao.uplift_elderly_age"]),
-            "fin_months": None if v["dibao.financial_assets_months"] in ("", None) else int(v["dibao.financial_assets_months"]),
+            "fin_months": None
+            if v["dibao.financial_assets_months"] in ("", None)
+            else int(v["dibao.financial_assets_months"]),
             "vehicle_rule": v["dibao.vehicle_rule"],
             "vehicle_cap": _fen(v["dibao.vehicle_value_cap"]),
             "vehicle_exempt": "," + ",".join(s.strip() for s in str(v["dibao.vehicle_exempt_types"]).split(",")) + ",",
@@ -213,7 +230,10 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.
             ("care_full", "tekun.care_share_full"),
             ("rigid", "rigid_expense.share_of_income"),
         ):
-            common[f"{prefix}_num"], common[f"{prefix}_den"] = _fraction(v[key])
+            num, den = _fraction(v[key])
+            if num is None and prefix != "rigid":  # not configured: no share (the rigid line says "not configured")
+                num, den = 0, 1
+            common[f"{prefix}_num"], common[f"{prefix}_den"] = num, den
         for area, key in (("urban", "dibao.standard_urban"), ("rural", "dibao.standard_rural")):
             row = dict(common, area_type=area, std=_fen(v[key]))
             param_rows.append(tuple(row[c] for c in rules.PARAMS))
@@ -245,7 +265,9 @@ def snapshots_in_force(region_code: str, as_of: datetime.date) -> dict[str, Snap
         level -= 1
         lineage.append(code)
     chosen: dict[str, Snapshot | None] = dict.fromkeys(SOURCES)
-    qs = Snapshot.objects.filter(region_id__in=lineage, period__lte=as_of).order_by("source", "-period", "-version", "-id")
+    qs = Snapshot.objects.filter(region_id__in=lineage, period__lte=as_of).order_by(
+        "source", "-period", "-version", "-id"
+    )
     for snap in qs:
         if chosen[snap.source] is None:
             chosen[snap.source] = snap

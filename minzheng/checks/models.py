@@ -37,7 +37,12 @@ class Snapshot(models.Model):
     rows_unmatched = models.PositiveIntegerField("未匹配到登记人员行数", default=0)
     rejects_path = models.CharField("拒收报告", max_length=300, blank=True)
     imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="导入人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     imported_at = models.DateTimeField("导入时间", auto_now_add=True)
 
@@ -66,7 +71,9 @@ class Authorisation(models.Model):
     """授权核对书: the household's signed consent that named data categories may be queried for named members
     (DB §9). A check may read a household's data only while one covers every current member and every category."""
 
-    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="authorisations")
+    household = models.ForeignKey(
+        Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="authorisations"
+    )
     case = models.ForeignKey(
         "cases.Case", verbose_name="关联案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -76,7 +83,12 @@ class Authorisation(models.Model):
     valid_until = models.DateField("有效期至")
     revoked_on = models.DateField("撤回日期", null=True, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 
@@ -123,7 +135,12 @@ class CheckRun(models.Model):
     households = models.PositiveIntegerField("核对户数", default=0)
     error = models.TextField("错误", blank=True)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="发起人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="发起人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField("发起时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
@@ -243,7 +260,12 @@ class Declaration(models.Model):
     valid_from = models.DateField("起始日期")
     valid_until = models.DateField("截止日期", null=True, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 

@@ -125,8 +125,8 @@ def div_half_up(a, b):
 
 
 def share(amount, num, den):
-    """amount × num / den, rounded half up to the fen; 0 where the share is not configured."""
-    return ibis.ifelse(num.isnull() | den.isnull(), 0, div_half_up(amount * num.fill_null(0), den.fill_null(1)))
+    """amount × num / den, rounded half up to the fen. A share that is not configured arrives as 0/1."""
+    return div_half_up(amount * num, den)
 
 
 def round_rule(amount, quantum, mode):
@@ -161,11 +161,23 @@ def resolved_source(T, code: str) -> ibis.Table:
     return matched.union(late)
 
 
+def member_keys(T) -> ibis.Table:
+    """Members with the dates of their county's parameters (the as-of day and the look-back windows)."""
+    m, prm = T["members"], T["params"]
+    j = m.join(prm, [m.county == prm.county, m.area_type == prm.area_type])
+    return j.select(
+        *[j[c] for c in MEMBERS],
+        as_of=j.as_of,
+        income_from=j.income_from,
+        rigid_from=j.rigid_from,
+        lookback=j.lookback_months,
+    )
+
+
 def people(T) -> ibis.Table:
     """One row per current member: age, whether they count as living together (DB §7), effective disability, what
     the investigation established about supporters and illness."""
-    m = T["members"].join(T["params"], [T["members"].county == T["params"].county, T["members"].area_type == T["params"].area_type])
-    m = m.select(*[m[c] for c in MEMBERS], as_of=m.as_of)
+    m = T["member_keys"]
     cs = T["src_civil_status"]
     days = m.select(pk=m.person_key, day=m.as_of)
     events = (
@@ -187,7 +199,11 @@ def people(T) -> ibis.Table:
     )
     dis = T["src_disability"]
     latest = (
-        dis.mutate(rank=ibis.row_number().over(group_by=dis.person_key, order_by=[ibis.desc(dis.issued_on), ibis.desc(dis.row_no)]))
+        dis.mutate(
+            rank=ibis.row_number().over(
+                group_by=dis.person_key, order_by=[ibis.desc(dis.issued_on), ibis.desc(dis.row_no)]
+            )
+        )
         .filter(_.rank == 0)
         .select(person_key=_.person_key, cert_category=_.category, cert_grade=_.grade.cast("int64"))
     )
@@ -227,23 +243,14 @@ def people(T) -> ibis.Table:
 def items(T) -> ibis.Table:
     """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
     evidence. `cents` is the row's amount; `divisor` turns a period total into a monthly figure."""
-    prm = T["params"]
-    win = prm.select(
-        w_county=prm.county,
-        w_area=prm.area_type,
-        as_of=prm.as_of,
-        income_from=prm.income_from,
-        rigid_from=prm.rigid_from,
-        lookback=prm.lookback_months,
-    )
-    m = T["members"]
-    keys = m.join(win, [m.county == win.w_county, m.area_type == win.w_area]).select(
-        k_person=_.person_key,
-        household_key=_.household_key,
-        as_of=_.as_of,
-        income_from=_.income_from,
-        rigid_from=_.rigid_from,
-        lookback=_.lookback,
+    mk = T["member_keys"]
+    keys = mk.select(
+        k_person=mk.person_key,
+        household_key=mk.household_key,
+        as_of=mk.as_of,
+        income_from=mk.income_from,
+        rigid_from=mk.rigid_from,
+        lookback=mk.lookback,
     )
 
     def rows(code, item, cents, *, role="income", divisor=1, where=None):
@@ -362,9 +369,8 @@ def person_items(T) -> ibis.Table:
     )
 
 
-def persons(T) -> ibis.Table:
-    """Per member: income counted and excluded, deductions (with the employment cost), assets, 分类施保 uplift and
-    the 特困 conditions (TK) with the amounts."""
+def person_totals(T) -> ibis.Table:
+    """Per member: the monthly income counted and excluded, deductions and assets, from the folded items."""
     pi, people_, prm, rules_ = T["person_items"], T["people"], T["params"], T["item_rules"]
     county = people_.select(c_person=people_.person_key, c_county=people_.county, c_area=people_.area_type)
     x = pi.join(county, pi.person_key == county.c_person)
@@ -391,14 +397,22 @@ def persons(T) -> ibis.Table:
         housing_fund_base=x.largest.max(where=(x.role == "housing_fund") & (x.item == "normal")),
         has_data=x.from_departments.sum() > 0,
     )
-    p = people_.left_join(agg, people_.person_key == agg.a_person).drop("a_person")
+    return people_.left_join(agg, people_.person_key == agg.a_person).drop("a_person")
+
+
+def persons(T) -> ibis.Table:
+    """Per member: income counted and excluded, deductions (with the employment cost), assets, 分类施保 uplift and
+    the 特困 conditions (TK) with the amounts."""
+    p, prm = T["person_totals"], T["params"]
     p = p.join(prm, [p.county == prm.county, p.area_type == prm.area_type]).select(
         p, *[prm[c] for c in PARAMS if c not in ("county", "area_type", "as_of", "vehicle_exempt")]
     )
     wage = p.wage.fill_null(0)
-    emp_base = ibis.cases((p.emp_base == "min_wage", p.min_wage), (p.emp_base == "wage", wage), else_=ibis.null("int64"))
+    emp_base = ibis.cases(
+        (p.emp_base == "min_wage", p.min_wage), (p.emp_base == "wage", wage), else_=ibis.null("int64")
+    )
     emp_cost = ibis.ifelse(
-        (wage > 0) & emp_base.notnull() & p.emp_num.notnull(),
+        (wage > 0) & emp_base.notnull(),
         ibis.least(wage, share(emp_base.fill_null(0), p.emp_num, p.emp_den)),
         0,
     )
@@ -411,9 +425,9 @@ def persons(T) -> ibis.Table:
         ibis.ifelse(p.illness, share(std, p.up_illness_num, p.up_illness_den), 0),
     )
     cat, grade = p.dis_category, p.dis_grade.fill_null(9)
-    disabled_unable = (
-        (cat.isin(["intellectual", "mental"]) & (grade <= 3)) | ((cat == "physical") & (grade <= 2))
-    ) | ((cat == "visual") & (grade == 1))
+    disabled_unable = ((cat.isin(["intellectual", "mental"]) & (grade <= 3)) | ((cat == "physical") & (grade <= 2))) | (
+        (cat == "visual") & (grade == 1)
+    )
     unable = (p.age >= p.tk_elderly_age) | (p.age < p.tk_minor_age) | disabled_unable
     min_wage = p.min_wage.fill_null(0)
     care = ibis.cases(
@@ -457,7 +471,7 @@ def persons(T) -> ibis.Table:
 
 def authorised(T) -> ibis.Table:
     """Households whose valid authorisation covers every living current member and every data category."""
-    m = T["members"].join(T["params"], [T["members"].county == T["params"].county, T["members"].area_type == T["params"].area_type])
+    m = T["member_keys"]
     living = m.filter(m.deceased_on.isnull() | (m.deceased_on > m.as_of)).select(
         l_household=_.household_key, l_person=_.person_key, l_as_of=_.as_of
     )
@@ -475,8 +489,8 @@ def authorised(T) -> ibis.Table:
     return ok.group_by(a_household=ok.c_household).aggregate(authorisation_id=ok.c_auth.max())
 
 
-def households(T) -> ibis.Table:
-    """The verdicts per household (DOMAIN.md §1 低保 and amount, §4 低保边缘 and 刚性支出困难, §2 特困)."""
+def household_totals(T) -> ibis.Table:
+    """Per household: the members' totals, the authorisation and the parameters in force."""
     p = T["persons"]
     inc = p.included
     tekun_ready = inc & p.unable_to_work
@@ -506,19 +520,36 @@ def households(T) -> ibis.Table:
     auth = T["authorised"]
     h = h.left_join(auth, h.household_key == auth.a_household).drop("a_household")
     prm = T["params"]
-    h = h.join(prm, [h.county == prm.county, h.area_type == prm.area_type]).select(
+    return h.join(prm, [h.county == prm.county, h.area_type == prm.area_type]).select(
         h, *[prm[c] for c in PARAMS if c not in ("county", "area_type")]
     )
+
+
+def household_base(T) -> ibis.Table:
+    """The amounts the tests compare: members counted, income after deductions, the need, asset totals."""
+    h = T["household_totals"]
     n = h.n.fill_null(0)
-    std = h.std
-    configured = std.notnull()
     counted = ibis.greatest(h.counted_gross.fill_null(0) - h.deductions.fill_null(0), 0)
-    need = std.fill_null(0) * n
-    financial = h.financial.fill_null(0)
-    fin_limit = ibis.ifelse(h.fin_months.isnull(), ibis.null("int64"), h.fin_months * need)
-    vehicles = h.vehicles.fill_null(0)
+    need = h.std.fill_null(0) * n
+    return h.mutate(
+        n=n,
+        configured=h.std.notnull(),
+        counted=counted,
+        need=need,
+        financial=h.financial.fill_null(0),
+        fin_limit=ibis.ifelse(h.fin_months.isnull(), ibis.null("int64"), h.fin_months * need),
+        vehicles=h.vehicles.fill_null(0),
+        income12=counted * 12,
+        rigid_total=h.rigid_total.fill_null(0),
+    )
+
+
+def household_tests(T) -> ibis.Table:
+    """Each test on its own: income against the standard, each asset rule, the edge and rigid-expense lines."""
+    h = T["household_base"]
+    n, configured, counted, need = h.n, h.configured, h.counted, h.need
     vehicle_ok = ibis.cases(
-        (h.vehicle_rule == "no_motor_vehicle", vehicles == 0),
+        (h.vehicle_rule == "no_motor_vehicle", h.vehicles == 0),
         (h.vehicle_rule == "value_cap", h.vehicle_cap.isnull() | (h.vehicle_max.fill_null(0) <= h.vehicle_cap)),
         else_=True,
     )
@@ -526,9 +557,36 @@ def households(T) -> ibis.Table:
         h.nonresidential_allowed | (h.nonresidential.fill_null(0) == 0)
     )
     business_ok = h.business_allowed | (h.businesses.fill_null(0) == 0)
-    financial_ok = fin_limit.isnull() | (financial <= fin_limit)
-    assets_ok = financial_ok & vehicle_ok & property_ok & business_ok
-    income_ok = configured & (n > 0) & (counted < need)
+    financial_ok = h.fin_limit.isnull() | (h.financial <= h.fin_limit)
+    return h.mutate(
+        vehicle_ok=vehicle_ok,
+        property_ok=property_ok,
+        business_ok=business_ok,
+        financial_ok=financial_ok,
+        assets_ok=financial_ok & vehicle_ok & property_ok & business_ok,
+        income_ok=configured & (n > 0) & (counted < need),
+        edge_income=configured & (n > 0) & (counted * h.edge_den < h.edge_num * need),
+        rigid_income_ok=h.disposable_income.notnull() & (n > 0) & (h.income12 < h.disposable_income * n),
+        rigid_exceeds=h.rigid_num.notnull()
+        & (h.rigid_total * h.rigid_den > h.rigid_num * h.income12)
+        & (h.rigid_total > 0),
+    )
+
+
+def households(T) -> ibis.Table:
+    """The verdicts per household (DOMAIN.md §1 低保 and amount, §4 低保边缘 and 刚性支出困难, §2 特困)."""
+    h = T["household_tests"]
+    n, std, configured, counted, need = h.n, h.std, h.configured, h.counted, h.need
+    financial, fin_limit, vehicles, income12, rigid_total = (
+        h.financial,
+        h.fin_limit,
+        h.vehicles,
+        h.income12,
+        h.rigid_total,
+    )
+    vehicle_ok, property_ok, business_ok, financial_ok = h.vehicle_ok, h.property_ok, h.business_ok, h.financial_ok
+    assets_ok, income_ok, edge_income = h.assets_ok, h.income_ok, h.edge_income
+    rigid_income_ok, rigid_exceeds = h.rigid_income_ok, h.rigid_exceeds
     dibao = income_ok & assets_ok
     edge_income = configured & (n > 0) & (counted * h.edge_den < h.edge_num * need)
     edge = ~income_ok & edge_income & assets_ok
@@ -537,10 +595,6 @@ def households(T) -> ibis.Table:
     tekun_conditions = (h.unable.fill_null(0) > 0) & income_ok & assets_ok
     tekun = tekun_conditions & (h.supporter_none.fill_null(0) > 0)
     tekun_pending = tekun_conditions & ~tekun & (h.supporter_unknown.fill_null(0) > 0)
-    income12 = counted * 12
-    rigid_total = h.rigid_total.fill_null(0)
-    rigid_income_ok = h.disposable_income.notnull() & (n > 0) & (income12 < h.disposable_income * n)
-    rigid_exceeds = h.rigid_num.notnull() & (rigid_total * h.rigid_den > h.rigid_num * income12) & (rigid_total > 0)
     rigid = ~dibao & ~edge & ~tekun & assets_ok & rigid_income_ok & rigid_exceeds
     return h.select(
         "household_key",
@@ -621,20 +675,25 @@ INPUTS = {
 
 # The stages in execution order: name -> builder. Outputs the services read: households, persons, evidence.
 STAGES: dict = {
+    "member_keys": member_keys,
     **{f"src_{code}": (lambda T, code=code: resolved_source(T, code)) for code in SOURCES},
     "people": people,
     "items": items,
     "person_items": person_items,
+    "person_totals": person_totals,
     "persons": persons,
     "authorised": authorised,
+    "household_totals": household_totals,
+    "household_base": household_base,
+    "household_tests": household_tests,
     "households": households,
     "evidence": evidence,
 }
 # Which stages each output needs (the evidence is only wanted for one household at the window).
 NEEDS = {
     "households": [s for s in STAGES if s != "evidence"],
-    "persons": [s for s in STAGES if s not in ("evidence", "authorised", "households")],
-    "evidence": [s for s in STAGES if s.startswith("src_")] + ["items", "evidence"],
+    "persons": [s for s in STAGES if s not in ("evidence", "authorised") and not s.startswith("household")],
+    "evidence": ["member_keys", *[s for s in STAGES if s.startswith("src_")], "items", "evidence"],
 }
 
 

@@ -127,7 +127,9 @@ def check_household(household_id: int, *, user, as_of: datetime.date | None = No
         raise DomainError("该家庭没有现有成员，无法核对", "no_members")
     out = execute(engine_inputs, ("households", "persons", "evidence"), threads=1)
     h = out["households"].to_pylist()[0]
-    names = dict(Membership.objects.filter(household=household, left_on__isnull=True).values_list("person_id", "person__name"))
+    names = dict(
+        Membership.objects.filter(household=household, left_on__isnull=True).values_list("person_id", "person__name")
+    )
     person_rows = sorted(out["persons"].to_pylist(), key=lambda p: p["person_key"])
     for p in person_rows:
         p["name"] = names.get(p["person_key"], "")
@@ -252,10 +254,16 @@ def start_batch(user, region_code: str, as_of: datetime.date, *, enqueue: bool =
         raise DomainError(f"区划代码 {region_code} 不存在", "unknown_region")
     if user is not None and not (user.region and user.region.contains(region.code)):
         raise DomainError("只能复核本辖区的家庭", "forbidden")
-    run = CheckRun.objects.create(kind=CheckRun.Kind.BATCH, region=region, as_of=as_of, started_by=user, message="排队中")
+    run = CheckRun.objects.create(
+        kind=CheckRun.Kind.BATCH, region=region, as_of=as_of, started_by=user, message="排队中"
+    )
     audit.record(
         audit.Action.CHECK,
-        user=user, object_type="check_run", object_id=run.pk, label=f"批量复核 {region.name}", region_code=region.code
+        user=user,
+        object_type="check_run",
+        object_id=run.pk,
+        label=f"批量复核 {region.name}",
+        region_code=region.code,
     )
     if enqueue:
         from django_q.tasks import async_task
@@ -293,7 +301,9 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         stats = _stats(out)
         recipients = current_recipients(region)
         rows = [h for h in out.to_pylist() if h["household_key"] in recipients]
-        regions = dict(Household.objects.filter(pk__in=[h["household_key"] for h in rows]).values_list("id", "region_id"))
+        regions = dict(
+            Household.objects.filter(pk__in=[h["household_key"] for h in rows]).values_list("id", "region_id")
+        )
         results = []
         for h in rows:
             result = _result(run, h, regions[h["household_key"]], None, None)
@@ -371,4 +381,3 @@ def differences(user, run_id: int):
     run = CheckRun.objects.get_for_user(user, pk=run_id)
     qs = CheckResult.objects.for_user(user).filter(run=run).select_related("household", "household__head", "region")
     return run, qs
-

@@ -10,6 +10,7 @@ from minzheng.conftest import COUNTY, VILLAGE, make_id_number
 
 D = datetime.date
 AS_OF = D(2026, 12, 1)
+SIGNED_ON = D(2026, 11, 1)
 START = D(2025, 1, 1)
 
 
@@ -57,7 +58,13 @@ def make_snapshot(checks_dir):
         target = checks_dir / snap.path
         target.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
-        types = {"int64": "BIGINT", "int32": "INTEGER", "string": "VARCHAR", "date": "DATE", "decimal(18,2)": "DECIMAL(18,2)"}
+        types = {
+            "int64": "BIGINT",
+            "int32": "INTEGER",
+            "string": "VARCHAR",
+            "date": "DATE",
+            "decimal(18,2)": "DECIMAL(18,2)",
+        }
         cols = ", ".join(f"{name} {types[t]}" for name, t in schema.items())
         con.execute(f"CREATE TABLE s ({cols})")
         for i, row in enumerate(rows, start=1):
@@ -101,7 +108,7 @@ def family(officer, household_data):
 def authorised(officer):
     from minzheng.checks import services
 
-    def sign(household, on: datetime.date = D(2026, 11, 1), **kw):
+    def sign(household, on: datetime.date = SIGNED_ON, **kw):
         return services.record_authorisation(household, user=officer, signed_on=on, **kw)
 
     return sign

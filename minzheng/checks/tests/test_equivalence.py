@@ -38,15 +38,34 @@ PARAMS = {
 def test_batch_and_window_agree_on_a_varied_sample(officer, household_data, set_params, make_snapshot, authorised):
     set_params(**PARAMS)
     rng = random.Random(7)
-    households, rows = [], {s: [] for s in ("wage", "pension", "finance", "vehicle", "real_estate", "business",
-                                             "medical", "education", "civil_status", "transfer", "disability")}
+    households, rows = (
+        [],
+        {
+            s: []
+            for s in (
+                "wage",
+                "pension",
+                "finance",
+                "vehicle",
+                "real_estate",
+                "business",
+                "medical",
+                "education",
+                "civil_status",
+                "transfer",
+                "disability",
+            )
+        },
+    )
     for i in range(40):
         region = rng.choice([VILLAGE, URBAN_VILLAGE, OTHER_VILLAGE])
         size = rng.choice([1, 1, 2, 3, 4, 5])
         members = []
         for j in range(size):
             birth = f"{rng.randint(1935, 2020)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}"
-            members.append(("02" if j == 0 else "20", f"成员{i}{j}", make_id_number(birth=birth, seq=(i * 10 + j) % 999 + 1)))
+            members.append(
+                ("02" if j == 0 else "20", f"成员{i}{j}", make_id_number(birth=birth, seq=(i * 10 + j) % 999 + 1))
+            )
         h = registry.create_household(officer, household_data(region, members))
         households.append(h)
         ids = [m.person.id_number for m in h.current_memberships()]
@@ -55,23 +74,85 @@ def test_batch_and_window_agree_on_a_varied_sample(officer, household_data, set_
             if roll < 0.4:
                 rows["wage"] += wages(idn, str(rng.choice([0, 400, 900, 1500, 2600, 4000])), months=rng.choice([6, 12]))
             if roll > 0.7:
-                rows["pension"].append({"id_number": idn, "item": rng.choice(["resident_basic", "employee_pension"]), "monthly_amount": str(rng.randint(100, 3000))})
+                rows["pension"].append(
+                    {
+                        "id_number": idn,
+                        "item": rng.choice(["resident_basic", "employee_pension"]),
+                        "monthly_amount": str(rng.randint(100, 3000)),
+                    }
+                )
             if rng.random() < 0.3:
-                rows["finance"].append({"id_number": idn, "institution": "银行", "product": "deposit", "balance": str(rng.randint(0, 60000)), "annual_income": str(rng.randint(0, 900))})
+                rows["finance"].append(
+                    {
+                        "id_number": idn,
+                        "institution": "银行",
+                        "product": "deposit",
+                        "balance": str(rng.randint(0, 60000)),
+                        "annual_income": str(rng.randint(0, 900)),
+                    }
+                )
             if rng.random() < 0.1:
-                rows["vehicle"].append({"id_number": idn, "plate_no": f"冀G{i}{rng.randint(0, 999)}", "vehicle_type": rng.choice(["car", "motorcycle"]), "value": str(rng.randint(5000, 80000))})
+                rows["vehicle"].append(
+                    {
+                        "id_number": idn,
+                        "plate_no": f"冀G{i}{rng.randint(0, 999)}",
+                        "vehicle_type": rng.choice(["car", "motorcycle"]),
+                        "value": str(rng.randint(5000, 80000)),
+                    }
+                )
             if rng.random() < 0.15:
-                rows["real_estate"].append({"id_number": idn, "certificate_no": f"R{i}{rng.randint(0, 99)}", "usage": rng.choice(["residential", "residential", "commercial"]), "area": "80", "monthly_rent": str(rng.choice([0, 500]))})
+                rows["real_estate"].append(
+                    {
+                        "id_number": idn,
+                        "certificate_no": f"R{i}{rng.randint(0, 99)}",
+                        "usage": rng.choice(["residential", "residential", "commercial"]),
+                        "area": "80",
+                        "monthly_rent": str(rng.choice([0, 500])),
+                    }
+                )
             if rng.random() < 0.05:
-                rows["business"].append({"id_number": idn, "uscc": "91130700MA0000000X", "name": "小店", "role": "legal_rep", "status": rng.choice(["active", "cancelled"]), "monthly_net_income": "1200"})
+                rows["business"].append(
+                    {
+                        "id_number": idn,
+                        "uscc": "91130700MA0000000X",
+                        "name": "小店",
+                        "role": "legal_rep",
+                        "status": rng.choice(["active", "cancelled"]),
+                        "monthly_net_income": "1200",
+                    }
+                )
             if rng.random() < 0.1:
-                rows["medical"].append({"id_number": idn, "settled_on": D(2026, rng.randint(1, 11), 3), "total_cost": "50000", "fund_paid": "20000", "out_of_pocket": str(rng.randint(1000, 30000))})
+                rows["medical"].append(
+                    {
+                        "id_number": idn,
+                        "settled_on": D(2026, rng.randint(1, 11), 3),
+                        "total_cost": "50000",
+                        "fund_paid": "20000",
+                        "out_of_pocket": str(rng.randint(1000, 30000)),
+                    }
+                )
             if rng.random() < 0.05:
-                rows["civil_status"].append({"id_number": idn, "event": rng.choice(["death", "imprisoned"]), "event_on": D(2026, 5, 1)})
+                rows["civil_status"].append(
+                    {"id_number": idn, "event": rng.choice(["death", "imprisoned"]), "event_on": D(2026, 5, 1)}
+                )
             if rng.random() < 0.1:
-                rows["transfer"].append({"id_number": idn, "item": rng.choice(["scholarship", "support_received", "elderly_allowance"]), "monthly_amount": str(rng.randint(50, 500))})
+                rows["transfer"].append(
+                    {
+                        "id_number": idn,
+                        "item": rng.choice(["scholarship", "support_received", "elderly_allowance"]),
+                        "monthly_amount": str(rng.randint(50, 500)),
+                    }
+                )
             if rng.random() < 0.05:
-                rows["disability"].append({"id_number": idn, "certificate_no": f"C{i}", "category": "physical", "grade": "1", "issued_on": D(2020, 1, 1)})
+                rows["disability"].append(
+                    {
+                        "id_number": idn,
+                        "certificate_no": f"C{i}",
+                        "category": "physical",
+                        "grade": "1",
+                        "issued_on": D(2020, 1, 1),
+                    }
+                )
         if rng.random() < 0.85:
             authorised(h)
         if size == 1 and rng.random() < 0.5:

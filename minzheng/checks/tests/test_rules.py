@@ -37,8 +37,12 @@ def test_worked_example_1_rural_household_of_three(family, set_params, make_snap
     make_snapshot("pension", [{"id_number": spouse, "item": "resident_basic", "monthly_amount": "143"}])
     make_snapshot("transfer", [{"id_number": student, "item": "scholarship", "monthly_amount": "250"}])
     Declaration.objects.create(
-        household=family, person_id=family.head_id, kind="income", item="support_received",
-        monthly_amount=Decimal("200"), valid_from=D(2026, 1, 1),
+        household=family,
+        person_id=family.head_id,
+        kind="income",
+        item="support_received",
+        monthly_amount=Decimal("200"),
+        valid_from=D(2026, 1, 1),
     )
     authorised(family)
     result = services.check_household(family.pk, user=officer, as_of=AS_OF)
@@ -92,7 +96,7 @@ def test_zero_income_gets_the_full_standard_and_flags_members_without_data(famil
 
 def test_member_who_died_is_not_counted(family, set_params, make_snapshot, authorised, officer):
     set_params(dibao__standard_rural="600")
-    earner, spouse, student = member_ids(family)
+    earner, spouse, _student = member_ids(family)
     make_snapshot("wage", wages(spouse, "900"))
     make_snapshot("civil_status", [{"id_number": earner, "event": "death", "event_on": D(2026, 10, 5)}])
     authorised(family)
@@ -112,7 +116,9 @@ def test_single_person_household_and_rounding_rule(officer, household_data, set_
         officer, household_data(VILLAGE, [("02", "赵一", make_id_number(seq=41))], area_type="rural")
     )
     set_params(dibao__standard_rural="600", dibao__rounding_quantum="1", dibao__rounding_mode="up")
-    make_snapshot("pension", [{"id_number": member_ids(alone)[0], "item": "resident_personal", "monthly_amount": "100.40"}])
+    make_snapshot(
+        "pension", [{"id_number": member_ids(alone)[0], "item": "resident_personal", "monthly_amount": "100.40"}]
+    )
     authorised(alone)
     result = _check(alone, officer)
     assert result.members == 1
@@ -129,7 +135,9 @@ def test_assets_over_the_limits_fail_with_reasons(family, set_params, make_snaps
         dibao__business_registration_allowed=False,
     )
     earner, spouse, _ = member_ids(family)
-    make_snapshot("finance", [{"id_number": earner, "institution": "农行", "product": "deposit", "balance": "43200.01"}])
+    make_snapshot(
+        "finance", [{"id_number": earner, "institution": "农行", "product": "deposit", "balance": "43200.01"}]
+    )
     make_snapshot(
         "vehicle",
         [
@@ -160,16 +168,15 @@ def test_worked_example_4_tekun_amounts(officer, household_data, set_params, aut
     from minzheng.registry.models import Person
 
     elder = registry.create_household(
-        officer, household_data(VILLAGE, [("02", "孙老汉", make_id_number(birth="19500101", seq=51))], area_type="rural")
+        officer,
+        household_data(VILLAGE, [("02", "孙老汉", make_id_number(birth="19500101", seq=51))], area_type="rural"),
     )
     Person.objects.filter(pk=elder.head_id).update(self_care="full")
     set_params(dibao__standard_rural="800", local__min_wage="1930")
     authorised(elder)
     pending = _check(elder, officer)
     assert pending.tekun_pending and not pending.tekun  # supporters not yet investigated
-    Declaration.objects.create(
-        household=elder, person_id=elder.head_id, kind="no_supporter", valid_from=D(2026, 1, 1)
-    )
+    Declaration.objects.create(household=elder, person_id=elder.head_id, kind="no_supporter", valid_from=D(2026, 1, 1))
     result = _check(elder, officer)
     assert result.tekun
     person = result.facts["persons"][0]
@@ -196,14 +203,20 @@ def test_excluded_items_can_be_extended_by_the_city(family, set_params, make_sna
 
 
 def test_rigid_expense_household(family, set_params, make_snapshot, authorised, officer):
-    set_params(
-        dibao__standard_rural="600", local__disposable_income="30000", rigid_expense__share_of_income="0.5"
-    )
+    set_params(dibao__standard_rural="600", local__disposable_income="30000", rigid_expense__share_of_income="0.5")
     earner, _, student = member_ids(family)
     make_snapshot("wage", wages(earner, "3000"))  # 1,000 per capita: above 1.5 × 600, below 2,500 a month
     make_snapshot(
         "medical",
-        [{"id_number": earner, "settled_on": D(2026, 6, 1), "total_cost": "80000", "fund_paid": "50000", "out_of_pocket": "30000"}],
+        [
+            {
+                "id_number": earner,
+                "settled_on": D(2026, 6, 1),
+                "total_cost": "80000",
+                "fund_paid": "50000",
+                "out_of_pocket": "30000",
+            }
+        ],
     )
     make_snapshot("education", [{"id_number": student, "stage": "senior", "paid_on": D(2026, 9, 1), "fee": "2000"}])
     authorised(family)
@@ -270,7 +283,9 @@ def test_person_registered_after_the_import_is_matched_by_identity_number(
 
     path = inputs.snapshot_file(snap)
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * REPLACE (NULL::BIGINT AS person_key) FROM read_parquet('{path}')) TO '{path}.tmp' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * REPLACE (NULL::BIGINT AS person_key) FROM read_parquet('{path}')) TO '{path}.tmp' (FORMAT parquet)"
+    )
     con.close()
     path.with_suffix(".parquet.tmp").replace(path)
     authorised(family)
