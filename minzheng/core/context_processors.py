@@ -7,4 +7,5 @@ def capabilities(request) -> dict:
         "perms_view_people": has_capability(user, Capability.VIEW_PEOPLE),
         "perms_edit_people": has_capability(user, Capability.EDIT_PEOPLE),
         "perms_view_audit": has_capability(user, Capability.VIEW_AUDIT),
+        "perms_import_data": has_capability(user, Capability.IMPORT_DATA),
     }
