@@ -15,6 +15,7 @@ urlpatterns = [
     path("regions/", include("minzheng.regions.urls")),
     path("registry/", include("minzheng.registry.urls")),
     path("cases/", include("minzheng.cases.urls")),
+    path("checks/", include("minzheng.checks.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

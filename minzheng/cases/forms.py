@@ -273,10 +273,44 @@ class StartInvestigationForm(ActionForm):
     field_order = ["investigators", "note"]
 
 
+def latest_check(case: Case) -> dict | None:
+    """The latest 信息核对 recorded on the case (the record_check event's data, with the event's date), or None.
+    An engine check carries check_result, verdict, eligible, amount and per_capita_income; a manual one its summary."""
+    event = case.events.filter(action="record_check").order_by("-seq").only("on", "data").first()
+    if event is None:
+        return None
+    return {**(event.data or {}), "on": event.on}
+
+
 class RecordCheckForm(ActionForm):
-    summary = forms.CharField(label="核对结果", max_length=2000, widget=_textarea(3))
+    """信息核对 (DB §17): by default the checking engine queries the departments' data now, under the household's
+    signed authorisation, and records its verdict; where the data exchange is unavailable an officer records the
+    paper result by hand (the per-capita income field appears when that box is ticked)."""
+
+    summary = forms.CharField(
+        label="核对结果说明", max_length=2000, required=False, widget=_textarea(2), help_text="可不填；手工登记时必填"
+    )
+    manual = forms.BooleanField(
+        label="手工登记核对结果（无法联网核对时）",
+        required=False,
+        help_text="不勾选时，系统依据家庭核对授权即时查询各部门数据并核对",
+    )
     per_capita_income = _money_field("家庭人均月收入（元）", required=False)
-    field_order = ["summary", "per_capita_income", "note"]
+    field_order = ["summary", "manual", "per_capita_income", "note"]
+    manual_only = ("per_capita_income",)  # shown only while "manual" is ticked (case page CSS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("manual") and not (data.get("summary") or "").strip():
+            self.add_error("summary", "手工登记核对结果时须填写核对结果")
+        return data
+
+    def to_data(self) -> dict:
+        data = super().to_data()
+        if not data.get("manual"):
+            data.pop("manual", None)
+            data.pop("per_capita_income", None)
+        return data
 
 
 SELF_CARE_ITEMS = (
@@ -320,6 +354,18 @@ class FirstReviewForm(ActionForm):
         label="拟不予批准的理由", max_length=2000, required=False, widget=_textarea(2), help_text="拟不予批准时填写"
     )
     field_order = ["opinion", "amount", "reasons", "note"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        kwargs.setdefault("initial", {})
+        check = latest_check(case)
+        prefilled = bool(
+            check and check.get("eligible") and check.get("amount") not in (None, "") and Decimal(check["amount"]) > 0
+        )
+        if prefilled:
+            kwargs["initial"].setdefault("amount", Decimal(check["amount"]))
+        super().__init__(*args, case=case, **kwargs)
+        if prefilled:
+            self.fields["amount"].help_text = f"已按核对结果预填（{check.get('verdict', '')}）；拟批准时填写"
 
 
 class RecordObjectionForm(ActionForm):

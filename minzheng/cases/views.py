@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from minzheng.accounts.roles import Capability, require
+from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
@@ -22,7 +22,7 @@ from minzheng.registry import services as registry_services
 from . import services
 from . import workflows as wf
 from .deadlines import ClockStatus, current
-from .forms import SELF_CARE_ITEMS, HouseholdSearchForm, IntakeForm, action_form, member_choices
+from .forms import SELF_CARE_ITEMS, HouseholdSearchForm, IntakeForm, action_form, latest_check, member_choices
 from .models import Case, CaseEvent, Channel
 
 # ---------------------------------------------------------------- intake
@@ -172,9 +172,28 @@ def _readable(key: str, value, material_names: dict[str, str]) -> str:
     return str(value)
 
 
+def _describe_check(data: dict) -> list[tuple[str, str]]:
+    """信息核对: the engine's verdict, per-capita income and amount; or the officer's manual paper result."""
+    rows = []
+    if data.get("manual"):
+        rows.append(("核对方式", "手工登记（未联网核对）"))
+    if data.get("verdict"):
+        rows.append(("核对结论", data["verdict"]))
+    if data.get("per_capita_income") not in (None, ""):
+        rows.append(("家庭人均月收入", f"{data['per_capita_income']}元/月"))
+    if data.get("amount") not in (None, "") and data.get("eligible"):
+        rows.append(("测算救助金额", f"{data['amount']}元/月"))
+    summary = (data.get("summary") or "").strip()
+    if summary and summary != data.get("verdict"):
+        rows.append(("核对结果", summary))
+    return rows
+
+
 def describe_event(event: CaseEvent, material_names: dict[str, str]) -> list[tuple[str, str]]:
     """The event's data as (label, text) pairs for people to read."""
     data = dict(event.data or {})
+    if event.action == "record_check":
+        return _describe_check(data)
     rows = []
     if "notice_from" in data and "notice_to" in data:
         rows.append(("公示期", f"{data.pop('notice_from')} 至 {data.pop('notice_to')}"))
@@ -272,6 +291,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     events = list(case.events.select_related("actor").order_by("seq"))
     material_names = {m.material.code: m.material.name for m in case.materials.select_related("material")}
+    can_view_checks = has_capability(request.user, Capability.VIEW_CHECKS)
     event_rows = [
         {
             "event": e,
@@ -279,9 +299,18 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "from_label": wf.STATE_LABELS.get(e.from_state, e.from_state),
             "to_label": wf.STATE_LABELS.get(e.to_state, e.to_state),
             "details": describe_event(e, material_names),
+            "report_url": _report_url(e.data, can_view_checks) if e.action == "record_check" else "",
         }
         for e in events
     ]
+    check = latest_check(case)
+    if check is not None:
+        check = {
+            **check,
+            "details": _describe_check(check),
+            "report_url": _report_url(check, can_view_checks),
+            "first_review": case.state == wf.FIRST_REVIEW,
+        }
     action_forms = [
         (a, action_form(a.code, case), a.code in _DANGER) for a in services.available_actions(request.user, case)
     ]
@@ -301,8 +330,15 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "documents": _documents(case),
             "household_size": services.household_size(case),
             "conflict_note": _mask_conflict_note(case.conflict_note),
+            "check": check,
         },
     )
+
+
+def _report_url(data: dict | None, allowed: bool) -> str:
+    """The 核对报告 of an engine check, for users who may read check results."""
+    result_id = (data or {}).get("check_result")
+    return reverse("checks:report", args=[result_id]) if allowed and result_id else ""
 
 
 @staff_view

@@ -1,0 +1,85 @@
+"""minzheng run_checks --region 1307 --as-of 2026-12-01 [--user username]: a batch re-check from the command line."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from minzheng.accounts.models import User
+from minzheng.checks import jobs, services
+from minzheng.checks.models import CheckResult
+from minzheng.core.errors import DomainError
+
+BAR_WIDTH = 20
+STAT_LABELS = (
+    ("households", "核对户数"),
+    ("authorised", "有有效授权"),
+    ("recipients", "现行救助家庭"),
+    ("dibao", "符合低保条件"),
+    ("edge", "低保边缘"),
+    ("tekun", "符合特困条件"),
+    ("tekun_pending", "特困待核实"),
+    ("rigid", "刚性支出困难"),
+    ("unconfigured", "低保标准未配置"),
+)
+
+
+def progress_line(percent: int, message: str) -> str:
+    filled = BAR_WIDTH * max(0, min(percent, 100)) // 100
+    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}% {message}"
+
+
+class Command(BaseCommand):
+    help = (
+        "批量复核：按核对基准日对区划内全部现行低保、特困家庭重新核对，列出拟停保、金额增减的家庭。"
+        "结果只供工作人员审查，不自动改变任何待遇。"
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--region", required=True, help="区划代码（2、4、6、9或12位），例如 1307")
+        parser.add_argument("--as-of", dest="as_of", help="核对基准日 YYYY-MM-DD（缺省为下月1日）")
+        parser.add_argument("--user", help="发起人用户名（须有发起核对的权限且区划在其辖区内；缺省为系统）")
+
+    def handle(self, *args, region: str, as_of: str | None, user: str | None, **options):
+        try:
+            place = jobs.region_for(region)
+            day = jobs.parse_date(as_of) if as_of else jobs.first_of_next_month()
+            if user:
+                starter = User.objects.select_related("region").filter(username=user).first()
+                if starter is None:
+                    raise DomainError(f"用户 {user} 不存在", "unknown_user")
+                run = services.start_batch(starter, place.code, day, enqueue=False)
+            else:
+                run = jobs.create_system_run(place.code, day)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+
+        self.stdout.write(f"批量复核第 {run.pk} 次：{place.name}（{place.official_code}），核对基准日 {day:%Y-%m-%d}")
+        interactive = self.stderr.isatty()
+
+        def progress(percent: int, message: str) -> None:
+            line = progress_line(percent, message)
+            if interactive:
+                self.stderr.write("\r" + line.ljust(60), ending="")
+            else:
+                self.stderr.write(line)
+
+        try:
+            run = services.run_batch(run.pk, progress=progress)
+        except Exception as exc:
+            if interactive:
+                self.stderr.write("")
+            raise CommandError(f"批量复核失败（第 {run.pk} 次），未保存任何结果，可重新运行：{exc}") from exc
+        if interactive:
+            self.stderr.write("")
+        stats = run.stats or {}
+        self.stdout.write("统计：")
+        for key, label in STAT_LABELS:
+            if key in stats:
+                self.stdout.write(f"  {label}：{stats[key]}")
+        self.stdout.write("与现行待遇比较：")
+        changes = stats.get("changes", {})
+        for code, label in CheckResult.Change.choices:
+            if code == CheckResult.Change.NEW:
+                continue
+            self.stdout.write(f"  {label}：{changes.get(code, 0)}")
+        if "engine_seconds" in stats:
+            self.stdout.write(f"用时：读取 {stats.get('read_seconds')} 秒，核对 {stats['engine_seconds']} 秒")
+        self.stdout.write(self.style.SUCCESS("已完成。复核结果不会自动改变任何待遇，请在“批量复核”页面逐户审查。"))

@@ -1,0 +1,164 @@
+"""Real-browser walk-through of 信息核对 on a case (Playwright driving Debian's Chromium against the live server).
+
+A township reviewer opens a 低保 case at the investigation step (checking requested), records the check: the engine
+reads the departments' data under the case's signed authorisation and the case page shows the verdict; the reviewer
+opens the 核对报告, comes back, completes the investigation, and the first-review form shows the verdict with the
+amount prefilled from the check.
+"""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from minzheng.browser_fixtures import (  # noqa: F401  (fixtures used by name)
+    ARTIFACTS,
+    browser,
+    log_in,
+    page,
+    requires_chromium,
+)
+from minzheng.conftest import PASSWORD, VILLAGE, make_id_number
+
+from .test_rules import EXAMPLE_1
+from .test_views import wages_before
+
+pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.usefixtures("audit_log_flushable")]
+
+HEAD_ID = make_id_number("130722", "19750612", 13)
+SPOUSE_ID = make_id_number("130722", "19780921", 24)
+CHILD_ID = make_id_number("130722", "20100405", 35)
+
+
+def masked(number: str) -> str:
+    return number[:4] + "*" * 10 + number[-4:]
+
+
+def test_reviewer_records_the_check_and_reads_it_at_the_first_review(
+    page,  # noqa: F811
+    live_server,
+    regions,
+    make_user,
+    set_params,
+    make_snapshot,
+):
+    from minzheng.cases import services as cases
+    from minzheng.cases.models import Case
+    from minzheng.checks.models import CheckResult
+    from minzheng.registry.services import HouseholdData, MemberData, PersonData, create_household
+
+    today = timezone.localdate()
+    clerk = make_user("clerk")
+    reviewer = make_user("township_reviewer")
+    household = create_household(
+        clerk,
+        HouseholdData(
+            region_code=VILLAGE,
+            address="张北县张北镇南壕堑村8号",
+            area_type="rural",
+            members=[
+                MemberData("02", PersonData(name="赵永福", id_number=HEAD_ID)),
+                MemberData("12", PersonData(name="孙桂芝", id_number=SPOUSE_ID)),
+                MemberData("20", PersonData(name="赵小宝", id_number=CHILD_ID)),
+            ],
+        ),
+    )
+    # Worked example 1's parameters; the head earns 1,500 a month (1,300 counted after the 200 employment cost).
+    set_params(**EXAMPLE_1)
+    make_snapshot("wage", wages_before(today, HEAD_ID, "1500"), period=today)
+    case = cases.open_application(
+        clerk,
+        household_id=household.pk,
+        service_code="dibao",
+        applicant_id=household.head_id,
+        channel="window",
+        received=["application", "authorisation", "pledge", "income_statement"],
+        authorisation_signed=True,
+        pledge_signed=True,
+        today=today - datetime.timedelta(days=6),
+    )
+    cases.act(
+        clerk,
+        case.pk,
+        "start_investigation",
+        investigators=["张建军", "李红梅"],
+        today=today - datetime.timedelta(days=5),
+    )
+    cases.act(clerk, case.pk, "request_check", today=today - datetime.timedelta(days=5))
+    case_url = f"/cases/{case.pk}/"
+
+    # --- the reviewer opens the case
+    page.goto(case_url)
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    log_in(page, reviewer.username, PASSWORD)
+    expect(page).to_have_url(re.compile(re.escape(case_url) + "$"))
+    expect(page.get_by_test_id("state")).to_have_text("家庭经济状况调查中")
+    expect(page.get_by_test_id("check-summary")).to_have_count(0)
+
+    # --- the record-check form: the manual fields appear only with the box ticked
+    form = page.get_by_test_id("action-record_check")
+    if not form.evaluate("details => details.open"):
+        form.locator("summary").click()
+    manual = form.get_by_label("手工登记核对结果（无法联网核对时）")
+    per_capita = form.get_by_label("家庭人均月收入（元）")
+    expect(manual).not_to_be_checked()
+    expect(per_capita).to_be_hidden()
+    manual.check()
+    expect(per_capita).to_be_visible()
+    manual.uncheck()
+    expect(per_capita).to_be_hidden()
+
+    # --- record the check: the engine runs, the page shows the verdict
+    form.get_by_role("button", name="登记核对结果", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="已办理“登记核对结果”")).to_be_visible()
+    summary = page.get_by_test_id("check-summary")
+    expect(summary.get_by_test_id("check-verdict")).to_have_text("符合低保条件")
+    expect(summary).to_contain_text("家庭人均月收入：433.33元/月")
+    expect(summary.get_by_test_id("check-amount")).to_have_text("500.00元/月")
+    event = page.get_by_test_id("events").locator("tbody tr").filter(has_text="登记核对结果")
+    expect(event).to_contain_text("符合低保条件")
+    result = CheckResult.objects.get(case=case)
+
+    # --- the report
+    summary.get_by_test_id("check-report").click()
+    expect(page).to_have_url(re.compile(rf"/checks/results/{result.pk}/$"))
+    expect(page.get_by_test_id("verdict-label")).to_have_text("符合低保条件")
+    expect(page.get_by_test_id("amount")).to_have_text("500.00 元")
+    expect(page.get_by_test_id("per-capita")).to_have_text("433.33 元")
+    expect(page.get_by_test_id("members")).to_contain_text(masked(HEAD_ID))
+    expect(page.get_by_test_id("members")).to_contain_text("赵*福")
+    expect(page.get_by_test_id("reasons")).to_contain_text("补差 600.00 × 3 − 1,300.00 = 500.00 元")
+    expect(page.get_by_test_id("parameters")).to_contain_text("农村低保标准（元/月）")
+    content = page.content()
+    assert HEAD_ID not in content and "赵永福" not in content
+    pdf = page.request.get(page.get_by_test_id("report-pdf").get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF-")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "check-report.png"), full_page=True)
+
+    # --- back to the case: complete the investigation, then the first review shows the check
+    page.get_by_role("link", name="返回案件").click()
+    expect(page).to_have_url(re.compile(re.escape(case_url) + "$"))
+    form = page.get_by_test_id("action-complete_investigation")
+    if not form.evaluate("details => details.open"):
+        form.locator("summary").click()
+    form.get_by_label("调查情况").fill("入户核实：户主务工，配偶务农，子女在校。")
+    form.get_by_role("button", name="完成调查", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="已办理“完成调查”")).to_be_visible()
+    expect(page.get_by_test_id("state")).to_have_text("待乡镇初审")
+
+    summary = page.get_by_test_id("check-summary")
+    expect(summary).to_contain_text("初审参考")
+    expect(summary.get_by_test_id("check-verdict")).to_have_text("符合低保条件")
+    review = page.get_by_test_id("action-first_review")
+    expect(review.get_by_label("拟救助金额（元/月）")).to_have_value("500.00")
+    expect(review).to_contain_text("已按核对结果预填（符合低保条件）")
+    page.screenshot(path=str(ARTIFACTS / "check-first-review.png"), full_page=True)
+
+    review.get_by_label("拟批准", exact=True).check()
+    review.get_by_role("button", name="乡镇初审", exact=True).click()
+    expect(page.get_by_test_id("state")).to_have_text("公示中")
+    case = Case.objects.get(pk=case.pk)
+    assert str(case.proposed_amount) == "500.00"

@@ -1,0 +1,19 @@
+from django.urls import path, re_path
+
+from . import import_views, views
+
+app_name = "checks"
+urlpatterns = [
+    path("snapshots/", import_views.snapshots, name="snapshots"),
+    # Only names the importer writes match, so no path can leave the rejects folder.
+    re_path(r"^rejects/(?P<name>[a-z_]+-[0-9a-f]{12}\.csv)$", import_views.rejects, name="rejects"),
+    # 核对报告, the household's authorisation and window check, batch re-checks (views.py)
+    path("results/<int:pk>/", views.report, name="report"),
+    path("results/<int:pk>/pdf", views.report_pdf, name="report_pdf"),
+    path("households/<int:household_id>/authorise/", views.authorise, name="authorise"),
+    path("households/<int:household_id>/check/", views.check_household, name="check_household"),
+    path("runs/", views.runs, name="runs"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
+    path("runs/<int:pk>/export.xlsx", views.run_export, name="run_export"),
+]
