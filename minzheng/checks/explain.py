@@ -137,6 +137,9 @@ def evidence_rows(rows: list[dict], names: dict[int, str]) -> list[dict]:
     out = []
     for r in rows:
         source = SOURCES.get(r["source"])
+        label = item_label(r["item"])
+        if source and label == r["item"]:  # an asset row: its code is one of the source's declared choices
+            label = next((f.choices[r["item"]] for f in source.fields if r["item"] in f.choices), label)
         out.append(
             {
                 "person": names.get(r["person_key"], ""),
@@ -145,7 +148,7 @@ def evidence_rows(rows: list[dict], names: dict[int, str]) -> list[dict]:
                 "snapshot_id": r["snapshot_id"],
                 "row_no": r["row_no"],
                 "item": r["item"],
-                "item_label": item_label(r["item"]),
+                "item_label": label,
                 "role": r["role"],
                 "amount": str(yuan(r["cents"])),
                 "divisor": r["divisor"],

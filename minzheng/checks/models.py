@@ -221,6 +221,10 @@ class CheckResult(models.Model):
 
     @property
     def verdict_label(self) -> str:
+        if self.change == self.Change.NOT_CHECKED or self.authorisation_id is None:
+            return "未核对（无有效核对授权）"
+        if not self.facts.get("configured", True):
+            return "无法判断（当地低保标准未配置）"
         if self.tekun:
             return "符合特困人员条件"
         if self.dibao:

@@ -602,6 +602,8 @@ def households(T) -> ibis.Table:
         "area_type",
         "authorisation_id",
         "fin_months",
+        "edge_num",
+        "edge_den",
         members=h.members,
         n=n,
         std=std,

@@ -40,6 +40,8 @@ def record_authorisation(
     case=None,
 ) -> Authorisation:
     """Register a signed 授权核对书. By default every current member signs for every data category."""
+    require(user, Capability.RUN_CHECKS)
+    household = Household.objects.get_for_user(user, pk=household.pk)
     if signed_on > timezone.localdate():
         raise DomainError("授权签署日期不能晚于今天", "invalid_date")
     categories = list(categories or CATEGORIES)
@@ -65,8 +67,8 @@ def record_authorisation(
 
 
 def ensure_case_authorisation(case, user) -> Authorisation | None:
-    """The case file's signed 授权核对书 (DB §9) becomes the household's authorisation, covering the members at the
-    time of application, the first time the case is checked."""
+    """The case file's signed 授权核对书 (DB §9) becomes the household's authorisation the first time the case is
+    checked, dated the day of application and covering the household's current members."""
     if not case.authorisation_signed:
         return None
     existing = Authorisation.objects.filter(case=case, revoked_on__isnull=True).order_by("-id").first()

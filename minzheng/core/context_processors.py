@@ -8,4 +8,5 @@ def capabilities(request) -> dict:
         "perms_edit_people": has_capability(user, Capability.EDIT_PEOPLE),
         "perms_view_audit": has_capability(user, Capability.VIEW_AUDIT),
         "perms_import_data": has_capability(user, Capability.IMPORT_DATA),
+        "perms_view_checks": has_capability(user, Capability.VIEW_CHECKS),
     }
