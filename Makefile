@@ -11,7 +11,7 @@ SEED    ?= 1
 $(BIN)/minzheng: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(BIN)/minzheng
 
 install: $(BIN)/minzheng
@@ -22,6 +22,10 @@ demo: install
 	$(BIN)/minzheng create_demo_users --prefix $(PREFIX)
 	$(BIN)/minzheng generate_population --prefix $(PREFIX) --households $(HOUSEHOLDS) --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_cases --cases 150 --seed $(SEED) --if-empty
+	$(BIN)/minzheng generate_check_data --prefix $(PREFIX) --seed $(SEED) --if-empty
+	@# The background worker runs batch re-checks started from the pages; it stops when the server does.
+	$(BIN)/minzheng qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/minzheng runserver 127.0.0.1:8000
 
 test: install

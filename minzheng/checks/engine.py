@@ -130,6 +130,8 @@ class SparkRunner:
     @classmethod
     def session(cls, master: str = "local[2]"):
         """A local session for tests and single-machine runs; on a cluster, pass the cluster's session instead."""
+        import tempfile
+
         from pyspark.sql import SparkSession
 
         builder = (
@@ -137,7 +139,12 @@ class SparkRunner:
             .appName("minzheng-checks")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.ui.enabled", "false")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.ui.showConsoleProgress", "false")
+            # Nothing is saved as a table; keep Spark from creating ./spark-warehouse wherever it is started.
+            .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir(), "minzheng-spark-warehouse")))
+            # Local mode talks to itself only: no dependence on how the host name resolves (CI containers).
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
         )
         for key, value in cls.SPARK_CONF.items():
             builder = builder.config(key, value)
@@ -167,10 +174,12 @@ class SparkRunner:
             df.createOrReplaceTempView(rules.raw_table_name(code))
 
     def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
-        """Each stage becomes a temporary view over the previous ones; Spark plans each output as one query."""
+        """Each stage is computed once and kept (a local checkpoint, on the executors) under its name for the next.
+        Plain views would inline the whole chain into each output's plan, and Spark's optimiser takes far longer
+        over that one deep plan than over the stages one by one (3× on the agreement test's data)."""
         sql = rules.compiled("pyspark")
         for stage in stages_for(outputs):
-            self.spark.sql(sql[stage]).createOrReplaceTempView(stage)
+            self.spark.sql(sql[stage]).localCheckpoint(eager=True).createOrReplaceTempView(stage)
         return {o: normalise(self.spark.table(o).toArrow()) for o in outputs}
 
 
