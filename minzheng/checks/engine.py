@@ -2,6 +2,7 @@
 only binds the input tables to the names the expressions use."""
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,7 +101,22 @@ def stages_for(outputs: tuple[str, ...]) -> list[str]:
     return [stage for stage in rules.STAGES if stage in wanted]
 
 
+_window = threading.local()
+
+
 def execute(inputs: EngineInputs, queries: tuple[str, ...] = ("households",), **runner_options) -> dict[str, pa.Table]:
+    if inputs.person_keys is not None and not runner_options:
+        # The window reuses one in-memory connection per thread (opening one costs more than a small check):
+        # every input and stage is replaced by the next check, so nothing of one household outlives its check.
+        runner = getattr(_window, "runner", None)
+        if runner is None:
+            runner = _window.runner = DuckDBRunner(threads=1)
+        try:
+            runner.bind(inputs)
+            return runner.run(queries)
+        finally:
+            for name in rules.INPUTS:
+                runner.con.unregister(name)
     runner = DuckDBRunner(**runner_options)
     try:
         runner.bind(inputs)

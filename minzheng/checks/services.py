@@ -127,7 +127,7 @@ def check_household(household_id: int, *, user, as_of: datetime.date | None = No
     engine_inputs, record, snapshots = inputs.for_households([household.pk], household.region_id, as_of)
     if engine_inputs.members.num_rows == 0:
         raise DomainError("该家庭没有现有成员，无法核对", "no_members")
-    out = execute(engine_inputs, ("households", "persons", "evidence"), threads=1)
+    out = execute(engine_inputs, ("households", "persons", "evidence"))
     h = out["households"].to_pylist()[0]
     names = dict(
         Membership.objects.filter(household=household, left_on__isnull=True).values_list("person_id", "person__name")
