@@ -240,123 +240,9 @@ def people(T) -> ibis.Table:
     )
 
 
-LOOKBACK = -1  # divisor placeholder: the county's income look-back in months
-
-
 def items(T) -> ibis.Table:
     """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
-    evidence. `cents` is the row's amount; `divisor` turns a period total into a monthly figure.
-
-    The sources' rows are stacked first and joined to the members once (one hash join, not one per source); each
-    row carries the window its date must fall in, checked against its county's dates after the join."""
-
-    def rows(code, item, cents, *, role="income", divisor=1, window="none", day=None, where=None):
-        s = T[f"src_{code}"]
-        if where is not None:
-            s = s.filter(where(s))
-        return s.select(
-            person_key=s.person_key,
-            source=ibis.literal(code),
-            snapshot_id=s.snapshot_id,
-            row_no=s.row_no,
-            item=item(s) if callable(item) else ibis.literal(item),
-            role=role(s) if callable(role) else ibis.literal(role),
-            cents=cents(s),
-            divisor=ibis.literal(divisor, "int64"),
-            window=ibis.literal(window),
-            day=day(s) if day is not None else ibis.null("date"),
-        )
-
-    def transfer_role(s):
-        # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
-        return ibis.ifelse(s.item == "support_paid", "deduction", "income")
-
-    def month(s):
-        return s.month
-
-    parts = [
-        rows("wage", "wage", lambda s: fen(s.gross_wage), divisor=LOOKBACK, window="income", day=month),
-        rows(
-            "wage",
-            "tax",
-            lambda s: fen(s.tax_paid),
-            role="deduction",
-            divisor=LOOKBACK,
-            window="income",
-            day=month,
-            where=lambda s: s.tax_paid.fill_null(0) > 0,
-        ),
-        rows(
-            "wage",
-            "social_contribution",
-            lambda s: fen(s.social_contribution),
-            role="deduction",
-            divisor=LOOKBACK,
-            window="income",
-            day=month,
-            where=lambda s: s.social_contribution.fill_null(0) > 0,
-        ),
-        rows(
-            "pension", lambda s: s.item, lambda s: fen(s.monthly_amount), window="current", day=lambda s: s.start_month
-        ),
-        rows("real_estate", "rent", lambda s: fen(s.monthly_rent), where=lambda s: s.monthly_rent.fill_null(0) > 0),
-        rows(
-            "business",
-            "business_income",
-            lambda s: fen(s.monthly_net_income),
-            where=lambda s: (s.status == "active") & (s.monthly_net_income.fill_null(0) > 0),
-        ),
-        rows(
-            "finance",
-            "interest",
-            lambda s: fen(s.annual_income),
-            divisor=12,
-            where=lambda s: s.annual_income.fill_null(0) > 0,
-        ),
-        rows("transfer", lambda s: s.item, lambda s: fen(s.monthly_amount), role=transfer_role),
-        rows("finance", lambda s: s.product, lambda s: fen(s.balance), role="financial_asset"),
-        rows("vehicle", lambda s: s.vehicle_type, lambda s: fen(s.value), role="vehicle"),
-        rows("real_estate", lambda s: s.usage, lambda s: s.area.round().cast("int64"), role="property"),
-        rows("business", lambda s: s.status, lambda s: ibis.literal(0, "int64"), role="business"),
-        rows(
-            "medical",
-            "medical",
-            lambda s: fen(s.out_of_pocket),
-            role="rigid",
-            window="rigid",
-            day=lambda s: s.settled_on,
-        ),
-        rows(
-            "medical",
-            "medical_cost",
-            lambda s: fen(s.out_of_pocket),
-            role="medical_deduction",
-            divisor=LOOKBACK,
-            window="income",
-            day=lambda s: s.settled_on,
-            where=lambda s: s.out_of_pocket > 0,
-        ),
-        rows(
-            "education", lambda s: s.stage, lambda s: fen(s.fee), role="rigid", window="rigid", day=lambda s: s.paid_on
-        ),
-        rows("housing_fund", lambda s: s.status, lambda s: fen(s.deposit_base), role="housing_fund"),
-    ]
-    d = T["declarations"].filter(T["declarations"].kind == "income")
-    parts.append(
-        d.select(
-            person_key=d.person_key,
-            source=ibis.literal("declaration"),
-            snapshot_id=ibis.null("int64"),
-            row_no=ibis.null("int32"),
-            item=d.item,
-            role=ibis.ifelse(d.item == "support_paid", "deduction", "income"),
-            cents=d.cents,
-            divisor=ibis.literal(1, "int64"),
-            window=ibis.literal("none"),
-            day=ibis.null("date"),
-        )
-    )
-    stacked = ibis.union(*parts)
+    evidence. `cents` is the row's amount; `divisor` turns a period total into a monthly figure."""
     mk = T["member_keys"]
     keys = mk.select(
         k_person=mk.person_key,
@@ -366,24 +252,109 @@ def items(T) -> ibis.Table:
         rigid_from=mk.rigid_from,
         lookback=mk.lookback,
     )
-    j = stacked.join(keys, stacked.person_key == keys.k_person)
-    in_window = ibis.cases(
-        (j.window == "income", (j.day >= j.income_from) & (j.day < j.as_of)),
-        (j.window == "rigid", (j.day >= j.rigid_from) & (j.day <= j.as_of)),
-        (j.window == "current", j.day.isnull() | (j.day <= j.as_of)),
-        else_=True,
+
+    def rows(code, item, cents, *, role="income", divisor=1, where=None):
+        s = T[f"src_{code}"]
+        j = s.join(keys, s.person_key == keys.k_person)
+        if where is not None:
+            j = j.filter(where(j))
+        return j.select(
+            household_key=j.household_key,
+            person_key=j.person_key,
+            source=ibis.literal(code),
+            snapshot_id=j.snapshot_id,
+            row_no=j.row_no,
+            item=item(j) if callable(item) else ibis.literal(item),
+            role=role(j) if callable(role) else ibis.literal(role),
+            cents=cents(j),
+            divisor=divisor(j) if callable(divisor) else ibis.literal(divisor, "int64"),
+        )
+
+    def in_period(j):
+        return (j.month >= j.income_from) & (j.month < j.as_of)
+
+    def lookback(j):
+        return j.lookback
+
+    def transfer_role(j):
+        # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
+        return ibis.ifelse(j.item == "support_paid", "deduction", "income")
+
+    parts = [
+        rows("wage", "wage", lambda j: fen(j.gross_wage), divisor=lookback, where=in_period),
+        rows("wage", "tax", lambda j: fen(j.tax_paid), role="deduction", divisor=lookback, where=in_period),
+        rows(
+            "wage",
+            "social_contribution",
+            lambda j: fen(j.social_contribution),
+            role="deduction",
+            divisor=lookback,
+            where=in_period,
+        ),
+        rows(
+            "pension",
+            lambda j: j.item,
+            lambda j: fen(j.monthly_amount),
+            where=lambda j: j.start_month.isnull() | (j.start_month <= j.as_of),
+        ),
+        rows("real_estate", "rent", lambda j: fen(j.monthly_rent), where=lambda j: j.monthly_rent.fill_null(0) > 0),
+        rows(
+            "business",
+            "business_income",
+            lambda j: fen(j.monthly_net_income),
+            where=lambda j: (j.status == "active") & (j.monthly_net_income.fill_null(0) > 0),
+        ),
+        rows(
+            "finance",
+            "interest",
+            lambda j: fen(j.annual_income),
+            divisor=12,
+            where=lambda j: j.annual_income.fill_null(0) > 0,
+        ),
+        rows("transfer", lambda j: j.item, lambda j: fen(j.monthly_amount), role=transfer_role),
+        rows("finance", lambda j: j.product, lambda j: fen(j.balance), role="financial_asset"),
+        rows("vehicle", lambda j: j.vehicle_type, lambda j: fen(j.value), role="vehicle"),
+        rows("real_estate", lambda j: j.usage, lambda j: j.area.round().cast("int64"), role="property"),
+        rows("business", lambda j: j.status, lambda j: ibis.literal(0, "int64"), role="business"),
+        rows(
+            "medical",
+            "medical",
+            lambda j: fen(j.out_of_pocket),
+            role="rigid",
+            where=lambda j: (j.settled_on >= j.rigid_from) & (j.settled_on <= j.as_of),
+        ),
+        rows(
+            "medical",
+            "medical_cost",
+            lambda j: fen(j.out_of_pocket),
+            role="medical_deduction",
+            divisor=lookback,
+            where=lambda j: (j.settled_on >= j.income_from) & (j.settled_on < j.as_of),
+        ),
+        rows(
+            "education",
+            lambda j: j.stage,
+            lambda j: fen(j.fee),
+            role="rigid",
+            where=lambda j: (j.paid_on >= j.rigid_from) & (j.paid_on <= j.as_of),
+        ),
+        rows("housing_fund", lambda j: j.status, lambda j: fen(j.deposit_base), role="housing_fund"),
+    ]
+    d = T["declarations"].filter(T["declarations"].kind == "income")
+    parts.append(
+        d.select(
+            household_key=d.household_key,
+            person_key=d.person_key,
+            source=ibis.literal("declaration"),
+            snapshot_id=ibis.null("int64"),
+            row_no=ibis.null("int32"),
+            item=d.item,
+            role=ibis.ifelse(d.item == "support_paid", "deduction", "income"),
+            cents=d.cents,
+            divisor=ibis.literal(1, "int64"),
+        )
     )
-    return j.filter(in_window).select(
-        household_key=j.household_key,
-        person_key=j.person_key,
-        source=j.source,
-        snapshot_id=j.snapshot_id,
-        row_no=j.row_no,
-        item=j.item,
-        role=j.role,
-        cents=j.cents,
-        divisor=ibis.ifelse(j.divisor == LOOKBACK, j.lookback, j.divisor),
-    )
+    return ibis.union(*parts)
 
 
 def person_items(T) -> ibis.Table:
