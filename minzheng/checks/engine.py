@@ -76,11 +76,17 @@ class DuckDBRunner:
             if path is None:
                 body = _empty_source_sql(code)
             else:
-                body = f"SELECT {columns} FROM read_parquet({_quote(str(path))})"
+                scan = f"SELECT {columns} FROM read_parquet({_quote(str(path))})"
+                body = scan
                 if inputs.person_keys is not None:
+                    # Two scans, each prunable by the row groups' statistics (the file is sorted by person key,
+                    # unmatched rows last), rather than one OR that reads every row group.
                     keys = ",".join(str(int(k)) for k in inputs.person_keys) or "NULL"
                     ids = ",".join(_quote(i) for i in inputs.id_numbers or []) or "NULL"
-                    body += f" WHERE person_key IN ({keys}) OR (person_key IS NULL AND id_number IN ({ids}))"
+                    body = (
+                        f"{scan} WHERE person_key IN ({keys}) "
+                        f"UNION ALL {scan} WHERE person_key IS NULL AND id_number IN ({ids})"
+                    )
             self.con.execute(f"CREATE OR REPLACE TEMP {self.stage_kind} {rules.raw_table_name(code)} AS {body}")
 
     def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:

@@ -282,14 +282,21 @@ def items(T) -> ibis.Table:
 
     parts = [
         rows("wage", "wage", lambda j: fen(j.gross_wage), divisor=lookback, where=in_period),
-        rows("wage", "tax", lambda j: fen(j.tax_paid), role="deduction", divisor=lookback, where=in_period),
+        rows(
+            "wage",
+            "tax",
+            lambda j: fen(j.tax_paid),
+            role="deduction",
+            divisor=lookback,
+            where=lambda j: in_period(j) & (j.tax_paid.fill_null(0) > 0),
+        ),
         rows(
             "wage",
             "social_contribution",
             lambda j: fen(j.social_contribution),
             role="deduction",
             divisor=lookback,
-            where=in_period,
+            where=lambda j: in_period(j) & (j.social_contribution.fill_null(0) > 0),
         ),
         rows(
             "pension",
@@ -511,6 +518,7 @@ def household_totals(T) -> ibis.Table:
         housing_fund_base=p.housing_fund_base.max(where=inc),
         without_data=(inc & ~p.has_data).sum(),
         unable=tekun_ready.sum(),
+        able=(inc & ~p.unable_to_work).sum(),
         supporter_none=(tekun_ready & (p.supporter == "none")).sum(),
         supporter_unknown=(tekun_ready & (p.supporter == "unknown")).sum(),
         tekun_amount_all=(p.tekun_basic + p.tekun_care).sum(where=tekun_ready & (p.supporter == "none")),
@@ -594,7 +602,9 @@ def households(T) -> ibis.Table:
     amount = ibis.ifelse(dibao, round_rule(gap + h.uplift.fill_null(0), h.round_quantum, h.round_mode), 0)
     tekun_conditions = (h.unable.fill_null(0) > 0) & income_ok & assets_ok
     tekun = tekun_conditions & (h.supporter_none.fill_null(0) > 0)
-    tekun_pending = tekun_conditions & ~tekun & (h.supporter_unknown.fill_null(0) > 0)
+    # Presumed 特困 only where nobody in the household could support: with an able-bodied member, the investigation
+    # must first find that no one can (a "no supporter" finding), before it is even a candidate.
+    tekun_pending = tekun_conditions & ~tekun & (h.supporter_unknown.fill_null(0) > 0) & (h.able.fill_null(0) == 0)
     rigid = ~dibao & ~edge & ~tekun & assets_ok & rigid_income_ok & rigid_exceeds
     return h.select(
         "household_key",
