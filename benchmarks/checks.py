@@ -416,7 +416,7 @@ class Baseline:
         min_wage = P["min_wage"] if P["min_wage"] is not None else zero
         h = defaultdict(lambda: zero)
         h.update(n=0, vehicles=0, vehicle_max=zero, residential=0, nonresidential=0, businesses=0, unable=0)
-        h.update(supporter_none=0, supporter_unknown=0)
+        h.update(supporter_none=0, supporter_unknown=0, able=0)
         for pid, person in persons.items():
             t = totals[pid]
             age = age_on(person.birth_date, as_of)
@@ -476,6 +476,8 @@ class Baseline:
             h["nonresidential"] += t["nonresidential"]
             h["businesses"] += t["businesses"]
             h["rigid_total"] += t["rigid"]
+            if not unable:
+                h["able"] += 1
             if unable:
                 h["unable"] += 1
                 if supporter == "none":
@@ -505,7 +507,7 @@ class Baseline:
         amount = round_rule(need - counted + h["uplift"], P["round_quantum"], P["round_mode"]) if dibao else zero
         tekun_conditions = h["unable"] > 0 and income_ok and assets_ok
         tekun = tekun_conditions and h["supporter_none"] > 0
-        pending = tekun_conditions and not tekun and h["supporter_unknown"] > 0
+        pending = tekun_conditions and not tekun and h["supporter_unknown"] > 0 and h["able"] == 0
         income12 = counted * 12
         disposable = P["disposable_income"]
         rigid_income_ok = disposable is not None and n > 0 and income12 < disposable * n
@@ -658,7 +660,7 @@ def build_scale(scratch: Path, members_file: Path, households: int, seed: int, a
         con.execute(
             f"""
             COPY (SELECT household_key, person_key, 'no_supporter' AS kind, '' AS item, CAST(0 AS BIGINT) AS cents
-                  FROM people WHERE childless) TO '{folder / "declarations.parquet"}' (FORMAT parquet);
+                  FROM people WHERE no_supporter) TO '{folder / "declarations.parquet"}' (FORMAT parquet);
             COPY (SELECT household_key AS authorisation_id, household_key, DATE '{as_of}' - 30 AS signed_on,
                          DATE '{as_of}' + 300 AS valid_until, true AS all_categories
                   FROM hh WHERE sampled) TO '{folder / "authorisations.parquet"}' (FORMAT parquet);
