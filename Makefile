@@ -23,7 +23,9 @@ demo: install
 	$(BIN)/minzheng generate_population --prefix $(PREFIX) --households $(HOUSEHOLDS) --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_cases --cases 150 --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_check_data --prefix $(PREFIX) --seed $(SEED) --if-empty
-	@# The background worker runs batch re-checks started from the pages; it stops when the server does.
+	@# The background worker runs batch re-checks started from the pages and stops with the server. Both sign the
+	@# queued tasks, so they share one key: SECRET_KEY if set, else one made up for this run.
+	SECRET_KEY=$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}; export SECRET_KEY; \
 	$(BIN)/minzheng qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/minzheng runserver 127.0.0.1:8000

@@ -236,25 +236,33 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
         FROM members_in
         WHERE deceased_on IS NULL OR deceased_on > getvariable('ref');
 
-        -- Households that applied for 低保/特困/支出型临时救助 and were not refused are mostly poor: their data
-        -- should mostly bear the application out (a few applicants are not, as in life).
+        -- Households that applied for 低保/特困/支出型临时救助 and were not refused are mostly in hardship (nearly
+        -- all of those already approved): their data should mostly bear the application out, as in life.
         CREATE OR REPLACE TABLE hh AS
-        SELECT h.*, coalesce(c.applicant AND u(h.hid, 'hardship') < 0.85, false) AS hardship,
-               CASE WHEN c.applicant AND u(h.hid, 'hardship') < 0.85 THEN least(-1.3 - 0.6 * u(h.hid, 'poor'), nrm(h.hid, 'z'))
-                    ELSE nrm(h.hid, 'z') END AS z,
-               h.elderly_only AND (u(h.hid, 'childless') < CASE WHEN h.size = 1 THEN 0.08 ELSE 0.04 END
-                                   OR coalesce(c.workflow = 'tekun' AND c.applicant, false)) AS childless,
+        SELECT h.*, coalesce(c.workflow, '') AS workflow,
+               coalesce(c.applicant AND u(h.hid, 'hardship') < CASE WHEN c.state = 'approved' THEN 0.95 ELSE 0.8 END,
+                        false) AS hardship,
+               h.elderly_only AND u(h.hid, 'childless') < CASE WHEN h.size = 1 THEN 0.08 ELSE 0.04 END AS childless,
                u(h.hid, 'authorised') < getvariable('authorised_sample') AS sampled
         FROM (
             SELECT household_key, min(id_number) AS hid, bool_or(urban) AS urban, count(*) AS size,
                    bool_and(age >= 60) AS elderly_only
             FROM base GROUP BY household_key
         ) h
-        LEFT JOIN (SELECT household_key, workflow, workflow IN ('dibao', 'tekun', 'temp_expense') AND state <> 'refused'
-                          AS applicant FROM cases_in) c USING (household_key);
+        LEFT JOIN (SELECT household_key, workflow, state,
+                          workflow IN ('dibao', 'tekun', 'temp_expense') AND state <> 'refused' AS applicant
+                   FROM cases_in) c USING (household_key);
+        CREATE OR REPLACE TABLE hh AS
+        SELECT * REPLACE (childless OR (hardship AND workflow = 'tekun' AND elderly_only) AS childless),
+               CASE WHEN hardship THEN least(-1.4 - 0.6 * u(hid, 'poor'), nrm(hid, 'z')) ELSE nrm(hid, 'z') END AS z
+        FROM hh;
 
         CREATE OR REPLACE TABLE people AS
         SELECT b.*, h.hid, h.z, h.size, h.elderly_only, h.childless, h.hardship,
+               -- No one able to support them: childless elderly, and whoever cannot work in a 特困 applicant's
+               -- household in hardship (what the township's investigation establishes).
+               h.childless OR (h.hardship AND h.workflow = 'tekun'
+                               AND (b.age >= 60 OR b.age < 16 OR coalesce(b.dis_grade, 9) <= 2)) AS no_supporter,
                CASE WHEN b.age BETWEEN 3 AND 5 AND u(b.id_number, 'enrol') < 0.85 THEN 'kindergarten'
                     WHEN b.age BETWEEN 6 AND 11 THEN 'primary'
                     WHEN b.age BETWEEN 12 AND 14 THEN 'junior'
@@ -265,7 +273,8 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
                    AS severe,
                u(b.id_number, 'ill') < 0.003 + CASE WHEN b.age >= 50 THEN 0.012 ELSE 0 END AS ill,
                b.age >= 60 AND u(b.id_number, 'employee_pension')
-                   < clamp(CASE WHEN b.urban THEN 0.70 ELSE 0.07 END + 0.1 * h.z, 0.02, 0.95) AS pension,
+                   < clamp(CASE WHEN b.urban THEN 0.70 ELSE 0.07 END + 0.1 * h.z, 0.02, 0.95)
+                     * CASE WHEN h.hardship THEN 0.2 ELSE 1 END AS pension,
                row_number() OVER (PARTITION BY b.household_key
                                   ORDER BY (b.age BETWEEN 18 AND 64) DESC, b.age DESC, b.id_number) = 1 AS owner
         FROM base b JOIN hh h USING (household_key);
@@ -277,7 +286,7 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
             SELECT *,
                    greatest(900, round(lognormal(CASE WHEN age >= 60 THEN 1900 WHEN urban THEN 4800 ELSE 3600 END,
                                                  0.3, id_number, 'wage') * exp(0.35 * z)
-                                       * CASE WHEN hardship THEN 0.8 ELSE 1 END, -1)) AS wage_m,
+                                       * CASE WHEN hardship THEN 0.6 ELSE 1 END, -1)) AS wage_m,
                    CASE WHEN age >= 60 THEN 3 + CAST(floor(u(id_number, 'months') * 5) AS INTEGER)
                         WHEN u(id_number, 'seasonal') < CASE WHEN urban THEN 0.10 ELSE 0.25 END
                                                        + CASE WHEN z < -0.5 THEN 0.15 ELSE 0 END
@@ -289,7 +298,7 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
             WHERE (age BETWEEN 18 AND 59 AND stage IS NULL
                    AND u(id_number, 'employed') < clamp((CASE WHEN urban THEN 0.93 ELSE 0.92 END + 0.1 * z)
                          * CASE WHEN severe THEN 0.2 WHEN dis_cat <> '' THEN 0.7 ELSE 1 END
-                         * CASE WHEN hardship THEN 0.4 ELSE 1 END, 0.02, 0.97))
+                         * CASE WHEN hardship THEN 0.25 ELSE 1 END, 0.02, 0.97))
                OR (age BETWEEN 60 AND 69 AND NOT urban AND u(id_number, 'employed') < 0.3)
         );
 
@@ -297,9 +306,9 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
         -- (transfer source) or informally (only the home visit finds it), unless they have none.
         CREATE OR REPLACE TABLE support AS
         SELECT p.person_key, p.id_number, p.household_key,
-               CASE WHEN p.childless THEN 'none'
+               CASE WHEN p.no_supporter THEN 'none'
                     WHEN u(p.id_number, 'support') < clamp(CASE WHEN pension THEN 0.12 ELSE 0.90 END + 0.06 * p.z, 0.05, 0.98)
-                                                     * CASE WHEN p.hardship THEN 0.25 ELSE 1 END
+                                                     * CASE WHEN p.hardship THEN 0.2 ELSE 1 END
                          THEN 'recorded'
                     WHEN u(p.id_number, 'support') < clamp(CASE WHEN pension THEN 0.2 ELSE 0.96 END + 0.04 * p.z, 0.05, 0.99)
                          THEN 'informal'
@@ -922,8 +931,9 @@ def _investigations(con, region: str, city: str, as_of: datetime.date, ref: date
         """
         WITH d AS (
             SELECT household_key, person_key, id_number, 'no_supporter' AS kind, '' AS item, 0.0 AS amount,
-                   '无子女，配偶亦年老或已故' AS note
-            FROM people WHERE childless
+                   CASE WHEN childless THEN '无子女，配偶亦年老或已故' ELSE '入户调查：无法定义务人或义务人无履行能力' END
+                       AS note
+            FROM people WHERE no_supporter
             UNION ALL
             SELECT household_key, person_key, id_number, 'has_supporter', '', 0.0, '子女在外地工作，有赡养能力'
             FROM support WHERE kind <> 'none' AND household_key IN (SELECT household_key FROM investigated)
