@@ -241,15 +241,8 @@ def people(T) -> ibis.Table:
 
 
 def items(T) -> ibis.Table:
-    """Every income, deduction and asset amount that bears on the verdict, per person. Wages arrive monthly, so they
-    are summed per person over the income period first (most of the rows; the verdict needs only the total)."""
-    return ibis.union(*item_parts(T, fold_wages=True))
-
-
-def item_parts(T, *, fold_wages: bool) -> list[ibis.Table]:
-    """The item rows of every source, with source, snapshot and row: the evidence. `cents` is the row's amount;
-    `divisor` turns a period total into a monthly figure. With `fold_wages`, a person's wage rows of the income
-    period become one row per wage item (no row number), with the same totals."""
+    """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
+    evidence. `cents` is the row's amount; `divisor` turns a period total into a monthly figure."""
     mk = T["member_keys"]
     keys = mk.select(
         k_person=mk.person_key,
@@ -287,48 +280,24 @@ def item_parts(T, *, fold_wages: bool) -> list[ibis.Table]:
         # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
         return ibis.ifelse(j.item == "support_paid", "deduction", "income")
 
-    wage_columns = (("wage", "gross_wage", "income"), ("tax", "tax_paid", "deduction"))
-    wage_columns += (("social_contribution", "social_contribution", "deduction"),)
-    if fold_wages:
-        w = T["src_wage"]
-        wj = w.join(keys, w.person_key == keys.k_person)
-        wj = wj.filter(in_period(wj))
-        folded = wj.group_by(["person_key", "household_key", "lookback"]).aggregate(
-            snapshot_id=wj.snapshot_id.max(),
-            **{item: fen(wj[column]).sum() for item, column, _role in wage_columns},
-        )
-        wages = []
-        for item, _column, role in wage_columns:
-            f = folded if item == "wage" else folded.filter(folded[item] > 0)
-            wages.append(
-                f.select(
-                    household_key=f.household_key,
-                    person_key=f.person_key,
-                    source=ibis.literal("wage"),
-                    snapshot_id=f.snapshot_id,
-                    row_no=ibis.null("int32"),
-                    item=ibis.literal(item),
-                    role=ibis.literal(role),
-                    cents=f[item].cast("int64"),
-                    divisor=f.lookback,
-                )
-            )
-    else:
-        wages = [
-            rows(
-                "wage",
-                item,
-                lambda j, column=column: fen(j[column]),
-                role=role,
-                divisor=lookback,
-                where=lambda j, column=column, item=item: (
-                    in_period(j) & ((j[column].fill_null(0) > 0) if item != "wage" else True)
-                ),
-            )
-            for item, column, role in wage_columns
-        ]
     parts = [
-        *wages,
+        rows("wage", "wage", lambda j: fen(j.gross_wage), divisor=lookback, where=in_period),
+        rows(
+            "wage",
+            "tax",
+            lambda j: fen(j.tax_paid),
+            role="deduction",
+            divisor=lookback,
+            where=lambda j: in_period(j) & (j.tax_paid.fill_null(0) > 0),
+        ),
+        rows(
+            "wage",
+            "social_contribution",
+            lambda j: fen(j.social_contribution),
+            role="deduction",
+            divisor=lookback,
+            where=lambda j: in_period(j) & (j.social_contribution.fill_null(0) > 0),
+        ),
         rows(
             "pension",
             lambda j: j.item,
@@ -392,7 +361,7 @@ def item_parts(T, *, fold_wages: bool) -> list[ibis.Table]:
             divisor=ibis.literal(1, "int64"),
         )
     )
-    return parts
+    return ibis.union(*parts)
 
 
 def person_items(T) -> ibis.Table:
@@ -690,7 +659,7 @@ def households(T) -> ibis.Table:
 
 def evidence(T) -> ibis.Table:
     """The rows behind a verdict (for the report): every item with its source, snapshot and row number."""
-    e, m, rules_ = ibis.union(*item_parts(T, fold_wages=False)), T["members"], T["item_rules"]
+    e, m, rules_ = T["items"], T["members"], T["item_rules"]
     county = m.select(e_person=m.person_key, e_county=m.county)
     e = e.join(county, e.person_key == county.e_person)
     return e.left_join(rules_, [e.e_county == rules_.county, e.item == rules_.item]).select(
@@ -736,7 +705,7 @@ STAGES: dict = {
 NEEDS = {
     "households": [s for s in STAGES if s != "evidence"],
     "persons": [s for s in STAGES if s not in ("evidence", "authorised") and not s.startswith("household")],
-    "evidence": ["member_keys", *[s for s in STAGES if s.startswith("src_")], "evidence"],
+    "evidence": ["member_keys", *[s for s in STAGES if s.startswith("src_")], "items", "evidence"],
 }
 
 
