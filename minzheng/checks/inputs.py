@@ -284,43 +284,32 @@ def snapshot_file(snapshot: Snapshot):
 def for_households(household_ids: list[int], region_code: str, as_of: datetime.date):
     """The window path: the households' own rows only (the snapshot scans are filtered to their members).
     Returns (EngineInputs, parameter record, snapshots in force)."""
-    from .engine import EngineInputs
-
-    member_table = members(household_ids=household_ids)
-    counties = sorted(set(member_table.column("county").to_pylist())) or [county_of(region_code)]
-    params, item_rules, record = parameters(counties, as_of)
-    auths, auth_persons = authorisations(household_ids)
-    snapshots = snapshots_in_force(region_code, as_of)
-    engine_inputs = EngineInputs(
-        members=member_table,
-        declarations=declarations(household_ids, as_of),
-        authorisations=auths,
-        authorised_persons=auth_persons,
-        item_rules=item_rules,
-        params=params,
-        snapshots={code: snapshot_file(s) if s else None for code, s in snapshots.items()},
-        person_keys=member_table.column("person_key").to_pylist(),
-        id_numbers=member_table.column("id_number").to_pylist(),
-    )
-    return engine_inputs, record, snapshots
+    return _gather(list(household_ids), region_code, as_of)
 
 
 def for_region(region_code: str, as_of: datetime.date):
     """The batch path: every household in the region's subtree, whole snapshots."""
+    return _gather(region_code, region_code, as_of)
+
+
+def _gather(selection: list[int] | str, region_code: str, as_of: datetime.date):
     from .engine import EngineInputs
 
-    member_table = members(region_code=region_code)
+    window = not isinstance(selection, str)
+    member_table = members(household_ids=selection) if window else members(region_code=selection)
     counties = sorted(set(member_table.column("county").to_pylist())) or [county_of(region_code)]
     params, item_rules, record = parameters(counties, as_of)
-    auths, auth_persons = authorisations(region_code)
+    auths, auth_persons = authorisations(selection)
     snapshots = snapshots_in_force(region_code, as_of)
     engine_inputs = EngineInputs(
         members=member_table,
-        declarations=declarations(region_code, as_of),
+        declarations=declarations(selection, as_of),
         authorisations=auths,
         authorised_persons=auth_persons,
         item_rules=item_rules,
         params=params,
         snapshots={code: snapshot_file(s) if s else None for code, s in snapshots.items()},
+        person_keys=member_table.column("person_key").to_pylist() if window else None,
+        id_numbers=member_table.column("id_number").to_pylist() if window else None,
     )
     return engine_inputs, record, snapshots

@@ -6,7 +6,6 @@ opens the 核对报告, comes back, completes the investigation, and the first-r
 amount prefilled from the check.
 """
 
-import datetime
 import re
 
 import pytest
@@ -22,8 +21,8 @@ from minzheng.browser_fixtures import (  # noqa: F401  (fixtures used by name)
 )
 from minzheng.conftest import PASSWORD, VILLAGE, make_id_number
 
+from .conftest import case_awaiting_check, wages
 from .test_rules import EXAMPLE_1
-from .test_views import wages_before
 
 pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.usefixtures("audit_log_flushable")]
 
@@ -44,7 +43,6 @@ def test_reviewer_records_the_check_and_reads_it_at_the_first_review(
     set_params,
     make_snapshot,
 ):
-    from minzheng.cases import services as cases
     from minzheng.cases.models import Case
     from minzheng.checks.models import CheckResult
     from minzheng.registry.services import HouseholdData, MemberData, PersonData, create_household
@@ -67,26 +65,8 @@ def test_reviewer_records_the_check_and_reads_it_at_the_first_review(
     )
     # Worked example 1's parameters; the head earns 1,500 a month (1,300 counted after the 200 employment cost).
     set_params(**EXAMPLE_1)
-    make_snapshot("wage", wages_before(today, HEAD_ID, "1500"), period=today)
-    case = cases.open_application(
-        clerk,
-        household_id=household.pk,
-        service_code="dibao",
-        applicant_id=household.head_id,
-        channel="window",
-        received=["application", "authorisation", "pledge", "income_statement"],
-        authorisation_signed=True,
-        pledge_signed=True,
-        today=today - datetime.timedelta(days=6),
-    )
-    cases.act(
-        clerk,
-        case.pk,
-        "start_investigation",
-        investigators=["张建军", "李红梅"],
-        today=today - datetime.timedelta(days=5),
-    )
-    cases.act(clerk, case.pk, "request_check", today=today - datetime.timedelta(days=5))
+    make_snapshot("wage", wages(HEAD_ID, "1500", before=today), period=today)
+    case = case_awaiting_check(clerk, household, today, ["张建军", "李红梅"])
     case_url = f"/cases/{case.pk}/"
 
     # --- the reviewer opens the case

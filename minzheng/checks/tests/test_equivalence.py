@@ -11,8 +11,7 @@ from minzheng.checks.models import Declaration
 from minzheng.conftest import COUNTY, OTHER_VILLAGE, URBAN_VILLAGE, VILLAGE, make_id_number
 from minzheng.registry import services as registry
 
-from .conftest import AS_OF, D
-from .test_rules import wages
+from .conftest import AS_OF, D, wages
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from minzheng.checks import services
 from minzheng.checks.models import Declaration
 from minzheng.core.errors import DomainError
 
-from .conftest import AS_OF, D, member_ids
+from .conftest import AS_OF, D, member_ids, wages
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +19,6 @@ EXAMPLE_1 = {
     "dibao__employment_cost_base": "min_wage",
     "dibao__employment_cost_rate": "0.1",
 }
-
-
-def wages(id_number: str, amount: str, months: int = 12) -> list[dict]:
-    """Monthly wage rows for the `months` months before AS_OF."""
-    rows = []
-    for i in range(1, months + 1):
-        total = AS_OF.year * 12 + AS_OF.month - 1 - i
-        rows.append({"id_number": id_number, "month": D(total // 12, total % 12 + 1, 1), "gross_wage": amount})
-    return rows
 
 
 def test_worked_example_1_rural_household_of_three(family, set_params, make_snapshot, authorised, officer):

@@ -20,8 +20,8 @@ from minzheng.conftest import OTHER_TOWNSHIP, VILLAGE, make_id_number
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.models import AuditEntry
 
-from .conftest import AS_OF, D, member_ids
-from .test_rules import EXAMPLE_1, wages
+from .conftest import AS_OF, D, case_awaiting_check, member_ids, wages
+from .test_rules import EXAMPLE_1
 
 pytestmark = pytest.mark.django_db
 
@@ -419,48 +419,17 @@ def test_a_run_that_fails_midway_shows_nothing_and_can_run_again(client, officer
 # ------------------------------------------------------------------------------------------------- case wiring
 
 
-def wages_before(day: datetime.date, id_number: str, amount: str, months: int = 12) -> list[dict]:
-    """Monthly wage rows for the `months` months before `day`'s month."""
-    rows = []
-    for i in range(1, months + 1):
-        total = day.year * 12 + day.month - 1 - i
-        rows.append({"id_number": id_number, "month": D(total // 12, total % 12 + 1, 1), "gross_wage": amount})
-    return rows
-
-
 @pytest.fixture
 def investigating(make_user, family, set_params, make_snapshot):
     """A 低保 case of worked example 1's family at the investigation step, checking requested; the wage data are
     there (1,500 a month: 1,300 counted after the employment cost, 433.33 per head, 500.00 a month)."""
     from django.utils import timezone
 
-    from minzheng.cases import services as cases
-
     today = timezone.localdate()
     set_params(**EXAMPLE_1)
     earner, *_ = member_ids(family)
-    make_snapshot("wage", wages_before(today, earner, "1500"), period=today)
-    clerk = make_user("clerk")
-    case = cases.open_application(
-        clerk,
-        household_id=family.pk,
-        service_code="dibao",
-        applicant_id=family.head_id,
-        channel="window",
-        received=["application", "authorisation", "pledge", "income_statement"],
-        authorisation_signed=True,
-        pledge_signed=True,
-        today=today - datetime.timedelta(days=6),
-    )
-    cases.act(
-        clerk,
-        case.pk,
-        "start_investigation",
-        investigators=["张工作", "李工作"],
-        today=today - datetime.timedelta(days=5),
-    )
-    cases.act(clerk, case.pk, "request_check", today=today - datetime.timedelta(days=5))
-    return case
+    make_snapshot("wage", wages(earner, "1500", before=today), period=today)
+    return case_awaiting_check(make_user("clerk"), family, today, ["张工作", "李工作"])
 
 
 def _act(client, case, action, **data):
