@@ -6,6 +6,8 @@ Region codes used across the suite (all real, NBS 2023):
   130722100201  南壕堑村村民委员会 (rural)  130722100001 教育街社区居民委员会 (urban)
 """
 
+import datetime
+import hashlib
 import importlib
 import os
 
@@ -25,6 +27,10 @@ SIBLING_VILLAGE = "130722100004"  # 建设街社区, same township as VILLAGE
 OTHER_COUNTY_VILLAGE = "130702001025"  # 桥东区茶坊社区
 OTHER_CITY_VILLAGE = "130102001001"  # 石家庄市长安区棉一东社区
 ROOT = "000000000000"
+# Dates of the departmental-data tests (checks and monitoring).
+AS_OF = datetime.date(2026, 12, 1)
+SIGNED_ON = datetime.date(2026, 11, 1)
+START = datetime.date(2025, 1, 1)
 PASSWORD = "Minzheng#Test2026"
 
 # The region each role is bound to in tests.
@@ -164,3 +170,74 @@ def household_data():
         )
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def checks_dir(settings, tmp_path):
+    settings.CHECKS_DATA_DIR = tmp_path / "checks"
+    return settings.CHECKS_DATA_DIR
+
+
+@pytest.fixture
+def set_params():
+    """Local parameter values for a region (the county by default), in force from START."""
+    from minzheng.policy.models import Parameter
+
+    def apply(region: str = COUNTY, on: datetime.date = START, **values):
+        for key, value in values.items():
+            Parameter.objects.create(key=key.replace("__", "."), region_id=region, effective_from=on, value=value)
+
+    return apply
+
+
+@pytest.fixture
+def make_snapshot(checks_dir):
+    """Write a Parquet snapshot the way the importer lays it out (keys resolved from the registry)."""
+    from minzheng.registry.models import Person
+
+    counter = {"n": 0}
+
+    def make(source: str, rows: list[dict], *, region: str = COUNTY, period: datetime.date = AS_OF):
+        counter["n"] += 1
+        keys = dict(Person.objects.values_list("id_number", "id"))
+        from minzheng.checks import rules
+        from minzheng.checks.models import Snapshot
+
+        schema = rules.source_schema(source)
+        snap = Snapshot.objects.create(
+            source=source,
+            region_id=region,
+            period=period,
+            version=counter["n"],
+            file_format="parquet",
+            file_sha256=hashlib.sha256(f"{source}{counter['n']}".encode()).hexdigest(),
+            content_sha256="",
+            path=f"snapshots/{source}/{counter['n']}.parquet",
+            rows_total=len(rows),
+            rows_valid=len(rows),
+        )
+        target = checks_dir / snap.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        import duckdb
+
+        con = duckdb.connect()
+        types = {
+            "int64": "BIGINT",
+            "int32": "INTEGER",
+            "string": "VARCHAR",
+            "date": "DATE",
+            "decimal(18,2)": "DECIMAL(18,2)",
+        }
+        cols = ", ".join(f"{name} {types[t]}" for name, t in schema.items())
+        con.execute(f"CREATE TABLE s ({cols})")
+        for i, row in enumerate(rows, start=1):
+            values = {"snapshot_id": snap.pk, "row_no": i, "person_key": keys.get(row["id_number"]), **row}
+            con.execute(
+                f"INSERT INTO s VALUES ({', '.join('?' for _ in schema)})",
+                [None if values.get(name) is None else str(values.get(name)) for name in schema],
+            )
+        con.execute(f"COPY (SELECT * FROM s ORDER BY person_key) TO '{target}' (FORMAT parquet)")
+        con.close()
+        return snap
+
+    return make

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "minzheng.policy",
     "minzheng.cases",
     "minzheng.checks",
+    "minzheng.monitoring",
     "minzheng.api",
     "django_q",
 ]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("registry/", include("minzheng.registry.urls")),
     path("cases/", include("minzheng.cases.urls")),
     path("checks/", include("minzheng.checks.urls")),
+    path("monitoring/", include("minzheng.monitoring.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

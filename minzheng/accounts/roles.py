@@ -40,17 +40,30 @@ class Capability(models.TextChoices):
     IMPORT_DATA = "checks.import", "导入部门数据"
     RUN_CHECKS = "checks.run", "发起家庭经济状况核对"
     VIEW_CHECKS = "checks.view", "查看核对结果"
+    VIEW_MONITORING = "monitoring.view", "查看监测对象、预警与看板"
+    HANDLE_WARNINGS = "monitoring.handle", "核实处置监测预警"
+    RUN_MONITORING = "monitoring.run", "运行监测比对"
 
 
 _FRONT_LINE = {Capability.VIEW_PEOPLE, Capability.EDIT_PEOPLE}
+# Monitoring (JC): village assistants and township officers follow warnings up; the county runs the sweeps and takes
+# the complex cases (一事一议); leaders watch the dashboard.
+_MONITOR = {Capability.VIEW_MONITORING, Capability.HANDLE_WARNINGS}
 ROLE_CAPABILITIES: dict[str, set[str]] = {
-    Role.CLERK: _FRONT_LINE,
-    Role.ASSISTANT: _FRONT_LINE,
-    Role.TOWNSHIP_REVIEWER: {*_FRONT_LINE, Capability.RUN_CHECKS, Capability.VIEW_CHECKS},
+    Role.CLERK: {*_FRONT_LINE, *_MONITOR},
+    Role.ASSISTANT: {*_FRONT_LINE, *_MONITOR},
+    Role.TOWNSHIP_REVIEWER: {*_FRONT_LINE, *_MONITOR, Capability.RUN_CHECKS, Capability.VIEW_CHECKS},
     # Checking is requested from and run by the county (DB §17); the county also receives the departments' data.
-    Role.COUNTY_APPROVER: {*_FRONT_LINE, Capability.RUN_CHECKS, Capability.VIEW_CHECKS, Capability.IMPORT_DATA},
-    Role.LEADER: {Capability.VIEW_PEOPLE, Capability.VIEW_CHECKS},
-    Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS, Capability.IMPORT_DATA},
+    Role.COUNTY_APPROVER: {
+        *_FRONT_LINE,
+        *_MONITOR,
+        Capability.RUN_CHECKS,
+        Capability.VIEW_CHECKS,
+        Capability.IMPORT_DATA,
+        Capability.RUN_MONITORING,
+    },
+    Role.LEADER: {Capability.VIEW_PEOPLE, Capability.VIEW_CHECKS, Capability.VIEW_MONITORING},
+    Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS, Capability.IMPORT_DATA, Capability.RUN_MONITORING},
     # Auditors read the audit trail; reading personal records is not part of their job.
     Role.AUDITOR: {Capability.VIEW_AUDIT},
 }

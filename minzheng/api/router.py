@@ -71,6 +71,7 @@ def _register_routers() -> None:
     from minzheng.accounts.api import router as accounts_router
     from minzheng.cases.api import router as cases_router
     from minzheng.checks.api import router as checks_router
+    from minzheng.monitoring.api import router as monitoring_router
     from minzheng.regions.api import router as regions_router
     from minzheng.registry.api import router as registry_router
 
@@ -79,6 +80,7 @@ def _register_routers() -> None:
     api.add_router("/accounts", accounts_router)
     api.add_router("/cases", cases_router)
     api.add_router("/checks", checks_router)
+    api.add_router("/monitoring", monitoring_router)
 
 
 _register_routers()

@@ -20,6 +20,7 @@ class Channel(models.TextChoices):
     WINDOW = "window", "窗口受理"
     ONLINE = "online", "网上申请"
     PROXY = "proxy", "代办"
+    PROACTIVE = "proactive", "主动发现"  # opened from a monitoring warning (JC: 主动发现、及时救助)
 
 
 class CaseQuerySet(ScopedQuerySet):

@@ -175,4 +175,30 @@ TEMP_EMERGENCY = Workflow(
     "temp_aid",
 )
 
-WORKFLOWS = {w.code: w for w in (DIBAO, TEKUN, TEMP_EXPENSE, TEMP_EMERGENCY)}
+# 动态复核: a recipient household re-examined (scheduled, or after a monitoring warning such as a member's death):
+# investigation and checking as for an application, the township's opinion straight to the county (no public notice:
+# the service item has none), and the county decides to continue (possibly with a new amount) or to stop.
+REVIEW = Workflow(
+    "review",
+    _actions(
+        Action("start_investigation", "启动复核调查", (ACCEPTED,), INVESTIGATING, FRONT),
+        Action("request_check", "提请信息核对", (INVESTIGATING,), None, FRONT),
+        Action(
+            "record_check", "登记核对结果", (INVESTIGATING,), None, frozenset({"county_approver", "township_reviewer"})
+        ),
+        Action("complete_investigation", "完成复核调查", (INVESTIGATING,), FIRST_REVIEW, FRONT),
+        Action("first_review", "乡镇提出复核意见", (FIRST_REVIEW,), COUNTY_REVIEW, REVIEWER),
+        Action("county_visit", "县级入户核查", (COUNTY_REVIEW,), None, CONFIRM),
+        Action("approve", "复核决定：继续保障", (COUNTY_REVIEW,), APPROVED, CONFIRM),
+        Action("refuse", "复核决定：停止保障", (COUNTY_REVIEW,), REFUSED, CONFIRM),
+        Action("deliver_refusal", "送达停止保障通知书", (REFUSED,), None, CONFIRM),
+    ),
+    (
+        Clock("check", "启动信息核对", "request_check", "check_start_wd", ("record_check", "complete_investigation")),
+        Clock("county", "县级复核决定", "enter:county_review", "county_review_wd", ("approve", "refuse")),
+        Clock("refusal", "书面告知停止保障理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
+    ),
+    "dibao",
+)
+
+WORKFLOWS = {w.code: w for w in (DIBAO, TEKUN, TEMP_EXPENSE, TEMP_EMERGENCY, REVIEW)}

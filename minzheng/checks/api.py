@@ -95,7 +95,7 @@ def _source_out(spec: sources.Source) -> SourceOut:
         name=spec.name,
         department=spec.department,
         category=spec.category,
-        category_name=sources.CATEGORIES.get(spec.category, ""),
+        category_name=sources.CATEGORIES.get(spec.category, "监测预警信号" if spec.category == sources.SIGNAL else ""),
         description=spec.description,
         fields=[
             FieldOut(name=f.name, label=f.label, kind=f.kind, type=f.sql_type, required=f.required, choices=f.choices)
@@ -174,7 +174,7 @@ def _read_push(request) -> RowsIn:
 
 @router.get("/sources", response=list[SourceOut], summary="各部门数据来源及其字段约定")
 def list_sources(request):
-    return [_source_out(spec) for spec in sources.SOURCES.values()]
+    return [_source_out(spec) for spec in sources.ALL_SOURCES.values()]
 
 
 @router.get("/sources/{source}", response=SourceOut, summary="一个数据来源的字段约定")

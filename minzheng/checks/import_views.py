@@ -21,7 +21,7 @@ LATEST_PER_SOURCE = 3
 
 class ImportForm(BootstrapMixin, forms.Form):
     source = forms.ChoiceField(
-        label="数据来源", choices=[(c, f"{s.name}（{s.department}）") for c, s in sources.SOURCES.items()]
+        label="数据来源", choices=[(c, f"{s.name}（{s.department}）") for c, s in sources.ALL_SOURCES.items()]
     )
     region = forms.CharField(label="覆盖区划代码", max_length=12, help_text="如 1307（全市）、130722（本县）")
     period = forms.DateField(label="数据截至日期", widget=forms.DateInput(attrs={"type": "date"}))
@@ -76,7 +76,7 @@ def snapshots(request):
             except DomainError as exc:
                 attach_error(form, exc)
     rows = []
-    for code, spec in sources.SOURCES.items():
+    for code, spec in sources.ALL_SOURCES.items():
         latest = list(importer.snapshots_for(user, code).order_by("-period", "-version", "-id")[:LATEST_PER_SOURCE])
         rows.append({"spec": spec, "snapshots": latest})
     return render(

@@ -265,7 +265,7 @@ def snapshots_in_force(region_code: str, as_of: datetime.date) -> dict[str, Snap
         level -= 1
         lineage.append(code)
     chosen: dict[str, Snapshot | None] = dict.fromkeys(SOURCES)
-    qs = Snapshot.objects.filter(region_id__in=lineage, period__lte=as_of).order_by(
+    qs = Snapshot.objects.filter(source__in=list(SOURCES), region_id__in=lineage, period__lte=as_of).order_by(
         "source", "-period", "-version", "-id"
     )
     for snap in qs:

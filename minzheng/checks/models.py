@@ -12,9 +12,9 @@ from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Person
 
-from .sources import CATEGORIES, SOURCES
+from .sources import ALL_SOURCES, CATEGORIES
 
-SOURCE_CHOICES = [(code, s.name) for code, s in SOURCES.items()]
+SOURCE_CHOICES = [(code, s.name) for code, s in ALL_SOURCES.items()]
 CATEGORY_CHOICES = list(CATEGORIES.items())
 
 
@@ -60,7 +60,7 @@ class Snapshot(models.Model):
 
     @property
     def source_spec(self):
-        return SOURCES[self.source]
+        return ALL_SOURCES[self.source]
 
 
 class AuthorisationQuerySet(ScopedQuerySet):

@@ -14,7 +14,7 @@ from functools import cache
 import ibis
 from ibis import _
 
-from .sources import SOURCES
+from .sources import ALL_SOURCES, SOURCES
 
 # ---------------------------------------------------------------------------------------------------------- inputs
 
@@ -102,7 +102,7 @@ _KIND_IBIS = {
 
 def source_schema(code: str) -> dict[str, str]:
     schema = {"snapshot_id": "int64", "row_no": "int32", "person_key": "int64"}
-    for f in SOURCES[code].fields:
+    for f in ALL_SOURCES[code].fields:
         schema[f.name] = _KIND_IBIS[f.kind]
     return schema
 

@@ -19,6 +19,7 @@ from minzheng.core import audit
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_name
 from minzheng.policy.parameters import resolve
+from minzheng.regions import codes
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
 
@@ -226,25 +227,39 @@ def view_result(user, result_id: int) -> CheckResult:
 
 
 def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
-    """household id -> (workflow, monthly amount) of the latest approved 低保/特困 decision per household."""
+    """household id -> (workflow, monthly amount) of the latest approved 低保/特困 decision per household, as a later
+    动态复核 left it: stopped (refused) households are no longer recipients; a continued one has the review's amount."""
     from minzheng.cases import workflows as wf
     from minzheng.cases.models import Case
-    from minzheng.regions import codes
 
     low, high = codes.subtree_range(region_code)
+    in_region = Case.objects.filter(region_id__gte=low, region_id__lte=high)
     latest = (
-        Case.objects.filter(
-            state=wf.APPROVED, service__workflow__in=("dibao", "tekun"), region_id__gte=low, region_id__lte=high
-        )
-        .values("household_id", "service__workflow")
+        in_region.filter(state=wf.APPROVED, service__workflow__in=("dibao", "tekun"))
+        .values("household_id")
         .annotate(last=Max("id"))
     )
-    ids = [row["last"] for row in latest]
-    out = {}
-    for hid, workflow, decided, proposed in Case.objects.filter(pk__in=ids).values_list(
-        "household_id", "service__workflow", "decided_amount", "proposed_amount"
+    reviews = (
+        in_region.filter(state__in=(wf.APPROVED, wf.REFUSED), service__workflow="review")
+        .values("household_id")
+        .annotate(last=Max("id"))
+    )
+    ids = [row["last"] for row in latest] + [row["last"] for row in reviews]
+    grants: dict[int, tuple] = {}
+    review_of: dict[int, tuple] = {}
+    for pk, hid, workflow, state, decided, proposed in Case.objects.filter(pk__in=ids).values_list(
+        "id", "household_id", "service__workflow", "state", "decided_amount", "proposed_amount"
     ):
-        out[hid] = (workflow, decided if decided is not None else (proposed or Decimal("0")))
+        (review_of if workflow == "review" else grants)[hid] = (pk, workflow, state, decided, proposed)
+    out = {}
+    for hid, (pk, workflow, _state, decided, proposed) in grants.items():
+        amount = decided if decided is not None else (proposed or Decimal("0"))
+        review = review_of.get(hid)
+        if review and review[0] > pk:
+            if review[2] == wf.REFUSED:
+                continue
+            amount = review[3] if review[3] is not None else amount
+        out[hid] = (workflow, amount)
     return out
 
 

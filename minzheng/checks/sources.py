@@ -215,6 +215,7 @@ SOURCES: dict[str, Source] = {
                 Field("fund_paid", "医保基金支付", "money"),
                 Field("out_of_pocket", "个人自付", "money"),
             ),
+            "每次交付应包含近12个月（刚性支出计算期）的全部结算记录：核对与监测均以最新一次交付为准。",
         ),
         Source(
             "disability",
@@ -305,10 +306,132 @@ SOURCES: dict[str, Source] = {
 }
 
 
+# Signal feeds for low-income monitoring (DOMAIN.md §4, JC): departments' events, not read by the checking engine.
+# They are imported, validated and stored exactly like the checking sources; the monitoring sweep reads them together
+# with the three checking sources that also carry signals (medical costs, disability certificates, deaths).
+SIGNAL = "signal"
+SIGNAL_FEEDS: dict[str, Source] = {
+    s.code: s
+    for s in (
+        Source(
+            "employment",
+            "就业失业登记",
+            "人力资源和社会保障局",
+            SIGNAL,
+            (
+                ID,
+                Field(
+                    "status",
+                    "登记事项",
+                    "code",
+                    choices={"unemployed": "失业登记", "employed": "就业登记", "ended": "注销失业登记"},
+                ),
+                Field("registered_on", "登记日期", "date"),
+                Field("employer", "就业单位", "text", required=False),
+            ),
+        ),
+        Source(
+            "student",
+            "学生资助与控辍保学",
+            "教育局",
+            SIGNAL,
+            (
+                ID,
+                Field("status", "事项", "code", choices={"aid": "认定为家庭经济困难学生", "dropout": "辍学、失学"}),
+                Field(
+                    "stage",
+                    "学段",
+                    "code",
+                    choices={
+                        "kindergarten": "学前教育",
+                        "primary": "小学",
+                        "junior": "初中",
+                        "senior": "高中/中职",
+                        "college": "专科/本科",
+                    },
+                ),
+                Field("event_on", "认定/发生日期", "date"),
+                Field("school", "学校", "text", required=False),
+            ),
+        ),
+        Source(
+            "disaster",
+            "自然灾害受灾家庭",
+            "应急管理局",
+            SIGNAL,
+            (
+                ID,
+                Field(
+                    "disaster",
+                    "灾害种类",
+                    "code",
+                    choices={
+                        "flood": "洪涝",
+                        "drought": "干旱",
+                        "earthquake": "地震",
+                        "hail": "风雹",
+                        "snow": "低温雨雪冰冻",
+                        "fire": "火灾",
+                        "geological": "地质灾害",
+                        "other": "其他",
+                    },
+                ),
+                Field("occurred_on", "受灾日期", "date"),
+                Field("loss", "直接经济损失", "money"),
+                Field(
+                    "house_damage",
+                    "住房损毁",
+                    "code",
+                    required=False,
+                    choices={"none": "无", "damaged": "损坏", "collapsed": "倒塌"},
+                ),
+            ),
+        ),
+        Source(
+            "anti_poverty",
+            "防止返贫监测对象",
+            "乡村振兴局（农业农村局）",
+            SIGNAL,
+            (
+                ID,
+                Field(
+                    "status",
+                    "监测变动",
+                    "code",
+                    choices={"identified": "纳入监测", "eliminated": "风险消除"},
+                ),
+                Field(
+                    "risk",
+                    "主要风险",
+                    "code",
+                    choices={
+                        "illness": "因病",
+                        "disability": "因残",
+                        "education": "因学",
+                        "accident": "因意外事故",
+                        "industry": "因产业失败",
+                        "employment": "因务工就业不稳",
+                        "disaster": "因自然灾害",
+                        "other": "其他",
+                    },
+                ),
+                Field("event_on", "变动日期", "date"),
+            ),
+        ),
+    )
+}
+
+# The checking sources that also carry monitoring signals.
+SIGNALLING_SOURCES = ("medical", "disability", "civil_status")
+# Every importable source: what the import command, page and API accept.
+ALL_SOURCES: dict[str, Source] = {**SOURCES, **SIGNAL_FEEDS}
+MONITORING_FEEDS = (*SIGNALLING_SOURCES, *SIGNAL_FEEDS)
+
+
 def get(code: str) -> Source:
     from minzheng.core.errors import NotFound
 
     try:
-        return SOURCES[code]
+        return ALL_SOURCES[code]
     except KeyError:
-        raise NotFound(f"未知的数据来源：{code}（可用：{'、'.join(SOURCES)}）", "unknown_source") from None
+        raise NotFound(f"未知的数据来源：{code}（可用：{'、'.join(ALL_SOURCES)}）", "unknown_source") from None

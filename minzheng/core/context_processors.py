@@ -9,4 +9,6 @@ def capabilities(request) -> dict:
         "perms_view_audit": has_capability(user, Capability.VIEW_AUDIT),
         "perms_import_data": has_capability(user, Capability.IMPORT_DATA),
         "perms_view_checks": has_capability(user, Capability.VIEW_CHECKS),
+        "perms_view_monitoring": has_capability(user, Capability.VIEW_MONITORING),
+        "perms_run_monitoring": has_capability(user, Capability.RUN_MONITORING),
     }

@@ -11,7 +11,7 @@ from minzheng.core.errors import DomainError
 class Command(BaseCommand):
     help = (
         "导入一个部门数据文件（CSV、xlsx 或 Parquet），校验后生成数据快照，拒收行写入拒收报告。"
-        f"数据来源：{'、'.join(f'{code}（{s.name}）' for code, s in sources.SOURCES.items())}"
+        f"数据来源：{'、'.join(f'{code}（{s.name}）' for code, s in sources.ALL_SOURCES.items())}"
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,618 @@
+"""Low-income monitoring operations (DOMAIN.md §4, JC): keeping the register of monitored people, the sweep that
+turns signals into warnings, and each warning's follow-up (visit, outcome, the case or referral it leads to).
+The only place monitoring state changes."""
+
+import datetime
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import pyarrow as pa
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from minzheng.accounts.roles import Capability, has_capability, require
+from minzheng.core import audit
+from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
+from minzheng.core.workdays import WorkingCalendar
+from minzheng.policy.parameters import resolve_many
+from minzheng.regions import codes
+from minzheng.regions.models import Region
+from minzheng.registry.models import Household, Membership
+
+from . import texts
+from .engine import SweepRunner
+from .models import Alert, Category, EntrySource, MonitoredEntry, Outcome, Sweep, Visit
+
+JOB = "minzheng.monitoring.services.run_sweep"
+_BATCH = 2000
+
+
+# ------------------------------------------------------------------------------------------------------ the register
+
+
+def _case_categories(
+    low: str, high: str, on: datetime.date
+) -> dict[tuple[int, str], tuple[int, int, str, str, datetime.date]]:
+    """(person, category) -> (household, region, source, reference, start) from the latest decisions: a household's
+    latest approved 低保/特困 case, unless a later 动态复核 stopped it. 低保 covers every current member; 特困 the
+    person supported (the applicant)."""
+    from minzheng.cases import workflows as wf
+    from minzheng.cases.models import Case
+
+    decided = Case.objects.filter(
+        region_id__gte=low,
+        region_id__lte=high,
+        service__workflow__in=("dibao", "tekun", "review"),
+        state__in=(wf.APPROVED, wf.REFUSED),
+        decided_on__lte=on,
+    ).values_list(
+        "id",
+        "household_id",
+        "applicant_id",
+        "region_id",
+        "service__workflow",
+        "state",
+        "number",
+        "decided_on",
+        "start_month",
+    )
+    latest_grant: dict[int, tuple] = {}
+    latest_review: dict[int, tuple] = {}
+    for row in decided.order_by("id"):
+        _pk, household, _applicant, _region, workflow, state, *_ = row
+        if workflow == "review":
+            latest_review[household] = row
+        elif state == wf.APPROVED:
+            latest_grant[household] = row
+    wanted = {}
+    members: dict[int, list[int]] = {}
+    for hid, pid in Membership.objects.filter(household_id__in=list(latest_grant), left_on__isnull=True).values_list(
+        "household_id", "person_id"
+    ):
+        members.setdefault(hid, []).append(pid)
+    for household, (pk, _h, applicant, region, workflow, _s, number, decided_on, start) in latest_grant.items():
+        review = latest_review.get(household)
+        if review and review[0] > pk and review[5] == wf.REFUSED:
+            continue  # stopped by a later review
+        category = Category.TEKUN if workflow == "tekun" else Category.DIBAO
+        people = [applicant] if workflow == "tekun" else members.get(household, [])
+        for person in people:
+            wanted[(person, category)] = (household, region, EntrySource.CASE, number, start or decided_on)
+    return wanted
+
+
+def _check_categories(region_code: str) -> dict[tuple[int, str], tuple[int, int, str, str, datetime.date]]:
+    """低保边缘 and 刚性支出困难 from each household's latest check, for households not receiving 低保/特困."""
+    from minzheng.checks.models import CheckResult
+
+    from .inputs import latest_checks
+
+    results = CheckResult.objects.filter(pk__in=latest_checks(region_code)).filter(Q(edge=True) | Q(rigid=True))
+    rows = list(results.values_list("id", "household_id", "region_id", "edge", "rigid", "dibao", "run__as_of"))
+    members: dict[int, list[int]] = {}
+    for hid, pid in Membership.objects.filter(household_id__in=[r[1] for r in rows], left_on__isnull=True).values_list(
+        "household_id", "person_id"
+    ):
+        members.setdefault(hid, []).append(pid)
+    wanted = {}
+    for pk, household, region, edge, _rigid, dibao, as_of in rows:
+        if dibao:
+            continue
+        category = Category.EDGE if edge else Category.RIGID
+        for person in members.get(household, []):
+            wanted[(person, category)] = (household, region, EntrySource.CHECK, f"核对结果#{pk}", as_of)
+    return wanted
+
+
+def sync_register(region_code: str, on: datetime.date) -> dict:
+    """Bring the register in line with the decisions and checks: open entries for people newly in a category, close
+    those no longer in it (history is kept). Entries from imports and manual registration are left alone."""
+    low, high = codes.subtree_range(region_code)
+    wanted = _check_categories(region_code)
+    wanted.update(_case_categories(low, high, on))  # a decision outranks a check
+    if any(c == Category.DIBAO for _p, c in wanted):
+        # A 低保 household is not also "on the edge".
+        recipients = {w[0] for (_p, c), w in wanted.items() if c in (Category.DIBAO, Category.TEKUN)}
+        wanted = {
+            k: w for k, w in wanted.items() if not (k[1] in (Category.EDGE, Category.RIGID) and w[0] in recipients)
+        }
+    automatic = MonitoredEntry.objects.filter(
+        end_on__isnull=True, region_id__gte=low, region_id__lte=high, source__in=(EntrySource.CASE, EntrySource.CHECK)
+    )
+    current = {(p, c): pk for pk, p, c in automatic.values_list("id", "person_id", "category")}
+    stale = [pk for key, pk in current.items() if key not in wanted]
+    taken = set(
+        MonitoredEntry.objects.filter(end_on__isnull=True, person_id__in=[p for p, _c in wanted]).values_list(
+            "person_id", "category"
+        )
+    )
+    new = [
+        MonitoredEntry(
+            person_id=p,
+            household_id=h,
+            region_id=r,
+            category=c,
+            start_on=min(start, on),
+            source=source,
+            reference=ref,
+        )
+        for (p, c), (h, r, source, ref, start) in wanted.items()
+        if (p, c) not in current and (p, c) not in taken
+    ]
+    with transaction.atomic():
+        for start in range(0, len(stale), 500):
+            MonitoredEntry.objects.filter(pk__in=stale[start : start + 500]).update(
+                end_on=on, end_reason="审批决定或核对结果已不再属于该类别"
+            )
+        MonitoredEntry.objects.bulk_create(new, batch_size=_BATCH)
+    return {"register_opened": len(new), "register_closed": len(stale)}
+
+
+def register_entry(
+    user, *, person_id: int, category: str, start_on: datetime.date, reference: str = ""
+) -> MonitoredEntry:
+    """人工登记 an 其他困难人员 (or any category managed outside the platform) found on foot."""
+    require(user, Capability.HANDLE_WARNINGS)
+    if category not in Category.values:
+        raise DomainError("请选择监测类别", "invalid_category", field="category")
+    membership = (
+        Membership.objects.for_user(user)
+        .filter(person_id=person_id, left_on__isnull=True)
+        .select_related("household")
+        .first()
+    )
+    if membership is None:
+        raise DomainError("该人员不在您辖区的家庭中", "not_found", field="person")
+    if start_on > timezone.localdate():
+        raise DomainError("纳入日期不能晚于今天", "future_date", field="start_on")
+    if MonitoredEntry.objects.filter(person_id=person_id, category=category, end_on__isnull=True).exists():
+        raise Conflict("该人员已在此监测类别中", "duplicate_entry")
+    with transaction.atomic():
+        entry = MonitoredEntry.objects.create(
+            person_id=person_id,
+            household=membership.household,
+            region_id=membership.household.region_id,
+            category=category,
+            start_on=start_on,
+            source=EntrySource.MANUAL,
+            reference=reference[:100],
+        )
+        audit.record(
+            audit.Action.CREATE,
+            user=user,
+            object_type="monitored_entry",
+            object_id=entry.pk,
+            label=f"纳入监测：{entry.get_category_display()}",
+            region_code=entry.region_id,
+        )
+    return entry
+
+
+def _apply_anti_poverty(changes: pa.Table, regions: dict[int, str], on: datetime.date) -> dict:
+    """The 防返贫 list is managed by 乡村振兴: its deliveries open and close that category's entries."""
+    opened = closed = 0
+    identified = [r for r in changes.to_pylist() if r["code"] == "identified"]
+    eliminated = [r["person_key"] for r in changes.to_pylist() if r["code"] == "eliminated"]
+    if eliminated:
+        closed = MonitoredEntry.objects.filter(
+            person_id__in=eliminated, category=Category.ANTI_POVERTY, end_on__isnull=True
+        ).update(end_on=on, end_reason="乡村振兴部门：风险消除")
+    if identified:
+        present = set(
+            MonitoredEntry.objects.filter(
+                person_id__in=[r["person_key"] for r in identified], category=Category.ANTI_POVERTY, end_on__isnull=True
+            ).values_list("person_id", flat=True)
+        )
+        new = [
+            MonitoredEntry(
+                person_id=r["person_key"],
+                household_id=r["household_key"],
+                region_id=regions[r["household_key"]],
+                category=Category.ANTI_POVERTY,
+                start_on=min(r["event_on"], on),
+                source=EntrySource.IMPORT,
+                reference=f"部门数据快照#{r['snapshot_id']}",
+            )
+            for r in identified
+            if r["person_key"] not in present and r["household_key"] in regions
+        ]
+        MonitoredEntry.objects.bulk_create(new, batch_size=_BATCH)
+        opened = len(new)
+    return {"anti_poverty_opened": opened, "anti_poverty_closed": closed}
+
+
+# ------------------------------------------------------------------------------------------------------- the sweep
+
+
+def start_sweep(user, region_code: str, as_of: datetime.date, *, enqueue: bool = True) -> Sweep:
+    """Queue a monitoring sweep of a region (the page, the API, the command and the nightly schedule call this)."""
+    if user is not None:
+        require(user, Capability.RUN_MONITORING)
+    region = Region.objects.filter(pk=codes.canonical(str(region_code or ""))).first()
+    if region is None:
+        raise DomainError(f"区划代码 {region_code} 不存在", "unknown_region", field="region")
+    if user is not None and not (user.region and user.region.contains(region.code)):
+        raise PermissionDeniedError("只能对本辖区运行监测比对", "forbidden")
+    if as_of > timezone.localdate():
+        raise DomainError("比对基准日不能晚于今天", "future_date", field="as_of")
+    with transaction.atomic():
+        sweep = Sweep.objects.create(region=region, as_of=as_of, started_by=user, message="排队中")
+        audit.record(
+            audit.Action.CHECK,
+            user=user,
+            object_type="sweep",
+            object_id=sweep.pk,
+            label=f"监测比对 {region.name}" + ("" if user else "（系统定时）"),
+            region_code=region.code,
+            detail={"as_of": as_of.isoformat(), **({} if user else {"username": "system"})},
+        )
+    if enqueue:
+        from django_q.tasks import async_task
+
+        async_task(JOB, sweep.pk, task_name=f"监测比对 {sweep.pk}")
+    return sweep
+
+
+def sweeps_for(user):
+    """Sweeps a user may see: of their region, a region under it, or a region above it (which covered it)."""
+    if not has_capability(user, Capability.RUN_MONITORING):
+        require(user, Capability.VIEW_MONITORING)
+    low, high = user.region.subtree_range()
+    above = [r.code for r in user.region.ancestors()]
+    return Sweep.objects.filter(Q(region_id__gte=low, region_id__lte=high) | Q(region_id__in=above)).select_related(
+        "region"
+    )
+
+
+def _progress(sweep: Sweep, percent: int, message: str, callback: Callable | None) -> None:
+    # Written outside the result transaction, so the page sees it while the sweep works.
+    Sweep.objects.filter(pk=sweep.pk).update(progress=percent, message=message)
+    if callback:
+        callback(percent, message)
+
+
+def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None) -> Sweep:
+    """Execute a queued sweep: sync the register, read every pending signal, evaluate all rules in one pass, and
+    store the new warnings with their tasks in one transaction. A crash leaves the sweep failed and nothing of it
+    visible; running again (or a new sweep) picks the same signals up, and nothing is raised twice."""
+    sweep = Sweep.objects.select_related("region").get(pk=sweep_id)
+    if sweep.status == Sweep.Status.SUCCEEDED:
+        return sweep
+    Sweep.objects.filter(pk=sweep.pk).update(status=Sweep.Status.RUNNING, started_at=timezone.now(), error="")
+    region = sweep.region.code
+    try:
+        from . import inputs
+
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        _progress(sweep, 5, "更新监测对象名册", progress)
+        stats = sync_register(region, sweep.as_of)
+        _progress(sweep, 15, "读取监测对象与新信号", progress)
+        sweep_inputs, record, pending = inputs.for_region(region, sweep.as_of)
+        timings["read_seconds"] = round(time.perf_counter() - t0, 3)
+        _progress(sweep, 40, f"比对 {len(pending)} 批部门信号", progress)
+        t1 = time.perf_counter()
+        runner = SweepRunner()
+        try:
+            runner.bind(sweep_inputs)
+            out = runner.run()
+            anti_poverty = runner.anti_poverty_changes()
+        finally:
+            runner.close()
+        timings["engine_seconds"] = round(time.perf_counter() - t1, 3)
+        _progress(sweep, 75, f"生成 {out.warnings.num_rows} 条预警", progress)
+        t2 = time.perf_counter()
+        alerted = set(out.warnings.column("household_key").to_pylist()) | set(
+            anti_poverty.column("household_key").to_pylist()
+        )
+        regions = _household_regions(alerted)
+        with transaction.atomic():
+            stats.update(_apply_anti_poverty(anti_poverty, regions, sweep.as_of))
+            stats["by_rule"] = _store_alerts(sweep, out.warnings, regions)
+            sweep.snapshots.set(pending)
+            stats.update(out.stats)
+            timings["write_seconds"] = round(time.perf_counter() - t2, 3)
+            stats.update(timings)
+            Sweep.objects.filter(pk=sweep.pk).update(
+                status=Sweep.Status.SUCCEEDED,
+                progress=100,
+                message="已完成",
+                parameters=record,
+                stats=stats,
+                finished_at=timezone.now(),
+            )
+        if progress:
+            progress(100, "已完成")
+    except Exception as exc:
+        Sweep.objects.filter(pk=sweep.pk).update(
+            status=Sweep.Status.FAILED, message="失败", error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    sweep.refresh_from_db()
+    return sweep
+
+
+def _household_regions(household_ids: set[int]) -> dict[int, str]:
+    ids = sorted(household_ids)
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 900):
+        out.update(Household.objects.filter(pk__in=ids[start : start + 900]).values_list("id", "region_id"))
+    return out
+
+
+def _heads(household_ids: list[int]) -> dict[int, int | None]:
+    out: dict[int, int | None] = {}
+    for start in range(0, len(household_ids), 900):
+        out.update(Household.objects.filter(pk__in=household_ids[start : start + 900]).values_list("id", "head_id"))
+    return out
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    next_first = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return day.replace(year=year, month=month, day=min(day.day, (next_first - datetime.timedelta(days=1)).day))
+
+
+def _store_alerts(sweep: Sweep, table: pa.Table, regions: dict[int, str]) -> dict[str, int]:
+    """The new warnings and their tasks, with working-day deadlines per county and level."""
+    rows = table.to_pylist()
+    if not rows:
+        return {}
+    calendar = WorkingCalendar()
+    on = sweep.as_of
+    raised = timezone.localdate()
+    deadlines: dict[tuple[int, str], tuple[datetime.date, bool, int]] = {}
+    for county in {r["county"] for r in rows}:
+        v = {
+            k: r.value
+            for k, r in resolve_many(
+                ["monitoring.task_wd", "monitoring.county_task_wd", "dibao.post_death_review_months"],
+                f"{county:06d}000000",
+                on,
+            ).items()
+        }
+        for level, key in (
+            (Alert.Level.VILLAGE, "monitoring.task_wd"),
+            (Alert.Level.COUNTY, "monitoring.county_task_wd"),
+        ):
+            d = calendar.add_working_days(raised, int(v[key]))
+            deadlines[(county, level)] = (d.due, d.provisional, int(v["dibao.post_death_review_months"]))
+    heads = _heads(sorted({r["household_key"] for r in rows if r["person_key"] is None}))
+    alerts, counts = [], {}
+    for i, r in enumerate(rows, start=1):
+        level = Alert.Level.COUNTY if r["outcome"] == Outcome.COMPLEX else Alert.Level.VILLAGE
+        due, provisional, review_months = deadlines[(r["county"], level)]
+        action_due = None
+        if r["rule"] == "death_member" and r["category"] in (Category.DIBAO, Category.TEKUN):
+            action_due = _add_months(r["signal_on"], review_months)
+        counts[r["rule"]] = counts.get(r["rule"], 0) + 1
+        alerts.append(
+            Alert(
+                number=f"YJ{raised:%Y}{sweep.pk:05d}{i:07d}",
+                household_id=r["household_key"],
+                person_id=r["person_key"] if r["person_key"] is not None else heads.get(r["household_key"]),
+                region_id=regions[r["household_key"]],
+                rule=r["rule"],
+                signal_key=r["signal_key"],
+                suggested_outcome=r["outcome"],
+                level=level,
+                summary=texts.summary(r)[:300],
+                detail=texts.detail(r),
+                evidence=[{"source": r["feed"], "snapshot": r["snapshot_id"], "row_no": r["row_no"]}],
+                signal_on=r["signal_on"],
+                raised_on=raised,
+                due_on=due,
+                due_provisional=provisional,
+                action_due_on=action_due,
+                sweep=sweep,
+            )
+        )
+    Alert.objects.bulk_create(alerts, batch_size=_BATCH)
+    # A household now complex: its warnings still open at the village go to the county with the new one (一事一议 looks
+    # at the household as a whole).
+    complex_households = sorted({a.household_id for a in alerts if a.level == Alert.Level.COUNTY})
+    for start in range(0, len(complex_households), 900):
+        Alert.objects.filter(
+            household_id__in=complex_households[start : start + 900], level=Alert.Level.VILLAGE
+        ).exclude(status=Alert.Status.CLOSED).update(level=Alert.Level.COUNTY)
+    audit.record(
+        audit.Action.CREATE,
+        object_type="sweep",
+        object_id=sweep.pk,
+        label=f"监测比对生成预警 {len(alerts)} 条",
+        region_code=sweep.region_id,
+        detail={"username": "system", "by_rule": counts},
+    )
+    return counts
+
+
+# ------------------------------------------------------------------------------------------------- the follow-up
+
+
+def alerts_for(user):
+    require(user, Capability.VIEW_MONITORING)
+    return Alert.objects.for_user(user).select_related("household", "person", "region", "case")
+
+
+def view_alert(user, alert_id: int) -> Alert:
+    """One warning with its household and person (personal data: the view is audited)."""
+    alert = alerts_for(user).get_for_user(user, pk=alert_id)
+    audit.record(audit.Action.VIEW, user=user, obj=alert)
+    return alert
+
+
+def _handle(user, alert_id: int, expected_version: int | None) -> Alert:
+    require(user, Capability.HANDLE_WARNINGS)
+    alert = Alert.objects.select_related("household", "region").get_for_user(user, pk=alert_id)
+    if alert.status == Alert.Status.CLOSED:
+        raise DomainError("该预警已办结", "closed")
+    if alert.level == Alert.Level.COUNTY and user.region.level > codes.COUNTY:
+        raise PermissionDeniedError("情况复杂的预警由县级民政部门“一事一议”处置，乡镇、村可登记走访情况", "forbidden")
+    claimed = Alert.objects.filter(pk=alert.pk, version=alert.version if expected_version is None else expected_version)
+    if claimed.update(version=alert.version + 1) != 1:
+        raise Conflict("该预警已被他人处理，请刷新后重试", "stale_version")
+    alert.version += 1
+    return alert
+
+
+def _date(raw, label: str, field: str) -> datetime.date:
+    if isinstance(raw, datetime.date):
+        day = raw
+    else:
+        try:
+            day = datetime.date.fromisoformat(str(raw or "").strip())
+        except ValueError:
+            raise DomainError(f"{label}格式错误，应为 YYYY-MM-DD", "invalid_date", field=field) from None
+    if day > timezone.localdate():
+        raise DomainError(f"{label}不能晚于今天", "future_date", field=field)
+    return day
+
+
+def record_visit(
+    user,
+    alert_id: int,
+    *,
+    visited_on,
+    finding: str,
+    notes: str,
+    needs: str = "",
+    expected_version: int | None = None,
+) -> Visit:
+    """铁脚板摸排: the assistant's home-visit result. Complex warnings too may be visited locally."""
+    require(user, Capability.HANDLE_WARNINGS)
+    alert = Alert.objects.get_for_user(user, pk=alert_id)
+    if alert.status == Alert.Status.CLOSED:
+        raise DomainError("该预警已办结", "closed")
+    day = _date(visited_on, "走访日期", "visited_on")
+    if day < alert.raised_on:
+        raise DomainError(f"走访日期不能早于预警日期（{alert.raised_on:%Y-%m-%d}）", "invalid_date", field="visited_on")
+    if finding not in Visit.Finding.values:
+        raise DomainError("请选择核实结论", "invalid_finding", field="finding")
+    notes = (notes or "").strip()
+    if not notes:
+        raise DomainError("请填写走访情况", "required", field="notes")
+    with transaction.atomic():
+        claimed = Alert.objects.filter(
+            pk=alert.pk, version=alert.version if expected_version is None else expected_version
+        )
+        if claimed.update(version=alert.version + 1, status=Alert.Status.VISITED) != 1:
+            raise Conflict("该预警已被他人处理，请刷新后重试", "stale_version")
+        visit = Visit.objects.create(
+            alert=alert,
+            visited_on=day,
+            finding=finding,
+            notes=notes[:4000],
+            needs=(needs or "").strip()[:300],
+            visitor=user,
+        )
+        audit.record(audit.Action.UPDATE, user=user, obj=alert, detail={"action": "visit", "finding": finding})
+    return visit
+
+
+def close_alert(
+    user,
+    alert_id: int,
+    *,
+    outcome: str,
+    note: str,
+    action: str = "none",
+    service_code: str = "",
+    department: str = "",
+    expected_version: int | None = None,
+    today: datetime.date | None = None,
+):
+    """办结: record the outcome reached and act on it — open the case (a proactive application draft, or a 动态复核
+    case), refer to another department, or record only (e.g. the visit found nothing to do)."""
+    from minzheng.cases import services as cases
+    from minzheng.cases.models import Channel, Referral
+
+    if outcome not in Outcome.values:
+        raise DomainError("请选择处置结果", "invalid_outcome", field="outcome")
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("请填写处置说明", "required", field="note")
+    if action not in ("case", "referral", "none"):
+        raise DomainError("请选择处置方式", "invalid_action", field="action")
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        alert = _handle(user, alert_id, expected_version)
+        if not alert.visits.exists() and action != "none" and alert.suggested_outcome != Outcome.COMPLEX:
+            raise DomainError("请先登记入户核实情况，再办结预警", "visit_required")
+        case = referral = None
+        if action == "case":
+            if not service_code:
+                raise DomainError("请选择要办理的服务事项", "invalid_service", field="service_code")
+            applicant = _applicant(alert)
+            case = cases.open_application(
+                user,
+                household_id=alert.household_id,
+                service_code=service_code,
+                applicant_id=applicant,
+                channel=Channel.PROACTIVE,
+                note=f"由监测预警 {alert.number} 主动发现：{alert.summary}",
+                today=today,
+            )
+        elif action == "referral":
+            if department not in Referral.Department.values:
+                raise DomainError("请选择转介部门", "invalid_department", field="department")
+            referral = cases.refer(
+                user,
+                household_id=alert.household_id,
+                department=department,
+                need=f"监测预警 {alert.number}：{alert.summary}。{note}",
+                today=today,
+            )
+        Alert.objects.filter(pk=alert.pk).update(
+            status=Alert.Status.CLOSED,
+            outcome=outcome,
+            closing_note=note[:4000],
+            closed_on=today,
+            closed_by=user,
+            case=case,
+            referral=referral,
+        )
+        audit.record(
+            audit.Action.UPDATE,
+            user=user,
+            obj=alert,
+            detail={
+                "action": "close",
+                "outcome": outcome,
+                "case": case.number if case else "",
+                "referral": referral.pk if referral else "",
+            },
+        )
+    alert.refresh_from_db()
+    return alert
+
+
+# Rules whose person is gone from the household (died, moved out, imprisoned): they cannot apply for it.
+_PERSON_GONE = ("death_member", "registration_change")
+
+
+def _applicant(alert: Alert) -> int:
+    """Who the case is opened for: the person concerned, unless the warning is about their leaving the household —
+    then the head, or, if the head is the one who left, another current member."""
+    members = list(
+        Membership.objects.filter(household=alert.household, left_on__isnull=True)
+        .order_by("relationship", "id")
+        .values_list("person_id", flat=True)
+    )
+    gone = alert.person_id if alert.rule in _PERSON_GONE else None
+    for candidate in (None if gone else alert.person_id, alert.household.head_id, *members):
+        if candidate and candidate != gone and candidate in members:
+            return candidate
+    raise DomainError("该家庭已无其他现有成员，无法发起申请，请转县级“一事一议”处置", "no_applicant")
+
+
+def can_close(user, alert: Alert) -> bool:
+    if not has_capability(user, Capability.HANDLE_WARNINGS) or alert.status == Alert.Status.CLOSED:
+        return False
+    return alert.level != Alert.Level.COUNTY or user.region.level <= codes.COUNTY
+
+
+def amount_label(cents: int | None) -> str:
+    return "" if cents is None else f"{Decimal(cents) / 100:,.2f}"

@@ -1,0 +1,109 @@
+"""What a warning says, in Chinese, and what it suggests doing: built from the rule's output row (no names in the
+summary — it is shown in lists; the person is shown masked beside it)."""
+
+from decimal import Decimal
+
+from minzheng.checks.sources import ALL_SOURCES
+
+from .models import Category, Outcome
+from .rules import RULES
+
+# The service item a warning's case is opened for, by rule and outcome; `None` where a referral fits better.
+SERVICE_FOR: dict[tuple[str, str], str] = {
+    ("death_member", Outcome.STOP): "dibao_review",
+    ("registration_change", Outcome.STOP): "dibao_review",
+    ("employed", Outcome.STOP): "dibao_review",
+    ("recheck_change", Outcome.STOP): "dibao_review",
+    ("recheck_change", Outcome.APPLY): "dibao_review",
+    ("recheck_change", Outcome.ENROL): "dibao",
+    ("medical_high", Outcome.APPLY): "temp_expense",
+    ("medical_high", Outcome.ENROL): "temp_expense",
+    ("disaster", Outcome.APPLY): "temp_emergency",
+    ("disaster", Outcome.ENROL): "temp_emergency",
+    ("student_aid", Outcome.ENROL): "dibao",
+    ("anti_poverty", Outcome.ENROL): "dibao",
+    ("dropout", Outcome.ENROL): "dibao",
+}
+# The department a warning is referred to, by rule.
+DEPARTMENT_FOR = {
+    "unemployed": "employment",
+    "dropout": "education",
+    "medical_high": "medical_insurance",
+    "disability_new": "disabled",
+    "disaster": "emergency",
+}
+
+# How a household is named by its category in a sentence ("低保家庭成员死亡").
+_CATEGORY = {
+    Category.DIBAO: "低保",
+    Category.TEKUN: "特困",
+    Category.EDGE: "低保边缘",
+    Category.RIGID: "刚性支出困难",
+    Category.ANTI_POVERTY: "防返贫监测",
+    Category.OTHER: "困难",
+}
+
+
+def _money(cents) -> str:
+    return "" if cents is None else f"{Decimal(int(cents)) / 100:,.2f}"
+
+
+def _choice(feed: str, field: str, code) -> str:
+    spec = ALL_SOURCES.get(feed)
+    if spec is None:
+        return str(code or "")
+    return spec.field(field).choices.get(str(code), str(code or ""))
+
+
+def rule_name(rule: str) -> str:
+    return RULES.get(rule, (rule, ""))[0]
+
+
+def summary(r: dict) -> str:
+    rule, on, cat = r["rule"], r["signal_on"], _CATEGORY.get(r["category"], "")
+    day = f"{on:%Y-%m-%d}" if on else ""
+    if rule == "death_member":
+        return f"{cat or '监测'}家庭成员死亡（{day}），须复核家庭人口及待遇"
+    if rule == "registration_change":
+        return f"{cat}家庭成员{_choice('civil_status', 'event', r['code'])}（{day}），已不共同生活，须核实"
+    if rule == "employed":
+        return f"低保家庭成员办理就业登记（{day}），家庭收入可能变化"
+    if rule == "unemployed":
+        return f"{cat}家庭成员办理失业登记（{day}），可落实就业援助"
+    if rule == "medical_high":
+        yearly = f"，家庭年收入约{_money(int(r['extra']))}元" if r.get("extra") not in (None, "") else ""
+        return f"近12个月个人自付医疗费用合计{_money(r['cents'])}元{yearly}，达到高额医疗费用预警线"
+    if rule == "disability_new":
+        return f"新办或升级残疾人证（{_choice('disability', 'grade', r['code'])}，{day}），可落实残疾人两项补贴等政策"
+    if rule == "dropout":
+        return f"学生辍学、失学（{_choice('student', 'stage', r['extra'])}，{day}）"
+    if rule == "student_aid":
+        return f"认定为家庭经济困难学生（{_choice('student', 'stage', r['extra'])}，{day}），家庭尚未纳入社会救助"
+    if rule == "disaster":
+        loss = f"，直接经济损失{_money(r['cents'])}元" if r.get("cents") is not None else ""
+        return f"遭受{_choice('disaster', 'disaster', r['code'])}灾害（{day}）{loss}"
+    if rule == "anti_poverty":
+        return f"新纳入防止返贫监测（{_choice('anti_poverty', 'risk', r['extra'])}，{day}），尚未纳入低保、特困"
+    if rule == "recheck_change":
+        labels = {"increase": "核定金额应增加", "decrease": "核定金额应减少", "stop": "可能不再符合条件"}
+        return f"批量复核（{day}）：{labels.get(r['code'], r['code'])}"
+    return rule_name(rule)
+
+
+def detail(r: dict) -> dict:
+    """The facts behind the warning and what it suggests, stored with it (JSON)."""
+    rule, outcome = r["rule"], r["outcome"]
+    suggested = r.get("suggested") or outcome
+    out = {
+        "rule_name": rule_name(rule),
+        "category": r["category"],
+        "suggested": suggested,
+        "rule_count": r.get("rule_count"),
+        "service": SERVICE_FOR.get((rule, suggested), ""),
+        "department": DEPARTMENT_FOR.get(rule, ""),
+    }
+    if rule == "disability_new":
+        out["service"] = "disability_care" if str(r["code"]) in ("1", "2") else "disability_living"
+    if r.get("cents") is not None:
+        out["amount"] = _money(r["cents"])
+    return out
