@@ -23,7 +23,10 @@ demo: install
 	$(BIN)/minzheng generate_population --prefix $(PREFIX) --households $(HOUSEHOLDS) --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_cases --cases 150 --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_check_data --prefix $(PREFIX) --seed $(SEED) --if-empty
-	@# The background worker runs batch re-checks started from the pages and stops with the server. Both sign the
+	$(BIN)/minzheng generate_monitoring_data --prefix $(PREFIX) --seed $(SEED) --if-empty
+	$(BIN)/minzheng schedule_monitoring --region $(PREFIX) --time 02:00
+	@# The background worker runs batch re-checks and monitoring sweeps started from the pages, and the nightly
+	@# monitoring sweep while it is up; it stops with the server. Both sign the
 	@# queued tasks, so they share one key: SECRET_KEY if set, else one made up for this run.
 	SECRET_KEY=$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}; export SECRET_KEY; \
 	$(BIN)/minzheng qcluster & worker=$$!; \

@@ -78,8 +78,10 @@ class SweepRunner:
                 continue
             value = getattr(inputs, name)
             if isinstance(value, pathlib.Path):
+                # Only the declared columns, in the declared types (a file may hold keys as DOUBLE, say).
+                cols = ", ".join(f"CAST({c} AS {_DUCK[t]}) AS {c}" for c, t in rules.INPUTS[name].items())
                 self.con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({_lit(str(value))})"
+                    f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} FROM read_parquet({_lit(str(value))})"
                 )
             else:
                 self.con.register(name, value)

@@ -117,6 +117,7 @@ CANDIDATE = {
     "cents": "int64",
     "extra": "string",
     "category": "string",  # the household's main monitored category when the rule fired ("" = not monitored)
+    "county": "int64",
 }
 
 
@@ -180,7 +181,7 @@ def facts(T) -> ibis.Table:
         else_="",
     )
     return j.select(
-        *[j[c] for c in ("household_key", "person_key", "registry_grade", "feed", "snapshot_id", "row_no")],
+        *[j[c] for c in ("household_key", "person_key", "county", "registry_grade", "feed", "snapshot_id", "row_no")],
         *[j[c] for c in ("code", "event_on", "cents", "extra", "as_of", "enabled", "medical_from")],
         *[j[c] for c in ("medical_cents", "medical_num", "medical_den", "disaster_cents")],
         recipient=recipient,
@@ -209,6 +210,7 @@ def _candidate(t, rule: str, outcome, key, person=None) -> ibis.Table:
         cents=t.cents,
         extra=t.extra,
         category=t.category,
+        county=t.county,
     )
 
 
@@ -283,6 +285,7 @@ def medical(T) -> ibis.Table:
     m = m.filter(_on(m, "medical_high"))
     per = m.group_by(
         household_key=m.household_key,
+        county=m.county,
         recipient=m.recipient,
         category=m.category,
         medical_cents=m.medical_cents,
@@ -325,6 +328,7 @@ def medical(T) -> ibis.Table:
         cents=t.total,
         extra=yearly.cast("string"),
         category=t.category,
+        county=t.county,
     )
 
 
@@ -332,6 +336,7 @@ def rechecked(T) -> ibis.Table:
     """A batch re-check now disagrees with a monitored household's status: more is due (apply), it would stop (stop),
     or a household on the edge or with rigid spending now qualifies for 低保 (enrol)."""
     c, h, p, m = T["check_changes"], T["households"], T["params"], T["members"]
+    m = m.semi_join(c, m.household_key == c.household_key)  # a few households, not the whole population
     county = m.group_by(k=m.household_key).aggregate(county=m.county.max())
     hh = h.rename(h_key="household_key")
     j = c.join(hh, c.household_key == hh.h_key).join(county, _.household_key == county.k)
@@ -360,6 +365,7 @@ def rechecked(T) -> ibis.Table:
         cents=ibis.null("int64"),
         extra=ibis.null("string"),
         category=t.category,
+        county=t.county,
     )
 
 
@@ -378,19 +384,16 @@ def fresh(T) -> ibis.Table:
 def warnings(T) -> ibis.Table:
     """The new warnings, classified: a household with as many different rules open as the county's complex_count
     (the new ones and those already open) goes to the county for 一事一议 (情况复杂)."""
-    fr, e, m, p = T["fresh"], T["existing"], T["members"], T["params"]
+    fr, e, p = T["fresh"], T["existing"], T["params"]
     rules_open = fr.select(k=fr.household_key, r=fr.rule).union(
         e.filter(e.open).select(k=e.household_key, r=e.rule), distinct=True
     )
     per = rules_open.group_by(k2=rules_open.k).aggregate(rule_count=rules_open.r.nunique())
-    county = m.group_by(k3=m.household_key).aggregate(county=m.county.max())
     prm = p.select(p_county=p.county, complex_count=p.complex_count)
-    j = fr.join(per, fr.household_key == per.k2).join(county, _.household_key == county.k3)
-    j = j.join(prm, _.county == prm.p_county)
+    j = fr.join(per, fr.household_key == per.k2).join(prm, _.county == prm.p_county)
     complex_ = j.rule_count >= j.complex_count
     return j.select(
         *[j[c] for c in CANDIDATE if c != "outcome"],
-        county=j.county,
         outcome=ibis.cases((complex_, "complex"), else_=j.outcome),
         suggested=j.outcome,
         rule_count=j.rule_count,

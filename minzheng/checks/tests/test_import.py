@@ -525,7 +525,9 @@ def test_api_push_size_limits(client, registered, approver):
 def test_api_sources_publish_the_contract(client, clerk):
     token = issue_token(clerk, "x")[1]
     data = call(client, "get", "/api/v1/checks/sources", token=token).json()
-    assert len(data) == 12
+    # The 12 checking sources and the 4 monitoring-only signal feeds.
+    assert len(data) == 16
+    assert {s["code"] for s in data if s["category"] == "signal"} == {"employment", "student", "disaster", "anti_poverty"}
     pension = next(s for s in data if s["code"] == "pension")
     item = next(f for f in pension["fields"] if f["name"] == "item")
     assert item["label"] == "待遇项目" and item["kind"] == "code" and item["choices"]["survivor"] == "遗属待遇"
