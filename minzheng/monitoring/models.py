@@ -140,12 +140,24 @@ class Alert(models.Model):
         COUNTY = "county", "县级民政部门"
 
     number = models.CharField("预警编号", max_length=32, unique=True)
-    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey(
-        Person, verbose_name="涉及人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    # A sweep inserts hundreds of thousands of warnings at once: only the indexes the pages and the duplicate
+    # suppression use are kept (the composite ones below cover the household, region, status and due date).
+    household = models.ForeignKey(
+        Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    region = models.ForeignKey(Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+")
-    rule = models.CharField("预警规则", max_length=30, db_index=True)
+    person = models.ForeignKey(
+        Person,
+        verbose_name="涉及人员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    region = models.ForeignKey(
+        Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    rule = models.CharField("预警规则", max_length=30)
     signal_key = models.CharField("信号标识", max_length=120)  # what the rule fired on; a repeat raises nothing
     suggested_outcome = models.CharField("建议处置", max_length=10, choices=Outcome.choices)
     level = models.CharField("处置层级", max_length=10, choices=Level.choices, default=Level.VILLAGE)
@@ -154,11 +166,13 @@ class Alert(models.Model):
     evidence = models.JSONField("信号来源", default=list, blank=True)  # [{source, snapshot, row_no, ...}]
     signal_on = models.DateField("信号日期")
     raised_on = models.DateField("预警日期")
-    due_on = models.DateField("处置期限", null=True, blank=True, db_index=True)
+    due_on = models.DateField("处置期限", null=True, blank=True)
     due_provisional = models.BooleanField("期限暂定", default=False)
     action_due_on = models.DateField("复核期限", null=True, blank=True)  # e.g. re-check within 3 months of a death
-    sweep = models.ForeignKey(Sweep, verbose_name="监测比对", null=True, blank=True, on_delete=models.PROTECT)
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    sweep = models.ForeignKey(
+        Sweep, verbose_name="监测比对", null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
     outcome = models.CharField("处置结果", max_length=10, choices=Outcome.choices, blank=True)
     closing_note = models.TextField("处置说明", blank=True)
     closed_on = models.DateField("办结日期", null=True, blank=True)

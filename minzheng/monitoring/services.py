@@ -3,12 +3,13 @@ turns signals into warnings, and each warning's follow-up (visit, outcome, the c
 The only place monitoring state changes."""
 
 import datetime
+import functools
 import time
 from collections.abc import Callable
 from decimal import Decimal
 
 import pyarrow as pa
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -358,26 +359,33 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 
 def _insert(model, values: list[dict]) -> None:
     """Insert many rows in batches with one prepared statement: what bulk_create does, without building a model
-    object per row (a night's sweep may raise hundreds of thousands of warnings). Values are prepared by each field, so
-    JSON and dates go in exactly as the ORM would write them."""
+    object per row (a night's sweep may raise hundreds of thousands of warnings). Dates and JSON are adapted the way
+    the field would adapt them for this database; text, numbers and booleans go in as they are."""
     if not values:
         return
-    fields = [model._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name) for name in values[0]]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    db = connections[router.db_for_write(model)]  # the wrapper itself: no per-value proxy lookups
     names = list(values[0])
-    # Text, numbers and booleans go in as they are; dates and JSON through their field.
-    prepared = {"JSONField", "DateField", "DateTimeField"}
-    prepare = [f.get_db_prep_save if f.get_internal_type() in prepared else None for f in fields]
+    fields = [model._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name) for name in names]
+    # A sweep's rows share a handful of dates and one timestamp: adapt each distinct value once.
+    adapt = {
+        "DateField": functools.lru_cache(maxsize=4096)(db.ops.adapt_datefield_value),
+        "DateTimeField": functools.lru_cache(maxsize=16)(db.ops.adapt_datetimefield_value),
+    }
+    prepare = []
+    for f in fields:
+        kind = f.get_internal_type()
+        if kind == "JSONField":
+            prepare.append(lambda v, f=f: f.get_db_prep_value(v, db))
+        else:
+            prepare.append(adapt.get(kind))
+    table = db.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
 
     def row_values(row: dict) -> tuple:
-        return tuple(
-            row[name] if prep is None else prep(row[name], connection)
-            for name, prep in zip(names, prepare, strict=True)
-        )
+        return tuple(row[n] if p is None else p(row[n]) for n, p in zip(names, prepare, strict=True))
 
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for start in range(0, len(values), 5000):
             cursor.executemany(sql, [row_values(row) for row in values[start : start + 5000]])
 

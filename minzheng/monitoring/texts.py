@@ -2,6 +2,7 @@
 summary — it is shown in lists; the person is shown masked beside it)."""
 
 from decimal import Decimal
+from functools import cache
 
 from minzheng.checks.sources import ALL_SOURCES
 
@@ -48,11 +49,14 @@ def _money(cents) -> str:
     return "" if cents is None else f"{Decimal(int(cents)) / 100:,.2f}"
 
 
-def _choice(feed: str, field: str, code) -> str:
+@cache
+def _choices(feed: str, field: str) -> dict[str, str]:
     spec = ALL_SOURCES.get(feed)
-    if spec is None:
-        return str(code or "")
-    return spec.field(field).choices.get(str(code), str(code or ""))
+    return spec.field(field).choices if spec is not None else {}
+
+
+def _choice(feed: str, field: str, code) -> str:
+    return _choices(feed, field).get(str(code), str(code or ""))
 
 
 def rule_name(rule: str) -> str:

@@ -527,7 +527,12 @@ def test_api_sources_publish_the_contract(client, clerk):
     data = call(client, "get", "/api/v1/checks/sources", token=token).json()
     # The 12 checking sources and the 4 monitoring-only signal feeds.
     assert len(data) == 16
-    assert {s["code"] for s in data if s["category"] == "signal"} == {"employment", "student", "disaster", "anti_poverty"}
+    assert {s["code"] for s in data if s["category"] == "signal"} == {
+        "employment",
+        "student",
+        "disaster",
+        "anti_poverty",
+    }
     pension = next(s for s in data if s["code"] == "pension")
     item = next(f for f in pension["fields"] if f["name"] == "item")
     assert item["label"] == "待遇项目" and item["kind"] == "code" and item["choices"]["survivor"] == "遗属待遇"
