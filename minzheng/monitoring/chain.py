@@ -13,6 +13,7 @@ from decimal import Decimal
 import duckdb
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
 from minzheng.checks.models import CheckResult, Snapshot
@@ -44,12 +45,31 @@ KINDS = {
     "check": "信息核对",
     "referral": "转介",
 }
+# Each kind's badge (Bootstrap colour class), the same in the legend and the rows.
+BADGES = {
+    "register": "text-bg-secondary",
+    "signal": "text-bg-warning",
+    "alert": "text-bg-danger",
+    "visit": "text-bg-info",
+    "closure": "text-bg-success",
+    "case": "text-bg-primary",
+    "check": "text-bg-dark",
+    "referral": "text-bg-light border",
+}
 # Within one day: what happened first reads first.
 _ORDER = {k: i for i, k in enumerate(("register", "signal", "check", "alert", "visit", "closure", "referral", "case"))}
 
 
 def _entry(date: datetime.date, kind: str, title: str, detail: str = "", url: str = "") -> dict:
-    return {"date": date, "kind": kind, "kind_label": KINDS[kind], "title": title, "detail": detail, "url": url}
+    return {
+        "date": date,
+        "kind": kind,
+        "kind_label": KINDS[kind],
+        "badge": BADGES[kind],
+        "title": title,
+        "detail": detail,
+        "url": url,
+    }
 
 
 def _snapshot_path(snapshot: Snapshot):
@@ -169,7 +189,7 @@ def build_chain(household: Household) -> list[dict]:
                 a.raised_on,
                 "alert",
                 f"预警 {a.number}：{texts.rule_name(a.rule)}",
-                f"{a.summary}{('；涉及 ' + who) if who else ''}；建议：{Outcome(a.suggested_outcome).label}",
+                f"{a.summary.rstrip('。')}{('；涉及 ' + who) if who else ''}；建议：{Outcome(a.suggested_outcome).label}",
                 url,
             )
         )
@@ -181,7 +201,13 @@ def build_chain(household: Household) -> list[dict]:
                 done = f"；转介{a.referral.get_department_display()}"
             label = Outcome(a.outcome).label if a.outcome in Outcome.values else a.outcome
             entries.append(
-                _entry(a.closed_on, "closure", f"预警 {a.number} 办结：{label}", f"{a.closing_note}{done}", url)
+                _entry(
+                    a.closed_on,
+                    "closure",
+                    f"预警 {a.number} 办结：{label}",
+                    f"{a.closing_note.rstrip('。')}{done}",
+                    url,
+                )
             )
     for v in Visit.objects.filter(alert__household=household).select_related("alert").order_by("visited_on", "id"):
         entries.append(
@@ -189,7 +215,7 @@ def build_chain(household: Household) -> list[dict]:
                 v.visited_on,
                 "visit",
                 f"入户核实：{v.get_finding_display()}",
-                v.notes + (f"；主要需求：{v.needs}" if v.needs else ""),
+                v.notes.rstrip("。") + (f"；主要需求：{v.needs}" if v.needs else ""),
                 reverse("monitoring:alert", args=[v.alert_id]),
             )
         )
@@ -215,7 +241,7 @@ def build_chain(household: Household) -> list[dict]:
     for c in CheckResult.objects.visible().filter(household=household).select_related("run").order_by("id"):
         entries.append(
             _entry(
-                c.run.as_of if c.run.kind == "batch" else c.created_at.date(),
+                c.run.as_of if c.run.kind == "batch" else timezone.localdate(c.created_at),
                 "check",
                 f"{c.run.get_kind_display()}：{c.verdict_label}",
                 f"人均月收入 {c.per_capita_income} 元"

@@ -68,7 +68,8 @@ def dashboard(user, region_code: str | None = None, today: datetime.date | None 
     grid: dict[str, dict[str, int]] = defaultdict(dict)
     for row in alerts.order_by().values("rule", "suggested_outcome").annotate(n=Count("pk")):
         grid[row["rule"]][row["suggested_outcome"]] = row["n"]
-    outcomes = [{"code": c, "label": label} for c, label in Outcome.choices]
+    # The label's head ("政策未落实") names the outcome in narrow columns; the whole label is the tooltip.
+    outcomes = [{"code": c, "label": label, "short": label.split("：")[0]} for c, label in Outcome.choices]
     rule_rows = [
         {
             "rule": rule,
@@ -156,7 +157,7 @@ def dashboard(user, region_code: str | None = None, today: datetime.date | None 
         )
 
     chart = {
-        "outcomes": [o["label"].split("：")[0] for o in outcomes],
+        "outcomes": [o["short"] for o in outcomes],
         "rules": [r["name"] for r in rule_rows],
         "by_rule": [[r["counts"][i] for r in rule_rows] for i in range(len(outcomes))],
         "children": [c["name"] for c in children],
@@ -176,6 +177,7 @@ def dashboard(user, region_code: str | None = None, today: datetime.date | None 
         "outcomes": outcomes,
         "rule_rows": rule_rows,
         "outcome_totals": outcome_totals,
+        "grand_total": sum(outcome_totals),
         "children": children,
         "totals": totals,
         "population": population,

@@ -27,6 +27,7 @@ services (as `generate_cases` does); this month one of its members dies, and a f
 """
 
 import datetime
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from minzheng.checks import inputs as check_inputs
 from minzheng.checks.models import Snapshot
 from minzheng.checks.sources import ALL_SOURCES, SIGNAL_FEEDS, SIGNALLING_SOURCES
 from minzheng.core.errors import DomainError
+from minzheng.core.workdays import WorkingCalendar
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
 
@@ -720,6 +722,7 @@ def generate_monitoring_data(
 
     # 4. The first follow-up work, on the warnings these sweeps raised.
     t = time.perf_counter()
+    _age_backlog(first, today)
     new = Alert.objects.filter(sweep__in=[first, nightly])
     if walk_household:
         death = new.filter(household_id=walk_household, rule="death_member").first()
@@ -826,14 +829,53 @@ def _follow_up(
         _close(result, closer, alert, today, finding == Visit.Finding.NOT_CONFIRMED)
 
 
+# Of the first sweep's open warnings (the backlog of data delivered before the platform went live), one in
+# BACKLOG_EVERY is dated OVERDUE_DAYS calendar days back and the next one so that its task falls due tomorrow-ish.
+BACKLOG_EVERY = 5
+OVERDUE_DAYS = 25
+
+
+def _age_backlog(first: Sweep, today: datetime.date) -> None:
+    """Date part of the first sweep's warnings as raised earlier, deadlines recomputed the services' way, so the
+    queues and the dashboard show overdue and due-soon tasks as a working county's would. A warning is never dated
+    before its signal."""
+    calendar = WorkingCalendar()
+    deadline = functools.cache(lambda region, level, raised: services.task_due(region, level, raised, calendar))
+    soon = calendar.add_working_days(today, 1).due
+
+    def due_soon_raise(region: str, level: str) -> datetime.date:
+        back = 1
+        while deadline(region, level, today - datetime.timedelta(days=back + 1)).due >= soon:
+            back += 1
+        return today - datetime.timedelta(days=back)
+
+    aged = []
+    backlog = Alert.objects.filter(sweep=first, status=Alert.Status.OPEN).order_by("number")
+    for i, alert in enumerate(backlog.only("pk", "region_id", "level", "signal_on")):
+        county = alert.region_id[:6] + "000000"
+        if i % BACKLOG_EVERY == 0:
+            raised = today - datetime.timedelta(days=OVERDUE_DAYS)
+        elif i % BACKLOG_EVERY == 1:
+            raised = due_soon_raise(county, alert.level)
+        else:
+            continue
+        if alert.signal_on > raised:
+            continue
+        d = deadline(county, alert.level, raised)
+        alert.raised_on, alert.due_on, alert.due_provisional = raised, d.due, d.provisional
+        aged.append(alert)
+    Alert.objects.bulk_update(aged, ["raised_on", "due_on", "due_provisional"], batch_size=1000)
+
+
 def _close(result: MonitoringDataResult, user, alert: Alert, today: datetime.date, not_confirmed: bool) -> None:
     """Close with what the warning suggests: a case where a service fits, else a referral, else record only."""
-    outcome = alert.suggested_outcome if alert.suggested_outcome != Outcome.COMPLEX else Outcome.APPLY
-    service = texts.SERVICE_FOR.get((alert.rule, alert.suggested_outcome)) or texts.SERVICE_FOR.get(
-        (alert.rule, outcome)
-    )
+    outcome = alert.suggested_outcome
+    complex_case = outcome == Outcome.COMPLEX
+    # A complex warning is settled by the county (一事一议) with whatever help fits the rule's ordinary route.
+    service = texts.SERVICE_FOR.get((alert.rule, outcome)) or texts.SERVICE_FOR.get((alert.rule, Outcome.APPLY))
     department = texts.DEPARTMENT_FOR.get(alert.rule, "")
-    case_first = [("case", f"入户核实后，主动为家庭办理{texts.rule_name(alert.rule)}相关救助申请。")] if service else []
+    how = "经县级“一事一议”研究，" if complex_case else "入户核实后，"
+    case_first = [("case", f"{how}主动为家庭办理{texts.rule_name(alert.rule)}相关救助申请。")] if service else []
     referral = [("referral", "已转介相关部门落实政策，跟踪办理结果。")] if department else []
     record_only = [("none", "入户核实后已向家庭说明政策，暂无需进一步处置，纳入日常走访。")]
     if not_confirmed:

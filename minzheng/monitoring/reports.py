@@ -4,6 +4,7 @@ registry can be put right. Read-only; identity numbers masked."""
 
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import quote
 
 import duckdb
@@ -23,7 +24,7 @@ from minzheng.core.masking import mask_id_number
 class UnmatchedReport:
     snapshot: Snapshot
     headers: list[str]
-    rows: list[list[str]]
+    rows: list[list]  # row number and numbers as numbers (xlsx cells stay numeric), the rest as shown text
 
     @property
     def title(self) -> str:
@@ -50,9 +51,11 @@ def readable_snapshot(user, snapshot_id: int) -> Snapshot:
     return snap
 
 
-def _shown(field, value) -> str:
+def _shown(field, value):
     if value is None:
         return ""
+    if isinstance(value, int | Decimal) and not field.choices:
+        return value
     if field.kind == "id_number":
         return mask_id_number(str(value))
     if field.choices:
@@ -68,7 +71,7 @@ def unmatched_rows(user, snapshot_id: int) -> UnmatchedReport:
     spec = ALL_SOURCES[snap.source]
     headers = ["行号", *[f.label for f in spec.fields]]
     path = settings.CHECKS_DATA_DIR / snap.path
-    rows: list[list[str]] = []
+    rows: list[list] = []
     if path.is_file():
         columns = ", ".join(f'"{f.name}"' for f in spec.fields)
         con = duckdb.connect(config={"threads": 1})
@@ -79,7 +82,7 @@ def unmatched_rows(user, snapshot_id: int) -> UnmatchedReport:
         finally:
             con.close()
         for row in result:
-            rows.append([str(row[0]), *[_shown(f, v) for f, v in zip(spec.fields, row[1:], strict=True)]])
+            rows.append([row[0], *[_shown(f, v) for f, v in zip(spec.fields, row[1:], strict=True)]])
     return UnmatchedReport(snap, headers, rows)
 
 
@@ -98,9 +101,15 @@ def unmatched_xlsx(report: UnmatchedReport) -> bytes:
     for col, title in enumerate(report.headers):
         sheet.set_column(col, col, 22 if col else 8)
         sheet.write_string(2, col, title, bold)
+    money = book.add_format({"num_format": "#,##0.00"})
     for i, row in enumerate(report.rows, start=3):
         for col, value in enumerate(row):
-            sheet.write_string(i, col, value)
+            if isinstance(value, Decimal):
+                sheet.write_number(i, col, float(value), money)
+            elif isinstance(value, int):
+                sheet.write_number(i, col, value)
+            else:
+                sheet.write_string(i, col, value)
     book.close()
     return buffer.getvalue()
 

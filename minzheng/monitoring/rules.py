@@ -309,10 +309,9 @@ def medical(T) -> ibis.Table:
     j = per.join(inc, per.household_key == inc.i_key, how="left")
     yearly = j.monthly_cents * 12
     over_amount = j.medical_cents.notnull() & (j.total >= j.medical_cents)
-    # total ≥ yearly × num / den, compared exactly in integers.
-    over_share = (
-        j.medical_num.notnull() & j.monthly_cents.notnull() & (j.total * j.medical_den >= yearly * j.medical_num)
-    )
+    # total ≥ yearly × num / den, compared exactly in integers. A household with no counted income is judged on the
+    # amount alone: any cost is "all of nothing", which would flag every small bill.
+    over_share = j.medical_num.notnull() & (j.monthly_cents > 0) & (j.total * j.medical_den >= yearly * j.medical_num)
     t = j.filter(over_amount | over_share)
     return t.select(
         household_key=t.household_key,

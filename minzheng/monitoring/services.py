@@ -16,8 +16,8 @@ from django.utils import timezone
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit
 from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
-from minzheng.core.workdays import WorkingCalendar
-from minzheng.policy.parameters import resolve_many
+from minzheng.core.workdays import Deadline, WorkingCalendar
+from minzheng.policy.parameters import resolve, resolve_many
 from minzheng.regions import codes
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
@@ -390,6 +390,16 @@ def _insert(model, values: list[dict]) -> None:
             cursor.executemany(sql, [row_values(row) for row in values[start : start + 5000]])
 
 
+# Each task level's working-day limit.
+TASK_DAYS = {Alert.Level.VILLAGE: "monitoring.task_wd", Alert.Level.COUNTY: "monitoring.county_task_wd"}
+
+
+def task_due(region_code: str, level: str, raised: datetime.date, calendar: WorkingCalendar | None = None) -> Deadline:
+    """The task deadline for a warning raised on `raised`, from the level's working-day limit in force then."""
+    days = int(resolve(TASK_DAYS[level], region_code, raised).value)
+    return (calendar or WorkingCalendar()).add_working_days(raised, days)
+
+
 def _store_alerts(sweep: Sweep, table: pa.Table, regions: dict[int, str]) -> dict[str, int]:
     """The new warnings and their tasks, with working-day deadlines per county and level."""
     rows = table.to_pylist()
@@ -403,15 +413,10 @@ def _store_alerts(sweep: Sweep, table: pa.Table, regions: dict[int, str]) -> dic
         v = {
             k: r.value
             for k, r in resolve_many(
-                ["monitoring.task_wd", "monitoring.county_task_wd", "dibao.post_death_review_months"],
-                f"{county:06d}000000",
-                on,
+                [*TASK_DAYS.values(), "dibao.post_death_review_months"], f"{county:06d}000000", on
             ).items()
         }
-        for level, key in (
-            (Alert.Level.VILLAGE, "monitoring.task_wd"),
-            (Alert.Level.COUNTY, "monitoring.county_task_wd"),
-        ):
+        for level, key in TASK_DAYS.items():
             d = calendar.add_working_days(raised, int(v[key]))
             deadlines[(county, level)] = (d.due, d.provisional, int(v["dibao.post_death_review_months"]))
     heads = _heads(sorted({r["household_key"] for r in rows if r["person_key"] is None}))

@@ -37,9 +37,9 @@ PAGE_SIZE = 50
 STATUS_FILTERS = [("active", "未办结"), *Alert.Status.choices, ("all", "全部")]
 SWEEP_STATS = {
     "signals": "读取信号",
-    "matched": "匹配到监测家庭",
+    "matched": "匹配到本辖区家庭成员",
     "unmatched_person": "未匹配到登记人员",
-    "outside_households": "不属本辖区监测家庭",
+    "outside_households": "已登记但不在本辖区家庭",
     "candidates": "触发规则",
     "warnings": "新增预警",
     "suppressed": "重复抑制",
@@ -300,7 +300,7 @@ def household_chain(request: HttpRequest, household_id: int) -> HttpResponse:
             "household": household,
             "head": mask_name(household.head.name) if household.head_id else "—",
             "entries": entries,
-            "kinds": chains.KINDS,
+            "kinds": [{"label": label, "badge": chains.BADGES[k]} for k, label in chains.KINDS.items()],
         },
     )
 

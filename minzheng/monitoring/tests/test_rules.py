@@ -220,12 +220,14 @@ def test_medical_costs_without_any_threshold_configured_raise_nothing(make_house
 def test_medical_costs_over_the_share_of_yearly_income(make_household, monitor, signal, sweep, alerts, set_params):
     """Share test: the household's latest check counted 1000 元/月 → 12000 元/年; half of it is 6000 元."""
     set_params(monitoring__medical_share_of_income="0.5")
-    over, under, unchecked = make_household(), make_household(), make_household()
+    over, under, unchecked, no_income = make_household(), make_household(), make_household(), make_household()
     for h in (over, under):
         check_result(h, counted_income="1000.00")
+    check_result(no_income, counted_income="0.00")
     medical(signal, over, 0, 6000)
     medical(signal, under, 0, 5999)
     medical(signal, unchecked, 0, 100000)  # no check, no income: the share test cannot say anything
+    medical(signal, no_income, 0, 50)  # no counted income: a small bill is not "half of it"
     sweep()
     a = only(alerts)
     assert a.household_id == over.pk and a.suggested_outcome == "enrol" and "家庭年收入约12,000.00元" in a.summary

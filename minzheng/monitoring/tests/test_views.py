@@ -454,7 +454,7 @@ def test_unmatched_report_downloads_masked_and_audited(
     assert rows[2][:2] == ("行号", "公民身份号码")
     data = [r for r in rows[3:] if r[0]]
     assert len(data) == 1
-    assert data[0][0] == "2" and data[0][1] == masked(stranger) and "就业登记" in data[0] and "某某公司" in data[0]
+    assert data[0][0] == 2 and data[0][1] == masked(stranger) and "就业登记" in data[0] and "某某公司" in data[0]
     assert AuditEntry.objects.filter(action="export", object_type="snapshot", object_id=str(snap.pk)).count() == 1
 
     # capability and scope
