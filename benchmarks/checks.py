@@ -593,6 +593,7 @@ def build_scale(scratch: Path, members_file: Path, households: int, seed: int, a
 
     from minzheng.checks import rules
     from minzheng.checks.demo import Generation
+    from minzheng.checks.importer import ROW_GROUP_SIZE
     from minzheng.checks.sources import SOURCES
 
     folder = scratch / "scale"
@@ -650,7 +651,7 @@ def build_scale(scratch: Path, members_file: Path, households: int, seed: int, a
                         WHERE u(id_number, 'unmatched.{code}') < getvariable('unmatched_share')
                     )
                     ORDER BY person_key NULLS LAST
-                ) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
+                ) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})
                 """
             )
             total += con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]

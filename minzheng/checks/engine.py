@@ -117,6 +117,9 @@ def execute(inputs: EngineInputs, queries: tuple[str, ...] = ("households",), **
         runner = getattr(_window, "runner", None)
         if runner is None:
             runner = _window.runner = DuckDBRunner(threads=1)
+            # Keep each snapshot file's footer (its row-group statistics) instead of parsing it for every check;
+            # DuckDB checks the file is unchanged before using it.
+            runner.con.execute("SET parquet_metadata_cache = true")
         try:
             runner.bind(inputs)
             return runner.run(queries)
