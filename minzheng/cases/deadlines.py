@@ -77,16 +77,24 @@ def clock_statuses(case, events, calendar: WorkingCalendar | None = None) -> lis
         if not starts:
             continue
         start = starts[-1]  # a re-investigation restarts the notice and the review clocks
-        days = _param(case, clock, events)
-        if clock.code == "total":
-            days += _notice_days_outside_total(case, events, calendar)
-        if clock.calendar:
-            deadline = Deadline(start.on + datetime.timedelta(days=days), False, "自然日")
+        calendar_days = clock.calendar
+        if clock.due_key:
+            due = (start.data or {}).get(clock.due_key)
+            if not due:
+                continue
+            deadline = Deadline(datetime.date.fromisoformat(due), False, "自然日")
+            days, calendar_days = max((deadline.due - start.on).days, 0), True
         else:
-            deadline = calendar.add_working_days(start.on, days)
+            days = _param(case, clock, events)
+            if clock.code == "total":
+                days += _notice_days_outside_total(case, events, calendar)
+            if clock.calendar:
+                deadline = Deadline(start.on + datetime.timedelta(days=days), False, "自然日")
+            else:
+                deadline = calendar.add_working_days(start.on, days)
         met = next((e.on for e in events if e.seq > start.seq and e.action in clock.met_by), None)
         result.append(
-            ClockStatus(clock.code, clock.label, start.on, days, clock.calendar, deadline, met, clock.informational)
+            ClockStatus(clock.code, clock.label, start.on, days, calendar_days, deadline, met, clock.informational)
         )
     return sorted(result, key=lambda c: c.started_on)
 

@@ -128,11 +128,13 @@ def open_application(
     entrusted_id_number: str = "",
     note: str = "",
     today: datetime.date | None = None,
+    due_on: datetime.date | None = None,
 ) -> Case:
     """Register an application at the window (or online, or by a village assistant on the household's behalf).
 
     If every material the applicant must provide is there, the case is accepted at once; otherwise it waits in
-    `pending` for the one-time notice of missing materials.
+    `pending` for the one-time notice of missing materials. `due_on` is a deadline set from outside the procedure
+    (a 复核 after a member's death); the procedures with such a limit show it as one of the case's clocks.
     """
     require(user, Capability.EDIT_PEOPLE)
     today = _date(today, "申请日期", timezone.localdate()) if today else timezone.localdate()
@@ -196,7 +198,10 @@ def open_application(
                 )
                 for m in known.values()
             )
-            _append(case, user, "submit", wf.PENDING, today, {"channel": channel, "received": sorted(codes)}, note)
+            submitted = {"channel": channel, "received": sorted(codes)}
+            if due_on is not None:  # may already have passed: a late 复核 must still be opened, and shows overdue
+                submitted["due_on"] = due_on.isoformat()
+            _append(case, user, "submit", wf.PENDING, today, submitted, note)
             if conflicts:
                 _append(
                     case,

@@ -63,6 +63,10 @@ class Clock:
     met_by: tuple[str, ...]
     calendar: bool = False
     informational: bool = False  # shown, but not a deadline for the queue (e.g. the earliest end of the notice)
+    # A limit fixed from outside the procedure: the deadline is the date recorded under this key in the starting
+    # event's data (e.g. a 复核 opened after a member's death, due within N months of the death); no `param`. A case
+    # opened without that date has no such limit.
+    due_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ REVIEW = Workflow(
         Action("deliver_refusal", "送达停止保障通知书", (REFUSED,), None, CONFIRM),
     ),
     (
+        Clock("review", "复核期限", "submit", "", ("approve", "refuse"), due_key="due_on"),
         Clock("check", "启动信息核对", "request_check", "check_start_wd", ("record_check", "complete_investigation")),
         Clock("county", "县级复核决定", "enter:county_review", "county_review_wd", ("approve", "refuse")),
         Clock("refusal", "书面告知停止保障理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),

@@ -603,6 +603,7 @@ def close_alert(
                 channel=Channel.PROACTIVE,
                 note=f"由监测预警 {alert.number} 主动发现：{alert.summary}",
                 today=today,
+                due_on=alert.action_due_on,  # e.g. the 复核 within N months of a member's death
             )
         elif action == "referral":
             if department not in Referral.Department.values:

@@ -144,6 +144,9 @@ def test_death_signal_becomes_a_review_case(page, live_server, regions, make_use
     link.click()
     expect(page).to_have_url(re.compile(rf"/cases/{case.pk}/$"))
     expect(page.get_by_test_id("state")).to_have_text("已受理，待调查")
+    # …on the clock the death set: 复核 within the parameter's months of it
+    alert_due = Alert.objects.get(case=case).action_due_on
+    expect(page.get_by_test_id("deadline-review")).to_contain_text(f"{alert_due:%Y-%m-%d}")
     case.refresh_from_db()
     assert case.state == "accepted" and case.service.code == "dibao_review" and case.channel == "proactive"
 

@@ -153,6 +153,13 @@ def test_closing_with_a_recheck_case_opens_an_accepted_proactive_review(raise_al
     assert case.household_id == h.pk and case.region_id == h.region_id
     submit = case.events.get(action="submit")
     assert submit.note.startswith(f"由监测预警 {alert.number} 主动发现") and submit.data["channel"] == "proactive"
+    # The case carries the warning's 复核期限 (N months after the death) as one of its clocks, first in its queue.
+    assert alert.action_due_on is not None
+    review = next(s for s in cases.deadlines(case) if s.code == "review")
+    assert (review.label, review.deadline.due, review.open) == ("复核期限", alert.action_due_on, True)
+    assert review.overdue(alert.action_due_on) is False and review.overdue(
+        alert.action_due_on + datetime.timedelta(days=1)
+    )
     entry = (
         AuditEntry.objects.filter(object_type="warning", object_id=str(alert.pk), action="update")
         .order_by("seq")
@@ -283,6 +290,27 @@ def test_an_open_case_of_the_same_item_refuses_the_close_and_changes_nothing(rai
         )
     assert existing.number in caught.value.message
     assert state(alert) == before and Case.objects.count() == 1
+
+
+def test_a_review_has_a_review_clock_only_when_opened_with_a_due_date(raise_alert, assistant):
+    """A scheduled 复核 has no outside deadline; one opened late after a death shows its limit overdue at once."""
+    _alert, h = raise_alert()
+    scheduled = cases.open_application(
+        assistant, household_id=h.pk, service_code="dibao_review", applicant_id=h.head_id, channel="window"
+    )
+    assert "review" not in [s.code for s in cases.deadlines(scheduled)]
+    Case.objects.filter(pk=scheduled.pk).update(state=wf.WITHDRAWN)  # out of the way of the next one
+    today = timezone.localdate()
+    late = cases.open_application(
+        assistant,
+        household_id=h.pk,
+        service_code="dibao_review",
+        applicant_id=h.head_id,
+        channel="window",
+        due_on=today - datetime.timedelta(days=3),
+    )
+    review = next(s for s in cases.deadlines(late) if s.code == "review")
+    assert review.overdue(today) and review.days == 0 and review.deadline.due == today - datetime.timedelta(days=3)
 
 
 def test_a_closed_warning_cannot_be_closed_again(raise_alert, assistant):
