@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
-from minzheng.core import audit
+from minzheng.core import audit, batching
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_name
 from minzheng.policy.parameters import resolve
@@ -247,10 +247,11 @@ def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
     ids = [row["last"] for row in latest] + [row["last"] for row in reviews]
     grants: dict[int, tuple] = {}
     review_of: dict[int, tuple] = {}
-    for pk, hid, workflow, state, decided, proposed in Case.objects.filter(pk__in=ids).values_list(
-        "id", "household_id", "service__workflow", "state", "decided_amount", "proposed_amount"
-    ):
-        (review_of if workflow == "review" else grants)[hid] = (pk, workflow, state, decided, proposed)
+    for batch in batching.in_batches(ids):
+        for pk, hid, workflow, state, decided, proposed in Case.objects.filter(pk__in=batch).values_list(
+            "id", "household_id", "service__workflow", "state", "decided_amount", "proposed_amount"
+        ):
+            (review_of if workflow == "review" else grants)[hid] = (pk, workflow, state, decided, proposed)
     out = {}
     for hid, (pk, workflow, _state, decided, proposed) in grants.items():
         amount = decided if decided is not None else (proposed or Decimal("0"))
@@ -318,9 +319,9 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         stats = _stats(out)
         recipients = current_recipients(region)
         rows = [h for h in out.to_pylist() if h["household_key"] in recipients]
-        regions = dict(
-            Household.objects.filter(pk__in=[h["household_key"] for h in rows]).values_list("id", "region_id")
-        )
+        regions = {}
+        for batch in batching.in_batches(h["household_key"] for h in rows):
+            regions.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
         results = []
         for h in rows:
             result = _result(run, h, regions[h["household_key"]], None, None)

@@ -3,7 +3,7 @@
 import datetime
 
 import pyarrow as pa
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 
 from minzheng.checks import inputs as check_inputs
 from minzheng.checks.models import CheckResult, CheckRun, Snapshot
@@ -65,10 +65,11 @@ def register(region_code: str) -> pa.Table:
     return _table(rules.REGISTER, list(rows))
 
 
-def latest_checks(region_code: str) -> list[int]:
-    """Each household's latest check that read data under an authorisation ("未核对" results say nothing)."""
+def latest_checks(region_code: str) -> QuerySet:
+    """The ids of each household's latest check that read data under an authorisation ("未核对" results say
+    nothing), as a subquery: a city has one per household, far more than a statement may bind as values."""
     low, high = codes.subtree_range(region_code)
-    return list(
+    return (
         CheckResult.objects.visible()
         .filter(region_id__gte=low, region_id__lte=high, authorisation__isnull=False)
         .exclude(change=CheckResult.Change.NOT_CHECKED)
@@ -92,7 +93,7 @@ def check_changes(region_code: str) -> pa.Table:
     )
     latest = runs.values("region_id").annotate(last=Max("id")).values_list("last", flat=True)
     rows = (
-        CheckResult.objects.filter(run_id__in=list(latest))
+        CheckResult.objects.filter(run_id__in=latest)
         .filter(change__in=[CheckResult.Change.INCREASE, CheckResult.Change.DECREASE, CheckResult.Change.STOP])
         .values_list("household_id", "id", "change", "dibao", "run__as_of")
     )

@@ -5,7 +5,7 @@ The only place monitoring state changes."""
 import datetime
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pyarrow as pa
@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit
+from minzheng.core import audit, batching
 from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
 from minzheng.core.workdays import Deadline, WorkingCalendar
 from minzheng.policy.parameters import resolve, resolve_many
@@ -28,6 +28,20 @@ from .models import Alert, Category, EntrySource, MonitoredEntry, Outcome, Sweep
 
 JOB = "minzheng.monitoring.services.run_sweep"
 _BATCH = 2000
+_IN_BATCH = batching.IN_BATCH  # ids per `IN (…)` list (tests make it 1)
+
+
+def _in_batches(ids) -> Iterator[list[int]]:
+    return batching.in_batches(ids, _IN_BATCH)
+
+
+def _current_members(household_ids) -> dict[int, list[int]]:
+    members: dict[int, list[int]] = {}
+    for batch in _in_batches(household_ids):
+        current = Membership.objects.filter(household_id__in=batch, left_on__isnull=True)
+        for hid, pid in current.values_list("household_id", "person_id"):
+            members.setdefault(hid, []).append(pid)
+    return members
 
 
 # ------------------------------------------------------------------------------------------------------ the register
@@ -68,11 +82,7 @@ def _case_categories(
         elif state == wf.APPROVED:
             latest_grant[household] = row
     wanted = {}
-    members: dict[int, list[int]] = {}
-    for hid, pid in Membership.objects.filter(household_id__in=list(latest_grant), left_on__isnull=True).values_list(
-        "household_id", "person_id"
-    ):
-        members.setdefault(hid, []).append(pid)
+    members = _current_members(latest_grant)
     for household, (pk, _h, applicant, region, workflow, _s, number, decided_on, start) in latest_grant.items():
         review = latest_review.get(household)
         if review and review[0] > pk and review[5] == wf.REFUSED:
@@ -92,11 +102,7 @@ def _check_categories(region_code: str) -> dict[tuple[int, str], tuple[int, int,
 
     results = CheckResult.objects.filter(pk__in=latest_checks(region_code)).filter(Q(edge=True) | Q(rigid=True))
     rows = list(results.values_list("id", "household_id", "region_id", "edge", "rigid", "dibao", "run__as_of"))
-    members: dict[int, list[int]] = {}
-    for hid, pid in Membership.objects.filter(household_id__in=[r[1] for r in rows], left_on__isnull=True).values_list(
-        "household_id", "person_id"
-    ):
-        members.setdefault(hid, []).append(pid)
+    members = _current_members(r[1] for r in rows)
     wanted = {}
     for pk, household, region, edge, _rigid, dibao, as_of in rows:
         if dibao:
@@ -124,11 +130,10 @@ def sync_register(region_code: str, on: datetime.date) -> dict:
     )
     current = {(p, c): pk for pk, p, c in automatic.values_list("id", "person_id", "category")}
     stale = [pk for key, pk in current.items() if key not in wanted]
-    taken = set(
-        MonitoredEntry.objects.filter(end_on__isnull=True, person_id__in=[p for p, _c in wanted]).values_list(
-            "person_id", "category"
-        )
-    )
+    taken = set()
+    for batch in _in_batches(p for p, _c in wanted):
+        open_ = MonitoredEntry.objects.filter(end_on__isnull=True, person_id__in=batch)
+        taken.update(open_.values_list("person_id", "category"))
     new = [
         MonitoredEntry(
             person_id=p,
@@ -143,8 +148,8 @@ def sync_register(region_code: str, on: datetime.date) -> dict:
         if (p, c) not in current and (p, c) not in taken
     ]
     with transaction.atomic():
-        for start in range(0, len(stale), 500):
-            MonitoredEntry.objects.filter(pk__in=stale[start : start + 500]).update(
+        for batch in _in_batches(stale):
+            MonitoredEntry.objects.filter(pk__in=batch).update(
                 end_on=on, end_reason="审批决定或核对结果已不再属于该类别"
             )
         MonitoredEntry.objects.bulk_create(new, batch_size=_BATCH)
@@ -196,16 +201,13 @@ def _apply_anti_poverty(changes: pa.Table, regions: dict[int, str], on: datetime
     opened = closed = 0
     identified = [r for r in changes.to_pylist() if r["code"] == "identified"]
     eliminated = [r["person_key"] for r in changes.to_pylist() if r["code"] == "eliminated"]
-    if eliminated:
-        closed = MonitoredEntry.objects.filter(
-            person_id__in=eliminated, category=Category.ANTI_POVERTY, end_on__isnull=True
-        ).update(end_on=on, end_reason="乡村振兴部门：风险消除")
+    anti_poverty = MonitoredEntry.objects.filter(category=Category.ANTI_POVERTY, end_on__isnull=True)
+    for batch in _in_batches(eliminated):
+        closed += anti_poverty.filter(person_id__in=batch).update(end_on=on, end_reason="乡村振兴部门：风险消除")
     if identified:
-        present = set(
-            MonitoredEntry.objects.filter(
-                person_id__in=[r["person_key"] for r in identified], category=Category.ANTI_POVERTY, end_on__isnull=True
-            ).values_list("person_id", flat=True)
-        )
+        present = set()
+        for batch in _in_batches(r["person_key"] for r in identified):
+            present.update(anti_poverty.filter(person_id__in=batch).values_list("person_id", flat=True))
         new = [
             MonitoredEntry(
                 person_id=r["person_key"],
@@ -336,17 +338,16 @@ def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None)
 
 
 def _household_regions(household_ids: set[int]) -> dict[int, str]:
-    ids = sorted(household_ids)
     out: dict[int, str] = {}
-    for start in range(0, len(ids), 900):
-        out.update(Household.objects.filter(pk__in=ids[start : start + 900]).values_list("id", "region_id"))
+    for batch in _in_batches(household_ids):
+        out.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
     return out
 
 
 def _heads(household_ids: list[int]) -> dict[int, int | None]:
     out: dict[int, int | None] = {}
-    for start in range(0, len(household_ids), 900):
-        out.update(Household.objects.filter(pk__in=household_ids[start : start + 900]).values_list("id", "head_id"))
+    for batch in _in_batches(household_ids):
+        out.update(Household.objects.filter(pk__in=batch).values_list("id", "head_id"))
     return out
 
 

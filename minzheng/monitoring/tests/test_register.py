@@ -128,9 +128,15 @@ def test_an_approved_dibao_case_puts_every_member_on_the_register(make_household
     assert again.stats["register_opened"] == 0 and len(entries(h)) == 3
 
 
+# In batches of one id: every `IN (…)` list is split as a city's hundreds of thousands of ids would be.
+IN_BATCHES = pytest.mark.parametrize("in_batch", [services._IN_BATCH, 1])
+
+
+@IN_BATCHES
 def test_a_refused_review_closes_the_entries_and_keeps_the_history(
-    make_household, approve_dibao, review, sweep, monitor, county_officer
+    make_household, approve_dibao, review, sweep, monitor, county_officer, monkeypatch, in_batch
 ):
+    monkeypatch.setattr(services, "_IN_BATCH", in_batch)
     h, manual = make_household(3), make_household(2)
     approve_dibao(h)
     monitor(manual, "dibao")  # registered by hand (e.g. before the platform): the sync leaves it alone
@@ -163,7 +169,11 @@ def test_a_review_that_continues_the_benefit_keeps_the_entries(make_household, a
     assert len(entries(h, end_on__isnull=True, category=Category.DIBAO)) == 2
 
 
-def test_edge_and_rigid_come_from_the_latest_check_and_yield_to_a_dibao_decision(make_household, approve_dibao, sweep):
+@IN_BATCHES
+def test_edge_and_rigid_come_from_the_latest_check_and_yield_to_a_dibao_decision(
+    make_household, approve_dibao, sweep, monkeypatch, in_batch
+):
+    monkeypatch.setattr(services, "_IN_BATCH", in_batch)
     edge, rigid = make_household(2), make_household(2)
     run = CheckRun.objects.create(
         kind=CheckRun.Kind.BATCH, region_id=COUNTY, as_of=D(2026, 3, 1), status=CheckRun.Status.COMPLETE
