@@ -164,7 +164,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"axes": {"handlers": ["console"], "level": "WARNING"}},
+    "loggers": {
+        "axes": {"handlers": ["console"], "level": "WARNING"},
+        # Server errors with their tracebacks on stderr (Django's default sends them only to ADMINS by mail).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }
 
 # The platform's own settings.

@@ -136,6 +136,7 @@ _DATA_LABELS = {
     "authorisation_signed": "核对授权书",
     "pledge_signed": "承诺书",
     "after_notice": "一次性告知后补齐",
+    "due_on": "办理期限",
 }
 
 

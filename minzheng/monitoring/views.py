@@ -4,6 +4,7 @@ call `minzheng.monitoring.services` (the only place state changes) or a read-onl
 
 import datetime
 import re
+import unicodedata
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -37,9 +38,9 @@ PAGE_SIZE = 50
 STATUS_FILTERS = [("active", "未办结"), *Alert.Status.choices, ("all", "全部")]
 SWEEP_STATS = {
     "signals": "读取信号",
-    "matched": "匹配到本辖区家庭成员",
+    "matched": "匹配到比对区域内家庭成员",
     "unmatched_person": "未匹配到登记人员",
-    "outside_households": "已登记但不在本辖区家庭",
+    "outside_households": "已登记但不在比对区域内家庭",
     "candidates": "触发规则",
     "warnings": "新增预警",
     "suppressed": "重复抑制",
@@ -59,18 +60,21 @@ def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
     return Paginator(qs, size).get_page(request.GET.get("page"))
 
 
-def _query_without_page(request: HttpRequest) -> str:
+def _query_without_page(request: HttpRequest, **changes: str) -> str:
+    """The current filters for a link: no page number, with `changes` set (each key once)."""
     query = request.GET.copy()
     query.pop("page", None)
+    for key, value in changes.items():
+        query[key] = value
     return query.urlencode()
 
 
 def _scope_prefix(user, raw: str, notes: list[str]) -> tuple[str, str] | None:
     """A region filter (2–12 digits) inside the user's scope, as a code range; a bad one is noted and ignored."""
-    raw = (raw or "").strip()
+    raw = unicodedata.normalize("NFKC", raw or "").strip()  # full-width digits from a Chinese IME become ASCII
     if not raw:
         return None
-    if not re.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}", raw):
+    if not re.fullmatch(r"[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}", raw):
         notes.append("区划筛选条件格式错误（应为2、4、6、9或12位区划代码），已忽略")
         return None
     code = codes.canonical(raw)
@@ -174,6 +178,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "outcomes": Outcome.choices,
             "levels": Alert.Level.choices,
             "base_query": _query_without_page(request),
+            "overdue_query": _query_without_page(request, overdue="1"),
         },
     )
 
@@ -348,17 +353,17 @@ def register(request: HttpRequest) -> HttpResponse:
     qs = MonitoredEntry.objects.for_user(user)
     if not history:
         qs = qs.filter(end_on__isnull=True)
-    if category:
-        if category in Category.values:
-            qs = qs.filter(category=category)
-        else:
-            notes.append("监测类别筛选条件无效，已忽略")
-            category = ""
+    if category and category not in Category.values:
+        notes.append("监测类别筛选条件无效，已忽略")
+        category = ""
     region_raw = request.GET.get("region", "").strip()
     bounds = _scope_prefix(user, region_raw, notes)
     if bounds:
         qs = qs.filter(region_id__gte=bounds[0], region_id__lte=bounds[1])
+    # The per-category counts are the tabs: they ignore the category chosen, so every tab keeps its number.
     by_category = dict(qs.order_by().values("category").annotate(n=Count("pk")).values_list("category", "n"))
+    if category:
+        qs = qs.filter(category=category)
     page = _page(
         request, qs.select_related("person", "household", "region").order_by("region_id", "household_id", "id")
     )

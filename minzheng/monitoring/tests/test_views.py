@@ -94,6 +94,13 @@ def test_queue_filters_and_due_flags(client, death, clerk):
     assert numbers(level="county") == []
     assert len(numbers(region=TOWNSHIP[:9])) == 1
     assert numbers(region=SIBLING_VILLAGE) == []
+    full_width = TOWNSHIP[:9].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert len(numbers(region=full_width)) == 1  # as a Chinese input method types it
+    for bad in ("١٣٠٧٢٢", "13072", "abc"):
+        noted = client.get(url, {"region": bad})
+        assert noted.status_code == 200 and "区划筛选条件格式错误" in noted.content.decode(), bad
+    register = client.get(reverse("monitoring:register"), {"region": full_width + "٣"})
+    assert register.status_code == 200 and "区划筛选条件格式错误" in register.content.decode()
     noted = client.get(url, {"region": OTHER_TOWNSHIP[:9]})
     assert "不在您的管辖范围内" in noted.content.decode() and len(noted.context["rows"]) == 1  # ignored, noted
     assert numbers(overdue="1") == []
@@ -327,7 +334,9 @@ def test_register_lists_filters_and_registers(client, make_household, monitor, a
     html = page.content.decode()
     assert masked(ids(h)[0]) in html and ids(h)[0] not in html
     assert _audits("view", "monitored_register") == 1
-    assert client.get(reverse("monitoring:register"), {"category": "tekun"}).context["rows"] == []
+    all_counts = client.get(reverse("monitoring:register")).context["categories"]
+    tekun = client.get(reverse("monitoring:register"), {"category": "tekun"}).context
+    assert tekun["rows"] == [] and tekun["categories"] == all_counts  # the tabs keep their numbers
 
     # 人工登记 of another person of the village's household
     new = make_household(size=1)
@@ -348,6 +357,17 @@ def test_register_lists_filters_and_registers(client, make_household, monitor, a
         {"entry-id_number": ids(far)[0], "entry-category": "other", "entry-start_on": timezone.localdate().isoformat()},
     )
     assert outside.status_code == 400 and "不在您辖区" in outside.content.decode()
+    # a malformed number says what is wrong with it (the registry's wording), and nothing is registered
+    count = MonitoredEntry.objects.count()
+    wrong_digit = ids(new)[0][:-1] + ("0" if ids(new)[0][-1] != "0" else "1")
+    for bad in ("123", wrong_digit):
+        refused = client.post(
+            reverse("monitoring:register"),
+            {"entry-id_number": bad, "entry-category": "other", "entry-start_on": timezone.localdate().isoformat()},
+        )
+        page = refused.content.decode()
+        assert refused.status_code == 400 and "公民身份号码" in page and "不在您辖区" not in page, bad
+    assert MonitoredEntry.objects.count() == count
 
     # history: a closed entry shows only with history=all
     MonitoredEntry.objects.filter(person__id_number=ids(new)[0]).update(
