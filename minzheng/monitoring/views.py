@@ -532,5 +532,13 @@ def unmatched(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @staff_view
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    data = dashboards.dashboard(request.user, request.GET.get("region", "").strip() or None, today=_today())
-    return render(request, "monitoring/dashboard.html", {"d": data})
+    """A region the user may not see (or a malformed code) is noted and the user's own region shown, as the lists
+    ignore such a filter."""
+    raw = unicodedata.normalize("NFKC", request.GET.get("region", "")).strip() or None
+    notes = []
+    try:
+        data = dashboards.dashboard(request.user, raw, today=_today())
+    except NotFound as exc:
+        notes.append(f"{exc.message}，已显示本辖区")
+        data = dashboards.dashboard(request.user, None, today=_today())
+    return render(request, "monitoring/dashboard.html", {"d": data, "notes": notes})

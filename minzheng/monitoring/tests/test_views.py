@@ -577,14 +577,20 @@ def test_dashboard_numbers(client, dashboard_data, county_officer):
 def test_dashboard_scope_and_leader(client, dashboard_data, make_user):
     clerk = make_user("clerk", region=OTHER_TOWNSHIP)
     _login(client, clerk)
-    assert client.get(reverse("monitoring:dashboard"), {"region": TOWNSHIP[:9]}).status_code == 404
-    assert client.get(reverse("monitoring:dashboard"), {"region": "130722"}).status_code == 404
     own = client.get(reverse("monitoring:dashboard")).context["d"]
     assert own["totals"] == {"open": 0, "overdue": 0, "closed": 2}
+    # Outside the scope, unknown or malformed: noted, and the user's own region shown instead.
+    for region in (TOWNSHIP[:9], "130722", "abc", "１３０７"):
+        page = client.get(reverse("monitoring:dashboard"), {"region": region})
+        assert page.status_code == 200 and page.context["d"]["region"].code == OTHER_TOWNSHIP, region
+        assert "区划不存在或不在您的管辖范围内，已显示本辖区" in page.content.decode()
+    full_width = OTHER_TOWNSHIP[:9].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert client.get(reverse("monitoring:dashboard"), {"region": full_width}).context["notes"] == []
 
     leader = make_user("leader")  # the city
     client.force_login(leader)
     d = client.get(reverse("monitoring:dashboard")).context["d"]
     assert d["totals"]["open"] == 2
     assert any(c["code"] == "130722000000" and c["open"] == 2 for c in d["children"])
-    assert client.get(reverse("monitoring:dashboard"), {"region": "1301"}).status_code == 404
+    other_city = client.get(reverse("monitoring:dashboard"), {"region": "1301"})
+    assert other_city.context["d"]["region"].code == leader.region_id and other_city.context["notes"]
