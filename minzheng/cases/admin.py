@@ -4,9 +4,8 @@ through the workflow services (their event log is the record), so they are not e
 from django import forms
 from django.contrib import admin
 
-from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_id_number
-from minzheng.registry.identifiers import parse_identity_number
+from minzheng.registry.forms import clean_identity_number
 
 from .models import InterestDeclaration
 
@@ -17,10 +16,7 @@ class InterestDeclarationForm(forms.ModelForm):
         fields = ["name", "id_number", "kind", "related_to", "region", "active"]
 
     def clean_id_number(self) -> str:
-        try:
-            return parse_identity_number(self.cleaned_data["id_number"]).number
-        except DomainError as exc:
-            raise forms.ValidationError(exc.message) from None
+        return clean_identity_number(self.cleaned_data["id_number"])
 
 
 @admin.register(InterestDeclaration)

@@ -5,10 +5,9 @@ from django import forms
 from django.utils import timezone
 
 from minzheng.cases.models import Referral
-from minzheng.core.errors import DomainError
 from minzheng.core.forms import BootstrapMixin
 from minzheng.policy.models import ServiceItem
-from minzheng.registry.identifiers import parse_identity_number
+from minzheng.registry.forms import clean_identity_number
 
 from .models import Alert, Category, Outcome, Visit
 
@@ -162,8 +161,4 @@ class EntryForm(_Form):
         super().__init__(*args, prefix="entry", **kwargs)
 
     def clean_id_number(self) -> str:
-        """A well-formed number (checksum, date, region), with the registry's wording when it is not."""
-        try:
-            return parse_identity_number(self.cleaned_data["id_number"]).number
-        except DomainError as exc:
-            raise forms.ValidationError(exc.message) from None
+        return clean_identity_number(self.cleaned_data["id_number"])

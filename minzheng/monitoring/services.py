@@ -17,7 +17,7 @@ from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit, batching
 from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
 from minzheng.core.workdays import Deadline, WorkingCalendar
-from minzheng.policy.parameters import resolve, resolve_many
+from minzheng.policy.parameters import resolve
 from minzheng.regions import codes
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
@@ -395,9 +395,16 @@ def _insert(model, values: list[dict]) -> None:
 TASK_DAYS = {Alert.Level.VILLAGE: "monitoring.task_wd", Alert.Level.COUNTY: "monitoring.county_task_wd"}
 
 
-def task_due(region_code: str, level: str, raised: datetime.date, calendar: WorkingCalendar | None = None) -> Deadline:
-    """The task deadline for a warning raised on `raised`, from the level's working-day limit in force then."""
-    days = int(resolve(TASK_DAYS[level], region_code, raised).value)
+def task_due(
+    region_code: str,
+    level: str,
+    raised: datetime.date,
+    calendar: WorkingCalendar | None = None,
+    on: datetime.date | None = None,
+) -> Deadline:
+    """The task deadline for a warning raised on `raised`, from the level's working-day limit in force on `on`
+    (the sweep's as-of day; default the day raised)."""
+    days = int(resolve(TASK_DAYS[level], region_code, on or raised).value)
     return (calendar or WorkingCalendar()).add_working_days(raised, days)
 
 
@@ -411,15 +418,11 @@ def _store_alerts(sweep: Sweep, table: pa.Table, regions: dict[int, str]) -> dic
     raised = timezone.localdate()
     deadlines: dict[tuple[int, str], tuple[datetime.date, bool, int]] = {}
     for county in {r["county"] for r in rows}:
-        v = {
-            k: r.value
-            for k, r in resolve_many(
-                [*TASK_DAYS.values(), "dibao.post_death_review_months"], f"{county:06d}000000", on
-            ).items()
-        }
-        for level, key in TASK_DAYS.items():
-            d = calendar.add_working_days(raised, int(v[key]))
-            deadlines[(county, level)] = (d.due, d.provisional, int(v["dibao.post_death_review_months"]))
+        code = f"{county:06d}000000"
+        review_months = int(resolve("dibao.post_death_review_months", code, on).value)
+        for level in TASK_DAYS:
+            d = task_due(code, level, raised, calendar, on=on)
+            deadlines[(county, level)] = (d.due, d.provisional, review_months)
     heads = _heads(sorted({r["household_key"] for r in rows if r["person_key"] is None}))
     counts: dict[str, int] = {}
     now = timezone.now()

@@ -69,9 +69,14 @@ def _query_without_page(request: HttpRequest, **changes: str) -> str:
     return query.urlencode()
 
 
+def _region_input(raw: str | None) -> str:
+    """A typed region code, with full-width digits (as a Chinese IME gives them) folded to ASCII."""
+    return unicodedata.normalize("NFKC", raw or "").strip()
+
+
 def _scope_prefix(user, raw: str, notes: list[str]) -> tuple[str, str] | None:
     """A region filter (2–12 digits) inside the user's scope, as a code range; a bad one is noted and ignored."""
-    raw = unicodedata.normalize("NFKC", raw or "").strip()  # full-width digits from a Chinese IME become ASCII
+    raw = _region_input(raw)
     if not raw:
         return None
     if not re.fullmatch(r"[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}", raw):
@@ -534,7 +539,7 @@ def unmatched(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """A region the user may not see (or a malformed code) is noted and the user's own region shown, as the lists
     ignore such a filter."""
-    raw = unicodedata.normalize("NFKC", request.GET.get("region", "")).strip() or None
+    raw = _region_input(request.GET.get("region")) or None
     notes = []
     try:
         data = dashboards.dashboard(request.user, raw, today=_today())

@@ -1,10 +1,21 @@
 from django import forms
 
+from minzheng.core.errors import DomainError
 from minzheng.core.forms import BootstrapMixin
 from minzheng.regions.models import Region
 
 from .codes import AreaType, DisabilityCategory, DisabilityGrade, OrganisationType, Relationship, SelfCare
+from .identifiers import parse_identity_number
 from .services import HouseholdData, MemberData, OrganisationData, PersonData
+
+
+def clean_identity_number(value: str) -> str:
+    """For a form's `clean_<field>`: the normalised number, or the registry's Chinese reason as a field error."""
+    try:
+        return parse_identity_number(value).number
+    except DomainError as exc:
+        raise forms.ValidationError(exc.message) from None
+
 
 _BLANK = [("", "—")]
 # A member's relationship to the head: never 本人 (01); 户主 (02) only where a head is being registered.
