@@ -27,7 +27,8 @@ scale — `--scale-households` households, too many to generate through the Djan
     the departmental rows are generated from it with the demo generator's SQL and written as Parquet snapshots in
     the importer's layout (about 1 % unmatched rows). Then the same batch, with its peak RSS.
 window — `services.check_household` (authorisation, read, rules, stored result and audit entry) on `--window`
-    random authorised households: p50 and p95.
+    random authorised households: p50 and p95. The household's rows come from the row store the imports filled
+    (`checks/rowstore.py`; its load is part of the import time above), the rules run on SQLite.
 
 `--profile` adds DuckDB's per-operator profile of the batch (EXPLAIN ANALYZE of the "households" output).
 """

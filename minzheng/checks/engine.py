@@ -1,15 +1,18 @@
-"""Executing the compiled rules: DuckDB by default, Spark optionally. The SQL comes from `rules.compiled`; a runner
-only binds the input tables to the names the expressions use."""
+"""Executing the compiled rules: DuckDB for regions, SQLite for one household at the window, Spark optionally. The
+SQL comes from `rules.compiled`; a runner only binds the input tables to the names the expressions use."""
 
+import datetime
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from django.conf import settings
 
-from . import rules
+from . import rowstore, rules
 from .sources import SOURCES
 
 
@@ -24,7 +27,7 @@ class EngineInputs:
     item_rules: pa.Table
     params: pa.Table
     snapshots: dict[str, Path | None] = field(default_factory=dict)
-    # For a single household: restrict each snapshot read to these people (pushed down into the Parquet scan).
+    # For a single household (the window): its people, whose rows alone are read.
     person_keys: list[int] | None = None
     id_numbers: list[str] | None = None
 
@@ -67,34 +70,20 @@ class DuckDBRunner:
     def bind(self, inputs: EngineInputs) -> None:
         for name in rules.INPUTS:
             self.con.register(name, getattr(inputs, name))
-        # The window materialises every stage (a few rows each, and the planner sees small inputs); the batch binds
-        # them as views, so DuckDB pipelines the whole chain in one pass — each stage is read exactly once.
-        self.stage_kind = "TABLE" if inputs.person_keys is not None else "VIEW"
+        # Every stage is a view: DuckDB pipelines the whole chain in one pass, each stage read exactly once.
         for code in SOURCES:
             path = inputs.snapshots.get(code)
             columns = ", ".join(rules.source_schema(code))
             if path is None:
                 body = _empty_source_sql(code)
             else:
-                scan = f"SELECT {columns} FROM read_parquet({_quote(str(path))})"
-                body = scan
-                if inputs.person_keys is not None:
-                    # Two scans, each prunable by the row groups' statistics (the file is sorted by person key,
-                    # unmatched rows last), rather than one OR that reads every row group.
-                    keys = ",".join(str(int(k)) for k in inputs.person_keys) or "NULL"
-                    ids = ",".join(_quote(i) for i in inputs.id_numbers or []) or "NULL"
-                    body = (
-                        f"{scan} WHERE person_key IN ({keys}) "
-                        f"UNION ALL {scan} WHERE person_key IS NULL AND id_number IN ({ids})"
-                    )
-            self.con.execute(f"CREATE OR REPLACE TEMP {self.stage_kind} {rules.raw_table_name(code)} AS {body}")
+                body = f"SELECT {columns} FROM read_parquet({_quote(str(path))})"
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {rules.raw_table_name(code)} AS {body}")
 
     def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
         sql = rules.compiled("duckdb")
         for stage in stages_for(outputs):
-            # A resolved source is read once by the next stage: a view is enough, even at the window.
-            kind = "VIEW" if stage.startswith("src_") else self.stage_kind
-            self.con.execute(f"CREATE OR REPLACE TEMP {kind} {stage} AS {sql[stage]}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS {sql[stage]}")
         return {o: normalise(self.con.sql(f"SELECT * FROM {o}").to_arrow_table()) for o in outputs}
 
     def close(self) -> None:
@@ -107,25 +96,105 @@ def stages_for(outputs: tuple[str, ...]) -> list[str]:
     return [stage for stage in rules.STAGES if stage in wanted]
 
 
+class SQLiteRunner:
+    """The window: one household, the same compiled stages in SQLite's dialect, over the row store (`rowstore`).
+
+    DuckDB's fixed cost per statement (planning, parallel operators) dominates a check of a few dozen rows; SQLite
+    runs each stage in microseconds and reads the household's rows by index. Every input and stage is a temporary
+    table created once per connection and emptied and refilled by each check, so each statement is prepared once
+    (the statement cache keeps them) and nothing of one household outlives its check."""
+
+    def __init__(self, store: Path):
+        self.store = store
+        rowstore.ensure_schema(store)  # an older store gains the tables of a newer layout
+        self.identity = rowstore.identity(store)
+        self.con = sqlite3.connect(":memory:", isolation_level=None, cached_statements=256)
+        self.con.execute("ATTACH DATABASE ? AS store", (str(store),))
+        self.sql = rules.compiled("sqlite")
+        self.tables: list[str] = []
+        for name, spec in rules.INPUTS.items():
+            self._create(name, spec)
+        for code in SOURCES:
+            self._create(rules.raw_table_name(code), rules.source_schema(code))
+        for stage in rules.STAGES:
+            self._create(stage, rules.stage_schema(stage))
+        self.fill = {code: self._fill_sql(code) for code in SOURCES}
+
+    @staticmethod
+    def _fill_sql(code: str) -> str:
+        """A source's rows of the bound members: matched rows by key, unmatched ones (key 0 in the store) by number."""
+        names = list(rules.source_schema(code))
+        stored = ", ".join("NULLIF(person_key, 0)" if n == "person_key" else n for n in names)
+        table = f"store.{rowstore.table_name(code)}"
+        return (
+            f"INSERT INTO {rules.raw_table_name(code)} ({', '.join(names)})"
+            f" SELECT {stored} FROM {table} WHERE file_id = ?1 AND person_key IN (SELECT person_key FROM members)"
+            # The planner would take the primary key's (file, 0) range, every unmatched row: name the index.
+            f" UNION ALL SELECT {stored} FROM {table} INDEXED BY {rowstore.table_name(code)}_unmatched"
+            f" WHERE file_id = ?1 AND person_key = 0 AND id_number IN (SELECT id_number FROM members)"
+        )
+
+    def _create(self, name: str, spec: dict[str, str]) -> None:
+        columns = ", ".join(f"{column} {rowstore.sqlite_type(t)}" for column, t in spec.items())
+        self.con.execute(f"CREATE TEMP TABLE {name} ({columns})")
+        self.tables.append(name)
+
+    def bind(self, inputs: EngineInputs) -> None:
+        for name in self.tables:
+            self.con.execute(f"DELETE FROM {name}")
+        for name, spec in rules.INPUTS.items():
+            table = getattr(inputs, name).select(list(spec))
+            values = [rowstore.sqlite_values(table.column(i).combine_chunks()) for i in range(table.num_columns)]
+            placeholders = ",".join("?" * len(spec))
+            self.con.executemany(f"INSERT INTO {name} VALUES ({placeholders})", zip(*values, strict=True))
+        for code, file_id in rowstore.file_ids(self.store, inputs.snapshots).items():
+            if file_id is not None:
+                self.con.execute(self.fill[code], (file_id,))
+
+    def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
+        for stage in stages_for(outputs):
+            self.con.execute(f"INSERT INTO {stage} {self.sql[stage]}")
+        return {o: self._arrow(o) for o in outputs}
+
+    def _arrow(self, name: str) -> pa.Table:
+        spec = rules.stage_schema(name)
+        rows = self.con.execute(f"SELECT {', '.join(spec)} FROM {name}").fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in spec]
+        arrays = [_arrow_array(values, t) for values, t in zip(columns, spec.values(), strict=True)]
+        return pa.Table.from_arrays(arrays, names=list(spec))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _arrow_array(values, ibis_type: str) -> pa.Array:
+    """SQLite's values back in the declared type: its booleans are 0/1, its dates ISO text."""
+    if ibis_type == "boolean":
+        return pa.array([None if v is None else bool(v) for v in values], pa.bool_())
+    if ibis_type == "date":
+        return pa.array([None if v is None else datetime.date.fromisoformat(v) for v in values], pa.date32())
+    return pa.array(values, {"int64": pa.int64(), "int32": pa.int32(), "string": pa.string()}[ibis_type])
+
+
 _window = threading.local()
 
 
 def execute(inputs: EngineInputs, queries: tuple[str, ...] = ("households",), **runner_options) -> dict[str, pa.Table]:
-    if inputs.person_keys is not None and not runner_options:
-        # The window reuses one in-memory connection per thread (opening one costs more than a small check):
-        # every input and stage is replaced by the next check, so nothing of one household outlives its check.
+    """Run the rules: the window (inputs restricted to a household's people) on SQLite over the row store, anything
+    else on DuckDB over the Parquet snapshots."""
+    if inputs.person_keys is not None:
+        # One connection per thread and row store (opening one and preparing the statements costs more than a
+        # check); a test's or another deployment's data directory gets its own.
+        store = rowstore.store_path(settings.CHECKS_DATA_DIR)
+        identity = rowstore.identity(store)
         runner = getattr(_window, "runner", None)
-        if runner is None:
-            runner = _window.runner = DuckDBRunner(threads=1)
-            # Keep each snapshot file's footer (its row-group statistics) instead of parsing it for every check;
-            # DuckDB checks the file is unchanged before using it.
-            runner.con.execute("SET parquet_metadata_cache = true")
-        try:
-            runner.bind(inputs)
-            return runner.run(queries)
-        finally:
-            for name in rules.INPUTS:
-                runner.con.unregister(name)
+        if runner is None or runner.identity != identity:
+            # First use in this thread, another data directory, or a store deleted (and rebuilt) since.
+            if runner is not None:
+                runner.close()
+            runner = _window.runner = SQLiteRunner(store)
+        runner.bind(inputs)
+        return runner.run(queries)
     runner = DuckDBRunner(**runner_options)
     try:
         runner.bind(inputs)

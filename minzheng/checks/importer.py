@@ -33,7 +33,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import duckdb
 import pyarrow as pa
@@ -53,7 +53,7 @@ from minzheng.regions.models import Region
 from minzheng.registry.identifiers import fold_input
 from minzheng.registry.models import Person
 
-from . import sources
+from . import rowstore, sources
 from .models import Snapshot
 from .sources import Field, Source
 
@@ -882,6 +882,8 @@ def _finish(
             snapshot.path = final.relative_to(data_dir()).as_posix()
             os.replace(temp, final)
             snapshot.save(update_fields=["content_sha256", "path"])
+            # The window reads one household's rows from the row store; fill it once the snapshot is committed.
+            transaction.on_commit(partial(rowstore.load_quietly, rowstore.store_path(data_dir()), spec.code, final))
             audit.record(
                 audit.Action.CREATE,
                 user=user,

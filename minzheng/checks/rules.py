@@ -1,15 +1,17 @@
 """The checking rules (DOMAIN.md §1, §2, §4), written once as set-based Ibis expressions.
 
-The expressions are built over *unbound* tables with declared schemas and compiled to SQL: DuckDB runs them for one
-household at the window and for a whole county or province in one pass; the same expressions compile unchanged to
-Spark SQL (ARCHITECTURE.md principle 2). Every input is a table: the members, the departmental snapshots, the
+The expressions are built over *unbound* tables with declared schemas and compiled to SQL: DuckDB runs them for a
+whole county or province in one pass, SQLite for one household at the window (over the row store, `rowstore`), and
+the same expressions compile unchanged to Spark SQL (ARCHITECTURE.md principle 2). Every input is a table: the members, the departmental snapshots, the
 investigation's declarations, the authorisations, and the parameters in force per county and urban/rural category.
 
 Money is integer fen (cents) throughout the engine: exact on every backend, and divisions round half up explicitly.
 Shares and multipliers arrive as exact fractions (numerator, denominator), so 1/3 of 1,930.00 is 643.33, not 643.27.
 """
 
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, reduce
 
 import ibis
 from ibis import _
@@ -89,7 +91,7 @@ PARAMS = {
 }
 MINOR_AGE = 18  # 未成年人: the Civil Code's definition, not a policy parameter
 
-_KIND_IBIS = {
+KIND_IBIS = {
     "id_number": "string",
     "text": "string",
     "code": "string",
@@ -101,9 +103,12 @@ _KIND_IBIS = {
 
 
 def source_schema(code: str) -> dict[str, str]:
+    """The columns of a snapshot the rules may read. Free text (employers, institutions, certificate and plate
+    numbers) is for people reading a record, never an input to a rule, so no engine is given it."""
     schema = {"snapshot_id": "int64", "row_no": "int32", "person_key": "int64"}
     for f in ALL_SOURCES[code].fields:
-        schema[f.name] = _KIND_IBIS[f.kind]
+        if f.kind != "text":
+            schema[f.name] = KIND_IBIS[f.kind]
     return schema
 
 
@@ -115,8 +120,9 @@ def raw_table_name(code: str) -> str:
 
 
 def fen(amount):
-    """A DECIMAL(18,2) yuan amount as integer fen (exact)."""
-    return (amount.fill_null(0) * 100).cast("int64")
+    """A DECIMAL(18,2) yuan amount as integer fen: exact on the decimal engines, and rounded so that an engine holding
+    money as a double (SQLite, at the window) gets the same fen (0.29 × 100 is 28.999… there)."""
+    return (amount.fill_null(0) * 100).round().cast("int64")
 
 
 def div_half_up(a, b):
@@ -240,113 +246,156 @@ def people(T) -> ibis.Table:
     )
 
 
-def items(T) -> ibis.Table:
-    """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
-    evidence. `cents` is the row's amount; `divisor` turns a period total into a monthly figure."""
+@dataclass(frozen=True)
+class ItemRows:
+    """Which rows of a source are one item (DOMAIN.md §1): its code (fixed, or read from a column), its role, the
+    amount in fen, what turns a period total into a monthly figure, and which rows count. `j` is the source's rows
+    joined to their member's keys and dates (`_source_rows`)."""
+
+    source: str
+    item: str | Callable
+    cents: Callable
+    role: str | Callable = "income"
+    divisor: int | str = 1  # a whole number of months, or "lookback": the county's income period
+    where: Callable | None = None
+
+    def value(self, attribute: str, j):
+        value = getattr(self, attribute)
+        return value(j) if callable(value) else ibis.literal(value)
+
+    def condition(self, j):
+        # Every row of a joined source has a person key: "always" as a column, which aggregate filters take.
+        return self.where(j) if self.where is not None else j.person_key.notnull()
+
+    def months(self, j):
+        return j.lookback if self.divisor == "lookback" else ibis.literal(self.divisor, "int64")
+
+
+def _in_period(j):
+    return (j.month >= j.income_from) & (j.month < j.as_of)
+
+
+def _transfer_role(j):
+    # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
+    return ibis.ifelse(j.item == "support_paid", "deduction", "income")
+
+
+ITEM_ROWS = (
+    ItemRows("wage", "wage", lambda j: fen(j.gross_wage), divisor="lookback", where=_in_period),
+    ItemRows(
+        "wage",
+        "tax",
+        lambda j: fen(j.tax_paid),
+        role="deduction",
+        divisor="lookback",
+        where=lambda j: _in_period(j) & (j.tax_paid.fill_null(0) > 0),
+    ),
+    ItemRows(
+        "wage",
+        "social_contribution",
+        lambda j: fen(j.social_contribution),
+        role="deduction",
+        divisor="lookback",
+        where=lambda j: _in_period(j) & (j.social_contribution.fill_null(0) > 0),
+    ),
+    ItemRows(
+        "pension",
+        lambda j: j.item,
+        lambda j: fen(j.monthly_amount),
+        where=lambda j: j.start_month.isnull() | (j.start_month <= j.as_of),
+    ),
+    ItemRows("real_estate", "rent", lambda j: fen(j.monthly_rent), where=lambda j: j.monthly_rent.fill_null(0) > 0),
+    ItemRows(
+        "business",
+        "business_income",
+        lambda j: fen(j.monthly_net_income),
+        where=lambda j: (j.status == "active") & (j.monthly_net_income.fill_null(0) > 0),
+    ),
+    ItemRows(
+        "finance",
+        "interest",
+        lambda j: fen(j.annual_income),
+        divisor=12,
+        where=lambda j: j.annual_income.fill_null(0) > 0,
+    ),
+    ItemRows("transfer", lambda j: j.item, lambda j: fen(j.monthly_amount), role=_transfer_role),
+    ItemRows("finance", lambda j: j.product, lambda j: fen(j.balance), role="financial_asset"),
+    ItemRows("vehicle", lambda j: j.vehicle_type, lambda j: fen(j.value), role="vehicle"),
+    ItemRows("real_estate", lambda j: j.usage, lambda j: j.area.round().cast("int64"), role="property"),
+    ItemRows("business", lambda j: j.status, lambda j: ibis.literal(0, "int64"), role="business"),
+    ItemRows(
+        "medical",
+        "medical",
+        lambda j: fen(j.out_of_pocket),
+        role="rigid",
+        where=lambda j: (j.settled_on >= j.rigid_from) & (j.settled_on <= j.as_of),
+    ),
+    ItemRows(
+        "medical",
+        "medical_cost",
+        lambda j: fen(j.out_of_pocket),
+        role="medical_deduction",
+        divisor="lookback",
+        where=lambda j: (j.settled_on >= j.income_from) & (j.settled_on < j.as_of),
+    ),
+    ItemRows(
+        "education",
+        lambda j: j.stage,
+        lambda j: fen(j.fee),
+        role="rigid",
+        where=lambda j: (j.paid_on >= j.rigid_from) & (j.paid_on <= j.as_of),
+    ),
+    ItemRows("housing_fund", lambda j: j.status, lambda j: fen(j.deposit_base), role="housing_fund"),
+)
+# The investigation's declared income (and support paid out), per person, monthly.
+DECLARED = ItemRows(
+    "declaration",
+    lambda j: j.item,
+    lambda j: j.cents,
+    role=lambda j: ibis.ifelse(j.item == "support_paid", "deduction", "income"),
+)
+MONTHLY_ROLES = ("income", "deduction", "medical_deduction")  # summed as monthly figures (period total ÷ divisor)
+
+
+def _source_rows(T, code: str) -> ibis.Table:
+    """A source's rows of current members, with the member's household, county and dates."""
     mk = T["member_keys"]
     keys = mk.select(
         k_person=mk.person_key,
         household_key=mk.household_key,
+        k_county=mk.county,
+        k_area=mk.area_type,
         as_of=mk.as_of,
         income_from=mk.income_from,
         rigid_from=mk.rigid_from,
         lookback=mk.lookback,
     )
+    s = T["declarations"] if code == "declaration" else T[f"src_{code}"]
+    return s.join(keys, s.person_key == keys.k_person)
 
-    def rows(code, item, cents, *, role="income", divisor=1, where=None):
-        s = T[f"src_{code}"]
-        j = s.join(keys, s.person_key == keys.k_person)
-        if where is not None:
-            j = j.filter(where(j))
-        return j.select(
-            household_key=j.household_key,
-            person_key=j.person_key,
-            source=ibis.literal(code),
-            snapshot_id=j.snapshot_id,
-            row_no=j.row_no,
-            item=item(j) if callable(item) else ibis.literal(item),
-            role=role(j) if callable(role) else ibis.literal(role),
-            cents=cents(j),
-            divisor=divisor(j) if callable(divisor) else ibis.literal(divisor, "int64"),
+
+def items(T) -> ibis.Table:
+    """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
+    evidence (the window's report). `cents` is the row's amount; `divisor` turns a period total into a monthly
+    figure. The verdicts fold the same `ITEM_ROWS` per person (`person_lines`) without listing them."""
+    parts = []
+    for spec in ITEM_ROWS:
+        j = _source_rows(T, spec.source)
+        if spec.where is not None:
+            j = j.filter(spec.where(j))
+        parts.append(
+            j.select(
+                household_key=j.household_key,
+                person_key=j.person_key,
+                source=ibis.literal(spec.source),
+                snapshot_id=j.snapshot_id,
+                row_no=j.row_no,
+                item=spec.value("item", j),
+                role=spec.value("role", j),
+                cents=spec.cents(j),
+                divisor=spec.months(j),
+            )
         )
-
-    def in_period(j):
-        return (j.month >= j.income_from) & (j.month < j.as_of)
-
-    def lookback(j):
-        return j.lookback
-
-    def transfer_role(j):
-        # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
-        return ibis.ifelse(j.item == "support_paid", "deduction", "income")
-
-    parts = [
-        rows("wage", "wage", lambda j: fen(j.gross_wage), divisor=lookback, where=in_period),
-        rows(
-            "wage",
-            "tax",
-            lambda j: fen(j.tax_paid),
-            role="deduction",
-            divisor=lookback,
-            where=lambda j: in_period(j) & (j.tax_paid.fill_null(0) > 0),
-        ),
-        rows(
-            "wage",
-            "social_contribution",
-            lambda j: fen(j.social_contribution),
-            role="deduction",
-            divisor=lookback,
-            where=lambda j: in_period(j) & (j.social_contribution.fill_null(0) > 0),
-        ),
-        rows(
-            "pension",
-            lambda j: j.item,
-            lambda j: fen(j.monthly_amount),
-            where=lambda j: j.start_month.isnull() | (j.start_month <= j.as_of),
-        ),
-        rows("real_estate", "rent", lambda j: fen(j.monthly_rent), where=lambda j: j.monthly_rent.fill_null(0) > 0),
-        rows(
-            "business",
-            "business_income",
-            lambda j: fen(j.monthly_net_income),
-            where=lambda j: (j.status == "active") & (j.monthly_net_income.fill_null(0) > 0),
-        ),
-        rows(
-            "finance",
-            "interest",
-            lambda j: fen(j.annual_income),
-            divisor=12,
-            where=lambda j: j.annual_income.fill_null(0) > 0,
-        ),
-        rows("transfer", lambda j: j.item, lambda j: fen(j.monthly_amount), role=transfer_role),
-        rows("finance", lambda j: j.product, lambda j: fen(j.balance), role="financial_asset"),
-        rows("vehicle", lambda j: j.vehicle_type, lambda j: fen(j.value), role="vehicle"),
-        rows("real_estate", lambda j: j.usage, lambda j: j.area.round().cast("int64"), role="property"),
-        rows("business", lambda j: j.status, lambda j: ibis.literal(0, "int64"), role="business"),
-        rows(
-            "medical",
-            "medical",
-            lambda j: fen(j.out_of_pocket),
-            role="rigid",
-            where=lambda j: (j.settled_on >= j.rigid_from) & (j.settled_on <= j.as_of),
-        ),
-        rows(
-            "medical",
-            "medical_cost",
-            lambda j: fen(j.out_of_pocket),
-            role="medical_deduction",
-            divisor=lookback,
-            where=lambda j: (j.settled_on >= j.income_from) & (j.settled_on < j.as_of),
-        ),
-        rows(
-            "education",
-            lambda j: j.stage,
-            lambda j: fen(j.fee),
-            role="rigid",
-            where=lambda j: (j.paid_on >= j.rigid_from) & (j.paid_on <= j.as_of),
-        ),
-        rows("housing_fund", lambda j: j.status, lambda j: fen(j.deposit_base), role="housing_fund"),
-    ]
     d = T["declarations"].filter(T["declarations"].kind == "income")
     parts.append(
         d.select(
@@ -355,54 +404,157 @@ def items(T) -> ibis.Table:
             source=ibis.literal("declaration"),
             snapshot_id=ibis.null("int64"),
             row_no=ibis.null("int32"),
-            item=d.item,
-            role=ibis.ifelse(d.item == "support_paid", "deduction", "income"),
-            cents=d.cents,
-            divisor=ibis.literal(1, "int64"),
+            item=DECLARED.value("item", d),
+            role=DECLARED.value("role", d),
+            cents=DECLARED.cents(d),
+            divisor=DECLARED.months(d),
         )
     )
     return ibis.union(*parts)
 
 
-def person_items(T) -> ibis.Table:
-    """Items folded per person and item: the period total, the largest row and the row count. Everything after this
-    stage works on one row per person-item instead of one per departmental record."""
-    i = T["items"]
-    return i.group_by(["person_key", "item", "role", "divisor"]).aggregate(
-        total=i.cents.sum(),
-        largest=i.cents.max(),
-        rows=i.cents.count(),
-        from_departments=(i.source != "declaration").sum(),
-    )
+# Per person: the monthly income counted and excluded, the monthly wage (for the employment cost), deductions, the
+# monthly medical costs, and the assets. Sums, except the two maxima.
+LINE_SUMS = (
+    "counted",
+    "excluded_income",
+    "wage",
+    "deductions",
+    "medical",
+    "financial",
+    "vehicles",
+    "residential",
+    "nonresidential",
+    "businesses",
+    "rigid",
+    "department_rows",
+)
+LINE_MAXIMA = ("vehicle_max", "housing_fund_base")
+
+
+def _fold(T, code: str, specs: list[ItemRows]) -> ibis.Table:
+    """One source's items summed per person in one pass, straight into the per-person columns.
+
+    Same arithmetic as summing the evidence per person and item: a monthly item with a divisor (a period total) is
+    one fixed item per person, so its total is divided and rounded once, as a person-item group would be; an item
+    read from a column is monthly already (divisor 1), so its rows are summed directly, each with its own rule."""
+    j = _source_rows(T, code)
+    rules_ = T["item_rules"]
+    by_column = [s for s in specs if callable(s.item) and (callable(s.role) or s.role == "income")]
+    assert len(by_column) <= 1, code  # one item-rule lookup per row
+    if by_column:
+        item = by_column[0].item(j)
+        j = j.left_join(rules_, [j.k_county == rules_.county, item == rules_.item]).select(
+            j, row_counted=rules_.counted.fill_null(True)
+        )
+    if any(s.role == "vehicle" for s in specs):
+        prm = T["params"]
+        exempt = prm.select(e_county=prm.county, e_area=prm.area_type, vehicle_exempt=prm.vehicle_exempt)
+        j = j.join(exempt, [j.k_county == exempt.e_county, j.k_area == exempt.e_area]).select(j, exempt.vehicle_exempt)
+
+    aggregates = {"k_county": j.k_county.max()}
+    sums: dict[str, list] = {name: [] for name in LINE_SUMS}
+    maxima: dict[str, list] = {name: [] for name in LINE_MAXIMA}
+    literal_income = []  # (spec, item code, monthly term) of fixed income items: their rule is looked up per person
+    for i, spec in enumerate(specs):
+        cond, cents = spec.condition(j), spec.cents(j)
+        item, role = spec.value("item", j), spec.value("role", j)
+        if code != "declaration":
+            aggregates[f"n{i}"] = cond.fill_null(False).cast("int64").sum()
+            sums["department_rows"].append(f"n{i}")
+        if not callable(spec.item) and spec.role in MONTHLY_ROLES:
+            total, months = f"t{i}", f"d{i}"
+            aggregates[total] = cents.sum(where=cond)
+            if spec.divisor == "lookback":
+                aggregates[months] = j.lookback.max()  # one county per person, so one period
+            else:
+                months = spec.divisor
+            monthly = (total, months)
+            if spec.role == "income":
+                literal_income.append((i, spec.item, monthly))
+            target = {"deduction": "deductions", "medical_deduction": "medical"}.get(spec.role)
+            if target:
+                sums[target].append(monthly)
+            if spec.item == "wage":
+                sums["wage"].append(monthly)
+            continue
+        assert spec.divisor == 1 or not (callable(spec.role) or spec.role in MONTHLY_ROLES), spec
+
+        def add(name, expr, where, kind=sums, i=i):
+            key = f"{name}{i}"
+            aggregates[key] = expr(where=where)
+            kind[name].append(key)
+
+        if callable(spec.role) or spec.role == "income":
+            income = cond & (role == "income")
+            add("counted", cents.sum, income & j.row_counted)
+            add("excluded_income", cents.sum, income & ~j.row_counted)
+            add("wage", cents.sum, income & (item == "wage"))  # declared wages, for the employment cost
+        for role_code, name in (("deduction", "deductions"), ("medical_deduction", "medical"), ("rigid", "rigid")):
+            if callable(spec.role) or spec.role == role_code:
+                add(name, cents.sum, cond & (role == role_code))
+        if spec.role == "financial_asset":
+            add("financial", cents.sum, cond)
+        if spec.role == "vehicle":
+            counts = cond & ~j.vehicle_exempt.contains(ibis.literal(",") + item + ",")
+            add("vehicles", lambda where: where.cast("int64").sum(), counts)
+            add("vehicle_max", cents.max, counts, maxima)
+        if spec.role == "property":
+            add("residential", lambda where: where.cast("int64").sum(), cond & (item == "residential"))
+            add("nonresidential", lambda where: where.cast("int64").sum(), cond & (item != "residential"))
+        if spec.role == "business":
+            add("businesses", lambda where: where.cast("int64").sum(), cond & (item == "active"))
+        if spec.role == "housing_fund":
+            add("housing_fund_base", cents.max, cond & (item == "normal"), maxima)
+
+    a = j.group_by(person_key=j.person_key).aggregate(**aggregates)
+    flags = {}
+    for i, code_, _term in literal_income:
+        r = rules_.filter(rules_.item == code_).select(f_county=rules_.county, **{f"c{i}": rules_.counted})
+        a = a.left_join(r, a.k_county == r.f_county).select(a, r[f"c{i}"])
+        flags[i] = a[f"c{i}"].fill_null(True)
+
+    def monthly(term):
+        if isinstance(term, tuple):
+            total, months = term
+            return div_half_up(a[total].fill_null(0), a[months] if isinstance(months, str) else months)
+        return a[term].fill_null(0)
+
+    columns = {name: sum((monthly(t) for t in terms), ibis.literal(0, "int64")) for name, terms in sums.items()}
+    for i, _code, term in literal_income:
+        m = monthly(term)
+        columns["counted"] = columns["counted"] + ibis.ifelse(flags[i], m, 0)
+        columns["excluded_income"] = columns["excluded_income"] + ibis.ifelse(flags[i], 0, m)
+    for name, terms in maxima.items():
+        columns[name] = reduce(_larger, [a[t] for t in terms]) if terms else ibis.null("int64")
+    return a.select(person_key=a.person_key, **{name: columns[name].cast("int64") for name in LINE_SUMS + LINE_MAXIMA})
+
+
+def _larger(x, y):
+    """The larger of two, ignoring NULL (SQLite's two-argument MAX would give NULL, and its one-argument MAX is the
+    aggregate: `ibis.greatest` does not mean the same everywhere)."""
+    return ibis.greatest(x.fill_null(y), y.fill_null(x))
+
+
+def person_lines(T) -> ibis.Table:
+    """Every source's items folded per person (one row per person and source)."""
+    by_source: dict[str, list[ItemRows]] = {}
+    for spec in ITEM_ROWS:
+        by_source.setdefault(spec.source, []).append(spec)
+    parts = [_fold(T, code, specs) for code, specs in by_source.items()]
+    d = T["declarations"]
+    income = d.filter(d.kind == "income")
+    parts.append(_fold({**T, "declarations": income}, "declaration", [DECLARED]))
+    return ibis.union(*parts)
 
 
 def person_totals(T) -> ibis.Table:
     """Per member: the monthly income counted and excluded, deductions and assets, from the folded items."""
-    pi, people_, prm, rules_ = T["person_items"], T["people"], T["params"], T["item_rules"]
-    county = people_.select(c_person=people_.person_key, c_county=people_.county, c_area=people_.area_type)
-    x = pi.join(county, pi.person_key == county.c_person)
-    x = x.left_join(rules_, [x.c_county == rules_.county, x.item == rules_.item]).select(
-        x, counted=rules_.counted.fill_null(True)
-    )
-    exempt = prm.select(e_county=prm.county, e_area=prm.area_type, vehicle_exempt=prm.vehicle_exempt)
-    x = x.join(exempt, [x.c_county == exempt.e_county, x.c_area == exempt.e_area])
-    monthly = div_half_up(x.total, x.divisor)
-    vehicle = (x.role == "vehicle") & ~x.vehicle_exempt.contains(ibis.literal(",") + x.item + ",")
-    agg = x.group_by(a_person=x.person_key).aggregate(
-        counted=monthly.sum(where=(x.role == "income") & x.counted),
-        excluded_income=monthly.sum(where=(x.role == "income") & ~x.counted),
-        wage=monthly.sum(where=x.item == "wage"),
-        deductions=monthly.sum(where=x.role == "deduction"),
-        medical=monthly.sum(where=x.role == "medical_deduction"),
-        financial=x.total.sum(where=x.role == "financial_asset"),
-        vehicles=x.rows.sum(where=vehicle),
-        vehicle_max=x.largest.max(where=vehicle),
-        residential=x.rows.sum(where=(x.role == "property") & (x.item == "residential")),
-        nonresidential=x.rows.sum(where=(x.role == "property") & (x.item != "residential")),
-        businesses=x.rows.sum(where=(x.role == "business") & (x.item == "active")),
-        rigid=x.total.sum(where=x.role == "rigid"),
-        housing_fund_base=x.largest.max(where=(x.role == "housing_fund") & (x.item == "normal")),
-        has_data=x.from_departments.sum() > 0,
+    lines, people_ = T["person_lines"], T["people"]
+    agg = lines.group_by(a_person=lines.person_key).aggregate(
+        **{name: lines[name].sum() for name in LINE_SUMS if name != "department_rows"},
+        **{name: lines[name].max() for name in LINE_MAXIMA},
+        has_data=lines.department_rows.sum() > 0,
     )
     return people_.left_join(agg, people_.person_key == agg.a_person).drop("a_person")
 
@@ -691,7 +843,7 @@ STAGES: dict = {
     **{f"src_{code}": (lambda T, code=code: resolved_source(T, code)) for code in SOURCES},
     "people": people,
     "items": items,
-    "person_items": person_items,
+    "person_lines": person_lines,
     "person_totals": person_totals,
     "persons": persons,
     "authorised": authorised,
@@ -703,20 +855,36 @@ STAGES: dict = {
 }
 # Which stages each output needs (the evidence is only wanted for one household at the window).
 NEEDS = {
-    "households": [s for s in STAGES if s != "evidence"],
-    "persons": [s for s in STAGES if s not in ("evidence", "authorised") and not s.startswith("household")],
+    "households": [s for s in STAGES if s not in ("items", "evidence")],
+    "persons": [s for s in STAGES if s not in ("items", "evidence", "authorised") and not s.startswith("household")],
     "evidence": ["member_keys", *[s for s in STAGES if s.startswith("src_")], "items", "evidence"],
 }
 
 
 @cache
-def compiled(dialect: str) -> dict[str, str]:
-    """Each stage's SQL, compiled once per process and dialect."""
+def _expressions() -> dict[str, ibis.Table]:
+    """Each stage's expression over unbound tables named after the inputs and the earlier stages."""
     T = {name: ibis.table(schema, name=name) for name, schema in INPUTS.items()}
     T.update({raw_table_name(code): ibis.table(source_schema(code), name=raw_table_name(code)) for code in SOURCES})
     out = {}
     for name, build in STAGES.items():
-        expr = build(T)
-        out[name] = ibis.to_sql(expr, dialect=dialect)
-        T[name] = ibis.table(expr.schema(), name=name)
+        out[name] = build(T)
+        T[name] = ibis.table(out[name].schema(), name=name)
     return out
+
+
+@cache
+def compiled(dialect: str) -> dict[str, str]:
+    """Each stage's SQL, compiled once per process and dialect."""
+    return {name: ibis.to_sql(expr, dialect=dialect) for name, expr in _expressions().items()}
+
+
+def stage_schema(name: str) -> dict[str, str]:
+    """A stage's output columns and their types (the names `rules` uses for input types)."""
+    return {column: _type_name(t) for column, t in _expressions()[name].schema().items()}
+
+
+def _type_name(dtype) -> str:
+    if dtype.is_decimal():
+        return f"decimal({dtype.precision},{dtype.scale})"
+    return str(dtype.copy(nullable=True))

@@ -2,6 +2,7 @@
 check of each household give identical verdicts, reasons and amounts."""
 
 import random
+from decimal import Decimal
 
 import pytest
 
@@ -174,3 +175,25 @@ def test_batch_and_window_agree_on_a_varied_sample(officer, household_data, set_
             stored = services.check_household(h.pk, user=officer, as_of=AS_OF)
             assert stored.dibao_amount == explain.yuan(batch[h.pk]["dibao_amount"])
             assert stored.reasons == explain.reasons(batch[h.pk])
+            assert_totals_are_the_evidence_summed(stored)
+
+
+def assert_totals_are_the_evidence_summed(result) -> None:
+    """The verdicts fold the items per person without listing them; the report lists them. Summed as the report
+    reads them (a period total per person and item, divided and rounded once), they give the same totals."""
+    groups: dict[tuple, list] = {}
+    for e in result.evidence:
+        key = (e["person"], e["item"], e["role"], e["divisor"], e["counted"])
+        groups.setdefault(key, []).append(round(Decimal(e["amount"]) * 100))
+    summed: dict[tuple[str, str], int] = {}
+    for (person, _item, role, divisor, counted), cents in groups.items():
+        monthly = (sum(cents) * 2 + divisor) // (divisor * 2)
+        if role == "income":
+            role = "counted" if counted else "excluded_income"
+        summed[person, role] = summed.get((person, role), 0) + monthly
+    for p in result.facts["persons"]:
+        assert p["counted"] == summed.get((p["name"], "counted"), 0), p["name"]
+        assert p["excluded_income"] == summed.get((p["name"], "excluded_income"), 0), p["name"]
+        assert p["financial"] == summed.get((p["name"], "financial_asset"), 0), p["name"]
+        assert p["rigid"] == summed.get((p["name"], "rigid"), 0), p["name"]
+        assert p["has_data"] == any(e["person"] == p["name"] and e["source"] != "declaration" for e in result.evidence)
