@@ -247,9 +247,12 @@ class Baseline:
                 p[key] = yuan(p[key])
             self.params[(row["county"], row["area_type"])] = p
         self.counted = {(r["county"], r["item"]): r["counted"] for r in item_rules.to_pylist()}
+        from minzheng.checks import rules
         from minzheng.checks.sources import SOURCES
 
-        self.fields = {code: s.field_names for code, s in SOURCES.items()}
+        # The columns the engine reads (free text is no rule input), as loaded into the sample's tables.
+        keys = ("snapshot_id", "row_no", "person_key")
+        self.fields = {code: [n for n in rules.source_schema(code) if n not in keys] for code in SOURCES}
 
     def rows(self, cursor, code: str, keys: list[int], ids: dict[str, int]) -> list[dict]:
         """One query per source for the household's people (late-matched rows by identity number)."""
