@@ -378,38 +378,28 @@ def items(T) -> ibis.Table:
     """Every income, deduction and asset row that bears on the verdict, per person, with its source and row: the
     evidence (the window's report). `cents` is the row's amount; `divisor` turns a period total into a monthly
     figure. The verdicts fold the same `ITEM_ROWS` per person (`person_lines`) without listing them."""
+
+    def listed(spec: ItemRows, j, snapshot_id, row_no):
+        return j.select(
+            household_key=j.household_key,
+            person_key=j.person_key,
+            source=ibis.literal(spec.source),
+            snapshot_id=snapshot_id,
+            row_no=row_no,
+            item=spec.value("item", j),
+            role=spec.value("role", j),
+            cents=spec.cents(j),
+            divisor=spec.months(j),
+        )
+
     parts = []
     for spec in ITEM_ROWS:
         j = _source_rows(T, spec.source)
         if spec.where is not None:
             j = j.filter(spec.where(j))
-        parts.append(
-            j.select(
-                household_key=j.household_key,
-                person_key=j.person_key,
-                source=ibis.literal(spec.source),
-                snapshot_id=j.snapshot_id,
-                row_no=j.row_no,
-                item=spec.value("item", j),
-                role=spec.value("role", j),
-                cents=spec.cents(j),
-                divisor=spec.months(j),
-            )
-        )
+        parts.append(listed(spec, j, j.snapshot_id, j.row_no))
     d = T["declarations"].filter(T["declarations"].kind == "income")
-    parts.append(
-        d.select(
-            household_key=d.household_key,
-            person_key=d.person_key,
-            source=ibis.literal("declaration"),
-            snapshot_id=ibis.null("int64"),
-            row_no=ibis.null("int32"),
-            item=DECLARED.value("item", d),
-            role=DECLARED.value("role", d),
-            cents=DECLARED.cents(d),
-            divisor=DECLARED.months(d),
-        )
-    )
+    parts.append(listed(DECLARED, d, ibis.null("int64"), ibis.null("int32")))
     return ibis.union(*parts)
 
 
