@@ -115,57 +115,61 @@ def peak_rss_kib() -> int:
 
 
 def _profile(engine_inputs, options) -> list[dict]:
-    """The heaviest operators of the batch's plan (EXPLAIN ANALYZE with JSON profiling)."""
-    from minzheng.checks import rules
-    from minzheng.checks.engine import DuckDBRunner, stages_for
+    """The heaviest operators of the batch's plan (JSON profiling of each statement: the stages kept as tables, then
+    the output), with each operator named after the stage whose statement ran it."""
+    from minzheng.checks.engine import DuckDBRunner
 
     runner = DuckDBRunner(**options)
+    path = Path(tempfile.mkstemp(suffix=".json")[1])
+    trees = []
     try:
         runner.bind(engine_inputs)
-        sql = rules.compiled("duckdb")
-        for stage in stages_for(("households",)):
-            runner.con.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS {sql[stage]}")
-        path = Path(tempfile.mkstemp(suffix=".json")[1])
         runner.con.execute("PRAGMA enable_profiling = 'json'")
         runner.con.execute(f"PRAGMA profiling_output = '{path}'")
-        # Materialised whole, as `execute` does (a count would let DuckDB prune the columns nobody reads).
-        runner.con.execute("CREATE TEMP TABLE profiled AS SELECT * FROM households")
+        # The output materialised whole, as `execute` does (a count would let DuckDB prune the columns nobody reads).
+        for statement in [
+            *runner.statements(("households",)),
+            "CREATE TEMP TABLE profiled AS SELECT * FROM households",
+        ]:
+            runner.con.execute(statement)
+            if not statement.startswith("CREATE OR REPLACE TEMP VIEW"):
+                trees.append((statement.split(" AS ", 1)[0].split()[-1], json.loads(path.read_text())))
         runner.con.execute("PRAGMA disable_profiling")
-        tree = json.loads(path.read_text())
-        path.unlink()
     finally:
+        path.unlink(missing_ok=True)
         runner.close()
     flat = []
 
-    def walk(node, depth):
+    def walk(node, depth, stage):
         extra = node.get("extra_info", "")
         if isinstance(extra, dict):
             extra = "; ".join(f"{k}: {v}" for k, v in extra.items() if k != "Estimated Cardinality")
         flat.append(
             {
                 "operator": str(node.get("type") or node.get("operator_type") or node.get("name", "")).strip(),
+                "stage": stage,
                 "seconds": float(node.get("timing", node.get("operator_timing", 0.0)) or 0.0),
                 "rows": int(node.get("intermediate_rows", node.get("operator_cardinality", 0)) or 0),
                 "depth": depth,
-                "info": " ".join(str(extra).split())[:150],
+                "info": " ".join(str(extra).split())[:130],
             }
         )
         for child in node.get("children", []):
-            walk(child, depth + 1)
+            walk(child, depth + 1, stage)
 
-    roots = tree.get("operator") or tree.get("children") or []
-    for root in roots if isinstance(roots, list) else [roots]:
-        walk(root, 0)
+    summary = {"total_seconds": 0.0, "cpu_seconds": 0.0, "planning_seconds": 0.0, "peak_buffer_gib": 0.0}
+    for stage, tree in trees:
+        roots = tree.get("operator") or tree.get("children") or []
+        for root in roots if isinstance(roots, list) else [roots]:
+            walk(root, 0, stage)
+        query, system = tree.get("query", {}), tree.get("system", {})
+        summary["total_seconds"] += query.get("total_time", tree.get("latency", 0.0))
+        summary["cpu_seconds"] += query.get("cpu_time", 0.0)
+        summary["planning_seconds"] += sum(
+            tree.get(part, {}).get("total_time", 0.0) for part in ("planner", "optimizer", "physical_planner")
+        )
+        summary["peak_buffer_gib"] = max(summary["peak_buffer_gib"], system.get("peak_buffer_memory", 0) / GIB)
     flat.sort(key=lambda r: r["seconds"], reverse=True)
-    query, system = tree.get("query", {}), tree.get("system", {})
-    summary = {
-        "total_seconds": query.get("total_time", tree.get("latency", 0.0)),
-        "cpu_seconds": query.get("cpu_time", 0.0),
-        "planning_seconds": tree.get("planner", {}).get("total_time", 0.0)
-        + tree.get("optimizer", {}).get("total_time", 0.0)
-        + tree.get("physical_planner", {}).get("total_time", 0.0),
-        "peak_buffer_gib": system.get("peak_buffer_memory", 0) / GIB,
-    }
     return [summary, *flat[:20]]
 
 
@@ -199,7 +203,9 @@ def print_profile(profile: list[dict]) -> None:
         " heaviest operators (CPU time summed over threads):"
     )
     for op in profile[1:]:
-        print(f"    {op['seconds']:7.3f} s  {op['rows']:>12,} rows  {op['operator']:<22} {op['info']}")
+        print(
+            f"    {op['seconds']:7.3f} s  {op['rows']:>12,} rows  {op['stage']:<16} {op['operator']:<16} {op['info']}"
+        )
 
 
 # ------------------------------------------------------------------------------------------------- the baseline

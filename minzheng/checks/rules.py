@@ -168,11 +168,12 @@ def resolved_source(T, code: str) -> ibis.Table:
 
 
 def member_keys(T) -> ibis.Table:
-    """Members with the dates of their county's parameters (the as-of day and the look-back windows)."""
+    """Members with the dates of their county's parameters (the as-of day and the look-back windows). Their identity
+    numbers stay behind: rows are matched to people by key from here on."""
     m, prm = T["members"], T["params"]
     j = m.join(prm, [m.county == prm.county, m.area_type == prm.area_type])
     return j.select(
-        *[j[c] for c in MEMBERS],
+        *[j[c] for c in MEMBERS if c != "id_number"],
         as_of=j.as_of,
         income_from=j.income_from,
         rigid_from=j.rigid_from,
