@@ -164,9 +164,35 @@ class SQLiteRunner:
             values = [rowstore.sqlite_values(table.column(i).combine_chunks()) for i in range(table.num_columns)]
             placeholders = ",".join("?" * len(spec))
             self.con.executemany(f"INSERT INTO {name} VALUES ({placeholders})", zip(*values, strict=True))
-        for code, file_id in rowstore.file_ids(self.store, inputs.snapshots).items():
-            if file_id is not None:
-                self.con.execute(self.fill[code], (file_id,))
+        self._fill(inputs.snapshots)
+
+    def _fill(self, snapshots: dict[str, Path | None], attempts: int = 3) -> None:
+        """The sources' rows, read in one transaction that first finds every file still in the store: the load of a
+        newer delivery may drop a superseded file between `file_ids` and these reads (it is then loaded again)."""
+        for _ in range(attempts):
+            ids = {code: i for code, i in rowstore.file_ids(self.store, snapshots).items() if i is not None}
+            if not ids:
+                return
+            self.con.execute("BEGIN")
+            try:
+                # WAL: from this first read on, the transaction sees the store as it is now, whatever commits later.
+                # By id and path: a dropped file's id may be given to the next file loaded.
+                pairs = [(file_id, str(Path(snapshots[code]))) for code, file_id in ids.items()]
+                present = self.con.execute(
+                    f"WITH wanted (file_id, path) AS (VALUES {','.join(['(?, ?)'] * len(pairs))})"
+                    " SELECT count(*) FROM store.files JOIN wanted USING (file_id, path)",
+                    [value for pair in pairs for value in pair],
+                ).fetchone()[0]
+                if present == len(ids):
+                    for code, file_id in ids.items():
+                        self.con.execute(self.fill[code], (file_id,))
+                    self.con.execute("COMMIT")
+                    return
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("ROLLBACK")
+        raise RuntimeError("快照行存储在读取期间多次被清理，请稍后重新核对")
 
     def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
         for stage in stages_for(outputs):

@@ -882,8 +882,17 @@ def _finish(
             snapshot.path = final.relative_to(data_dir()).as_posix()
             os.replace(temp, final)
             snapshot.save(update_fields=["content_sha256", "path"])
-            # The window reads one household's rows from the row store; fill it once the snapshot is committed.
-            transaction.on_commit(partial(rowstore.load_quietly, rowstore.store_path(data_dir()), spec.code, final))
+            # The window reads one household's rows from the row store; fill it once the snapshot is committed, and
+            # drop the deliveries this one supersedes.
+            transaction.on_commit(
+                partial(
+                    rowstore.load_quietly,
+                    rowstore.store_path(data_dir()),
+                    spec.code,
+                    final,
+                    [snapshot_path(s) for s in _superseded(snapshot)],
+                )
+            )
             audit.record(
                 audit.Action.CREATE,
                 user=user,
@@ -903,6 +912,16 @@ def _finish(
         _discard(temp, final)
         raise
     return ImportOutcome(snapshot, False, total, valid, rejected, unmatched, rejects_path)
+
+
+def _superseded(snapshot: Snapshot) -> list[Snapshot]:
+    """The earlier deliveries of the snapshot's source for its region, if it is the newest: for any date from its
+    period on, the engine reads it instead (a back-filled older period supersedes nothing)."""
+    same = Snapshot.objects.filter(source=snapshot.source, region_id=snapshot.region_id).exclude(pk=snapshot.pk)
+    later = Q(period__gt=snapshot.period) | Q(period=snapshot.period, version__gt=snapshot.version)
+    if same.filter(later).exists():
+        return []
+    return list(same.exclude(path=""))
 
 
 def _discard(*paths: pathlib.Path | None) -> None:

@@ -3,7 +3,9 @@ number, so a one-household check reads its few rows by index instead of decoding
 
 The Parquet files stay the record (the batch reads them whole); the store is derived from them and can be deleted at
 any time. A file is loaded after its import commits, or on first use by a window check; it is known by its path,
-size and modification time, so a file rewritten under the same name is loaded again.
+size and modification time, so a file rewritten under the same name is loaded again. When a newer delivery of the
+same source and region is loaded, the older ones' rows are dropped (their pages are reused by the next load, so the
+store stays about one delivery per source and region); a check dated back to when one was in force loads it again.
 """
 
 import hashlib
@@ -125,12 +127,43 @@ def load(path: Path, code: str, parquet: Path) -> int:
     return file_ids(path, {code: parquet})[code]
 
 
-def load_quietly(path: Path, code: str, parquet: Path) -> None:
-    """After an import commits: a failure here only delays the load to the first window check that needs the file."""
+def load_quietly(path: Path, code: str, parquet: Path, superseded: list[Path] = ()) -> None:
+    """After an import commits: load the new file and drop the files it supersedes. A failure here only delays the
+    load to the first window check that needs the file (or leaves the old rows in place)."""
     try:
         load(path, code, parquet)
+        prune(path, superseded)
     except (OSError, sqlite3.Error, pa.ArrowException):
         log.warning("快照行存储加载失败，将在首次核对时重试：%s", parquet, exc_info=True)
+
+
+def prune(path: Path, superseded: list[Path]) -> int:
+    """Drop the rows of snapshot files a newer delivery has superseded; returns how many files were dropped. A window
+    check reading one of them at that moment notices and loads it again (`engine.SQLiteRunner.bind`)."""
+    if not superseded:
+        return 0
+    con = connect(path)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            files = con.execute(
+                f"SELECT file_id, source FROM files WHERE path IN ({','.join('?' * len(superseded))})",
+                [str(p) for p in superseded],
+            ).fetchall()
+            for file_id, source in files:
+                _drop(con, file_id, source)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return len(files)
+    finally:
+        con.close()
+
+
+def _drop(con: sqlite3.Connection, file_id: int, source: str) -> None:
+    con.execute(f"DELETE FROM {table_name(source)} WHERE file_id = ?", (file_id,))
+    con.execute("DELETE FROM files WHERE file_id = ?", (file_id,))
 
 
 def _load(con: sqlite3.Connection, code: str, parquet: Path, signature: tuple[int, int]) -> int:
@@ -145,9 +178,7 @@ def _load(con: sqlite3.Connection, code: str, parquet: Path, signature: tuple[in
             con.execute("COMMIT")
             return row[0]
         if row is not None:
-            source = con.execute("SELECT source FROM files WHERE file_id = ?", (row[0],)).fetchone()[0]
-            con.execute(f"DELETE FROM {table_name(source)} WHERE file_id = ?", (row[0],))
-            con.execute("DELETE FROM files WHERE file_id = ?", (row[0],))
+            _drop(con, row[0], con.execute("SELECT source FROM files WHERE file_id = ?", (row[0],)).fetchone()[0])
         file_id = con.execute(
             "INSERT INTO files (path, size, mtime_ns, source, rows) VALUES (?, ?, ?, ?, 0)",
             (str(parquet), *signature, code),

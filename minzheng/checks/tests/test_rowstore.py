@@ -1,8 +1,10 @@
 """The window's row store: filled after an import commits, rebuilt from the Parquet files when missing or stale, and
 read by the window check (SQLite) with the same results as the batch (DuckDB)."""
 
+import datetime
 import sqlite3
 from decimal import Decimal
+from functools import partial
 
 import duckdb
 import pytest
@@ -93,4 +95,63 @@ def test_a_rewritten_or_deleted_store_file_is_reloaded(
     for name in ("", "-wal", "-shm"):
         rowstore.store_path(checks_dir).with_name(rowstore.STORE_NAME + name).unlink(missing_ok=True)
     assert services.check_household(family.pk, user=officer, as_of=AS_OF).counted_income == Decimal("1800.00")
+    assert list(stored_files(checks_dir).values()) == [("wage", 12)]
+
+
+def deliver_wages(tmp_path, family, earner: str, amount: str, period, capture):
+    """An import of the earner's twelve months of wages before `period`, committed (its store load run)."""
+    path = tmp_path / f"wage-{period}-{amount}.csv"
+    lines = [f"{earner},{r['month']:%Y-%m},某公司,{amount}" for r in wages(earner, amount, before=period)]
+    path.write_text("id_number,month,employer,gross_wage\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    with capture(execute=True):
+        outcome = importer.import_file("wage", path, region_code=family.region_id[:6], period=period)
+    return str(importer.snapshot_path(outcome.snapshot))
+
+
+def test_a_newer_delivery_drops_the_older_from_the_store(
+    family, set_params, authorised, officer, checks_dir, tmp_path, django_capture_on_commit_callbacks
+):
+    set_params(dibao__standard_rural="600")
+    earner = member_ids(family)[0]
+    authorised(family)
+    deliver = partial(deliver_wages, tmp_path, family, earner, capture=django_capture_on_commit_callbacks)
+    older = deliver("1200", datetime.date(2026, 10, 1))
+    assert stored_files(checks_dir) == {older: ("wage", 12)}
+    newer = deliver("900", AS_OF)
+    assert stored_files(checks_dir) == {newer: ("wage", 12)}
+    con = sqlite3.connect(rowstore.store_path(checks_dir))
+    assert con.execute(f"SELECT count(*) FROM {rowstore.table_name('wage')}").fetchone() == (12,)
+    con.close()
+    assert services.check_household(family.pk, user=officer, as_of=AS_OF).counted_income == Decimal("900.00")
+
+    # Dated back to when the older delivery was in force: it is loaded again (11 of its months in the period).
+    back = datetime.date(2026, 11, 1)
+    assert services.check_household(family.pk, user=officer, as_of=back).counted_income == Decimal("1100.00")
+    assert set(stored_files(checks_dir)) == {older, newer}
+
+    # A back-filled earlier period supersedes nothing.
+    earliest = deliver("100", datetime.date(2026, 6, 1))
+    assert set(stored_files(checks_dir)) == {older, newer, earliest}
+
+
+def test_a_file_dropped_while_a_check_reads_is_loaded_again(
+    family, set_params, make_snapshot, authorised, officer, checks_dir, monkeypatch
+):
+    """The load of a newer delivery may drop a file between the window finding it and reading its rows."""
+    set_params(dibao__standard_rural="600")
+    snap = make_snapshot("wage", wages(member_ids(family)[0], "900"))
+    authorised(family)
+    found = rowstore.file_ids
+    calls = []
+
+    def found_then_dropped(store, snapshots):
+        ids = found(store, snapshots)
+        if not calls:
+            rowstore.prune(store, [inputs.snapshot_file(snap)])
+        calls.append(ids)
+        return ids
+
+    monkeypatch.setattr(rowstore, "file_ids", found_then_dropped)
+    assert services.check_household(family.pk, user=officer, as_of=AS_OF).counted_income == Decimal("900.00")
+    assert len(calls) == 2  # found, dropped, found again (loaded again)
     assert list(stored_files(checks_dir).values()) == [("wage", 12)]
