@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -310,7 +311,7 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         region = run.region.code
         engine_inputs, record, snapshots = inputs.for_region(region, run.as_of)
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
-        households = len(set(engine_inputs.members.column("household_key").to_pylist()))
+        households = pc.count_distinct(engine_inputs.members["household_key"]).as_py()
         _progress(run, 40, f"核对 {households} 户", progress)
         t1 = time.perf_counter()
         out = execute(engine_inputs)["households"]
@@ -318,7 +319,10 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         _progress(run, 75, "比对现行救助待遇", progress)
         stats = _stats(out)
         recipients = current_recipients(region)
-        rows = [h for h in out.to_pylist() if h["household_key"] in recipients]
+        # Only the recipients' rows become Python objects (a city has millions of households, a few percent of them
+        # recipients).
+        wanted = pa.array(list(recipients), pa.int64())
+        rows = out.filter(pc.is_in(out["household_key"], value_set=wanted)).to_pylist()
         regions = {}
         for batch in batching.in_batches(h["household_key"] for h in rows):
             regions.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
@@ -354,8 +358,6 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
 
 
 def _stats(out: pa.Table) -> dict:
-    import pyarrow.compute as pc
-
     def count(col):
         return int(pc.sum(out.column(col).cast(pa.int64())).as_py() or 0)
 
