@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -127,7 +128,7 @@ def load(path: Path, code: str, parquet: Path) -> int:
     return file_ids(path, {code: parquet})[code]
 
 
-def load_quietly(path: Path, code: str, parquet: Path, superseded: list[Path] = ()) -> None:
+def load_quietly(path: Path, code: str, parquet: Path, superseded: Sequence[Path] = ()) -> None:
     """After an import commits: load the new file and drop the files it supersedes. A failure here only delays the
     load to the first window check that needs the file (or leaves the old rows in place)."""
     try:
@@ -137,9 +138,9 @@ def load_quietly(path: Path, code: str, parquet: Path, superseded: list[Path] = 
         log.warning("快照行存储加载失败，将在首次核对时重试：%s", parquet, exc_info=True)
 
 
-def prune(path: Path, superseded: list[Path]) -> int:
+def prune(path: Path, superseded: Sequence[Path]) -> int:
     """Drop the rows of snapshot files a newer delivery has superseded; returns how many files were dropped. A window
-    check reading one of them at that moment notices and loads it again (`engine.SQLiteRunner.bind`)."""
+    check reading one of them at that moment notices and loads it again (`engine.SQLiteRunner._fill`)."""
     if not superseded:
         return 0
     con = connect(path)

@@ -276,8 +276,9 @@ def _in_period(j):
     return (j.month >= j.income_from) & (j.month < j.as_of)
 
 
-def _transfer_role(j):
-    # Support paid out is a deduction; every other transfer is income, counted or not per the item rules.
+def _support_paid_or_income(j):
+    # Support paid out is a deduction; every other transfer or declared item is income, counted or not per the item
+    # rules.
     return ibis.ifelse(j.item == "support_paid", "deduction", "income")
 
 
@@ -319,7 +320,7 @@ ITEM_ROWS = (
         divisor=12,
         where=lambda j: j.annual_income.fill_null(0) > 0,
     ),
-    ItemRows("transfer", lambda j: j.item, lambda j: fen(j.monthly_amount), role=_transfer_role),
+    ItemRows("transfer", lambda j: j.item, lambda j: fen(j.monthly_amount), role=_support_paid_or_income),
     ItemRows("finance", lambda j: j.product, lambda j: fen(j.balance), role="financial_asset"),
     ItemRows("vehicle", lambda j: j.vehicle_type, lambda j: fen(j.value), role="vehicle"),
     ItemRows("real_estate", lambda j: j.usage, lambda j: j.area.round().cast("int64"), role="property"),
@@ -353,7 +354,7 @@ DECLARED = ItemRows(
     "declaration",
     lambda j: j.item,
     lambda j: j.cents,
-    role=lambda j: ibis.ifelse(j.item == "support_paid", "deduction", "income"),
+    role=_support_paid_or_income,
 )
 MONTHLY_ROLES = ("income", "deduction", "medical_deduction")  # summed as monthly figures (period total ÷ divisor)
 
