@@ -12,9 +12,11 @@ snapshot files in a temporary CHECKS_DATA_DIR: the demo database is never touche
 generators: `generate_population` (households and people on the real divisions), then `generate_check_data` (the
 demo parameters, one Parquet delivery per source imported through the real importer, authorisations, declarations).
 
-batch — every household of the region checked from the stored snapshots: `engine.execute(...)` for the
-    "households" output with every input bound, median of `--runs`, in a child process (so its peak RSS is its
-    own). The members table is exported once from the registry and written to Parquet; the export is timed apart.
+batch — every household of the region checked from the stored snapshots: `engine.stream(...)` for the
+    "households" output, as a batch run consumes it (in chunks of `--chunk-households`, by default the
+    CHECKS_BATCH_CHUNK_HOUSEHOLDS setting the runs use, each record batch's verdicts kept), median of `--runs`, in a
+    child process (so its peak RSS is its own). The members table is exported once from the registry and written
+    to Parquet; the export is timed apart.
 baseline — what a service written household by household would do: for each household of a random `--sample`, the
     ORM query for its members, one SQL query per source against a table holding the sample's departmental rows
     (created here, indexed on person key and identity number), the declarations and authorisations through the ORM,
@@ -63,13 +65,21 @@ INPUT_TABLES = ("members", "declarations", "authorisations", "authorised_persons
 # ------------------------------------------------------------------------------------------- the engine, isolated
 
 
-def engine_run(directory: Path, runs: int, profile: bool, memory_limit: str | None) -> None:
-    """Child process: bind the inputs written to `directory` and time `engine.execute`; print one JSON line."""
+VERDICTS = ["household_key", "dibao", "edge", "tekun", "tekun_pending", "rigid", "dibao_amount", "counted"]
+
+
+def engine_run(directory: Path, runs: int, profile: bool, memory_limit: str | None, chunk: int | None) -> None:
+    """Child process: bind the inputs written to `directory` and time `engine.stream` as the batch run consumes it
+    (each record batch's verdicts kept, the rest dropped); print one JSON line."""
+    import numpy
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     django.setup()
+    from django.conf import settings
+
     from minzheng.checks import rules
-    from minzheng.checks.engine import EngineInputs, execute
+    from minzheng.checks.engine import EngineInputs, stream
 
     started = time.perf_counter()
     rules.compiled("duckdb")  # once per process (a worker keeps it): not part of a run
@@ -81,20 +91,24 @@ def engine_run(directory: Path, runs: int, profile: bool, memory_limit: str | No
     }
     load = time.perf_counter() - started
     options = {"memory_limit": memory_limit} if memory_limit else {}
+    chunk = chunk or settings.CHECKS_BATCH_CHUNK_HOUSEHOLDS
     seconds, out = [], None
     for _ in range(runs):
         t = time.perf_counter()
-        out = execute(EngineInputs(**tables, snapshots=snapshots), ("households",), **options)["households"]
+        # Copied out: a column kept as it came would keep DuckDB's whole exported batch alive.
+        kept = [
+            batch.select(VERDICTS).take(numpy.arange(batch.num_rows))
+            for batch in stream(EngineInputs(**tables, snapshots=snapshots), chunk_households=chunk, **options)
+        ]
         seconds.append(time.perf_counter() - t)
-    pq.write_table(
-        out.select(["household_key", "dibao", "edge", "tekun", "tekun_pending", "rigid", "dibao_amount", "counted"]),
-        directory / "verdicts.parquet",
-    )
+        out = pa.Table.from_batches(kept)
+    pq.write_table(out, directory / "verdicts.parquet")
     result = {
         "compile_seconds": compile_seconds,
         "load_seconds": load,
         "seconds": seconds,
         "households": out.num_rows,
+        "chunk_households": chunk,
         "max_rss_kib": peak_rss_kib(),
     }
     if profile:
@@ -173,12 +187,14 @@ def _profile(engine_inputs, options) -> list[dict]:
     return [summary, *flat[:20]]
 
 
-def run_child(directory: Path, runs: int, profile: bool, memory_limit: str | None) -> dict:
+def run_child(directory: Path, runs: int, profile: bool, memory_limit: str | None, chunk: int | None) -> dict:
     command = [sys.executable, __file__, "--engine-run", str(directory), "--runs", str(runs)]
     if profile:
         command.append("--profile")
     if memory_limit:
         command += ["--memory-limit", memory_limit]
+    if chunk:
+        command += ["--chunk-households", str(chunk)]
     # In its own directory: an in-memory DuckDB that spills writes to ./.tmp
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), cwd=directory)
     if done.returncode:
@@ -705,11 +721,17 @@ def main() -> None:
     parser.add_argument(
         "--scale-memory-limit", default="6GB", help="DuckDB memory_limit for the scale run (it spills beyond); 6GB"
     )
+    parser.add_argument(
+        "--chunk-households",
+        type=int,
+        default=None,
+        help="households per engine chunk (default: the CHECKS_BATCH_CHUNK_HOUSEHOLDS setting the batch runs use)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and files (path printed)")
     parser.add_argument("--engine-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine_run:
-        engine_run(args.engine_run, args.runs, args.profile, args.memory_limit)
+        engine_run(args.engine_run, args.runs, args.profile, args.memory_limit, args.chunk_households)
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="minzheng-bench-checks-"))
@@ -801,7 +823,7 @@ def run(args, scratch: Path) -> None:
         f"members export from the registry: {members.num_rows:,} rows in {export:.2f} s"
         f" (+ {written:.2f} s to write the inputs as Parquet)"
     )
-    batch = run_child(batch_dir, args.runs, args.profile, args.memory_limit)
+    batch = run_child(batch_dir, args.runs, args.profile, args.memory_limit, args.chunk_households)
     median = statistics.median(batch["seconds"])
     households = batch["households"]
     print(
@@ -885,7 +907,7 @@ def run(args, scratch: Path) -> None:
     shutil.copy(batch_dir / "params.parquet", folder / "params.parquet")
     shutil.copy(batch_dir / "item_rules.parquet", folder / "item_rules.parquet")
     (folder / "snapshots.json").write_text(json.dumps({k: str(v) for k, v in scale_snapshots.items()}))
-    scale = run_child(folder, args.scale_runs, args.profile, args.scale_memory_limit)
+    scale = run_child(folder, args.scale_runs, args.profile, args.scale_memory_limit, args.chunk_households)
     seconds = statistics.median(scale["seconds"])
     print(
         f"scale batch: {scale['households']:,} households in {seconds:.1f} s"

@@ -176,6 +176,9 @@ MINZHENG_PAGE_SIZE = 50
 
 # Departmental data snapshots (Parquet), import reject reports and batch results live here, outside the database.
 CHECKS_DATA_DIR = Path(os.environ.get("CHECKS_DATA_DIR", Path.cwd() / "var" / "checks"))
+# A batch re-check of a province runs the rules over this many households at a time (`checks.engine.stream`): a
+# chunk's working set stays in memory instead of spilling to disk, and the results are streamed, never held whole.
+CHECKS_BATCH_CHUNK_HOUSEHOLDS = int(os.environ.get("CHECKS_BATCH_CHUNK_HOUSEHOLDS", "1000000"))
 
 # Background jobs (batch re-checks, nightly sweeps): django-q2 with the ORM broker, so SQLite and PostgreSQL
 # deployments need no extra server. `minzheng qcluster` runs the worker; Q_SYNC=1 runs jobs inline (tests).

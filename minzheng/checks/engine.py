@@ -5,6 +5,7 @@ import datetime
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,13 +52,11 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def normalise(table: pa.Table) -> pa.Table:
+def normalise(table: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
     """Integer sums come back as HUGEINT (Arrow decimal with scale 0) from DuckDB: the engine's amounts are fen in
     int64, so cast them back, exactly (a value that does not fit raises)."""
-    for i, f in enumerate(table.schema):
-        if pa.types.is_decimal(f.type) and f.type.scale == 0:
-            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
-    return table
+    columns = [c.cast(pa.int64()) if pa.types.is_decimal(c.type) and c.type.scale == 0 else c for c in table.columns]
+    return type(table).from_arrays(columns, names=table.schema.names)
 
 
 class DuckDBRunner:
@@ -65,7 +64,8 @@ class DuckDBRunner:
     # The members' keys are read by every source's fold, the people by the totals: inlined, each reference
     # recomputes them. Measured on the benchmark's 1 M households: 13.0 s with every stage a view, 7.9 s so. Both
     # are narrow; the wide per-person and per-household stages stream (as tables: no faster, 2.3 GiB more on 10 M).
-    MATERIALISED = ("member_keys", "people")
+    # The late matches are read by every source.
+    MATERIALISED = ("member_keys", "late_keys", "people")
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None):
         # Outputs are keyed by household or person, never read in row order: DuckDB need not keep the order of rows
@@ -78,14 +78,47 @@ class DuckDBRunner:
     def bind(self, inputs: EngineInputs) -> None:
         for name in rules.INPUTS:
             self.con.register(name, getattr(inputs, name))
+        self._bind_sources(inputs.snapshots)
+
+    def _bind_sources(self, snapshots: dict[str, Path | None], people: tuple[int, int] | None = None) -> None:
         for code in SOURCES:
-            path = inputs.snapshots.get(code)
+            path = snapshots.get(code)
             columns = ", ".join(rules.source_schema(code))
             if path is None:
                 body = _empty_source_sql(code)
             else:
                 body = f"SELECT {columns} FROM read_parquet({_quote(str(path))})"
+                if people is not None:
+                    # Snapshots are sorted by person key: DuckDB skips the row groups outside the range. Rows
+                    # without a key are all read (the rules match them by identity number).
+                    body += f" WHERE person_key IS NULL OR person_key BETWEEN {int(people[0])} AND {int(people[1])}"
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {rules.raw_table_name(code)} AS {body}")
+
+    # The inputs that hold one row per household or member, or per authorisation of one: a chunk keeps its own.
+    PER_HOUSEHOLD = ("members", "declarations", "authorisations")
+
+    def household_ranges(self, inputs: EngineInputs, size: int) -> list[tuple[int, int]]:
+        """The inputs registered whole (as `input_<name>`) and their households split into key ranges of at most
+        `size` households each."""
+        for name in rules.INPUTS:
+            self.con.register(f"input_{name}", getattr(inputs, name))
+        return self.con.execute(
+            "SELECT min(h), max(h) FROM (SELECT h, (row_number() OVER (ORDER BY h) - 1) // $size AS chunk"
+            " FROM (SELECT DISTINCT household_key AS h FROM input_members)) GROUP BY chunk ORDER BY 1",
+            {"size": size},
+        ).fetchall()
+
+    def bind_households(self, snapshots: dict[str, Path | None], low: int, high: int) -> None:
+        """Bind the households with keys in [low, high] of the inputs `household_ranges` registered: their rows kept
+        as tables (each is read by several stages), the snapshots narrowed to their people's range of keys."""
+        for name in rules.INPUTS:
+            where = f" WHERE household_key BETWEEN {int(low)} AND {int(high)}" if name in self.PER_HOUSEHOLD else ""
+            if name == "authorised_persons":
+                where = " WHERE authorisation_id IN (SELECT authorisation_id FROM authorisations)"
+            kind = "TABLE" if where else "VIEW"
+            self.con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS SELECT * FROM input_{name}{where}")
+        people = self.con.execute("SELECT min(person_key), max(person_key) FROM members").fetchone()
+        self._bind_sources(snapshots, people)
 
     def statements(self, outputs: tuple[str, ...]) -> list[str]:
         """What creates the stages the outputs need: views, except `MATERIALISED`, computed when created."""
@@ -103,8 +136,47 @@ class DuckDBRunner:
         self.prepare(outputs)
         return {o: normalise(self.con.sql(f"SELECT * FROM {o}").to_arrow_table()) for o in outputs}
 
+    def batches(self, output: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """The output as record batches, streamed from DuckDB: never held whole in Python."""
+        self.prepare((output,))
+        reader = self.con.sql(f"SELECT * FROM {output}").to_arrow_reader(rows)
+        for batch in reader:
+            yield normalise(batch)
+
     def close(self) -> None:
         self.con.close()
+
+
+def stream(
+    inputs: EngineInputs,
+    output: str = "households",
+    *,
+    chunk_households: int | None = None,
+    batch_rows: int = 100_000,
+    **runner_options,
+) -> Iterator[pa.RecordBatch]:
+    """A region's output (households or persons) as record batches, for a whole city or province.
+
+    The households are checked in chunks of at most `chunk_households` (by household key), each a complete run of
+    the rules over its members: everything the rules compute is per person or per household, so a chunk's verdicts
+    are the ones the whole run gives. A chunk's working set fits in memory where a province's would spill to disk,
+    and the snapshots' row groups outside a chunk's people are skipped. Results are streamed, never held whole."""
+    runner = DuckDBRunner(**runner_options)
+    try:
+        # Fewer members than a chunk's households: one run, nothing to split.
+        if chunk_households is None or inputs.members.num_rows <= chunk_households:
+            ranges = None
+        else:
+            ranges = runner.household_ranges(inputs, chunk_households)
+        if ranges is None or len(ranges) == 1:
+            runner.bind(inputs)
+            yield from runner.batches(output, batch_rows)
+            return
+        for low, high in ranges:
+            runner.bind_households(inputs.snapshots, low, high)
+            yield from runner.batches(output, batch_rows)
+    finally:
+        runner.close()
 
 
 def stages_for(outputs: tuple[str, ...]) -> list[str]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -25,7 +26,7 @@ from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
 
 from . import explain, inputs
-from .engine import execute
+from .engine import execute, stream
 from .models import Authorisation, CheckResult, CheckRun
 from .sources import CATEGORIES
 
@@ -313,16 +314,22 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
         households = pc.count_distinct(engine_inputs.members["household_key"]).as_py()
         _progress(run, 40, f"核对 {households} 户", progress)
+        recipients = current_recipients(region)
+        wanted = pa.array(list(recipients), pa.int64())
         t1 = time.perf_counter()
-        out = execute(engine_inputs)["households"]
+        stats, rows, checked, shown = dict.fromkeys(STATS, 0), [], 0, 40
+        # Streamed in chunks of households: a province's results are never held whole, and only the recipients' rows
+        # become Python objects (a few percent of the households).
+        for batch in stream(engine_inputs, chunk_households=settings.CHECKS_BATCH_CHUNK_HOUSEHOLDS):
+            _count(stats, batch)
+            rows.extend(batch.filter(pc.is_in(batch["household_key"], value_set=wanted)).to_pylist())
+            checked += batch.num_rows
+            percent = 40 + 35 * checked // max(households, 1)
+            if percent > shown:
+                _progress(run, percent, f"已核对 {checked} / {households} 户", progress)
+                shown = percent
         timings["engine_seconds"] = round(time.perf_counter() - t1, 3)
         _progress(run, 75, "比对现行救助待遇", progress)
-        stats = _stats(out)
-        recipients = current_recipients(region)
-        # Only the recipients' rows become Python objects (a city has millions of households, a few percent of them
-        # recipients).
-        wanted = pa.array(list(recipients), pa.int64())
-        rows = out.filter(pc.is_in(out["household_key"], value_set=wanted)).to_pylist()
         regions = {}
         for batch in batching.in_batches(h["household_key"] for h in rows):
             regions.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
@@ -343,7 +350,7 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
                 message="已完成",
                 parameters=record,
                 stats=stats,
-                households=out.num_rows,
+                households=stats["households"],
                 finished_at=timezone.now(),
             )
         if progress:
@@ -357,20 +364,20 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
     return run
 
 
-def _stats(out: pa.Table) -> dict:
-    def count(col):
-        return int(pc.sum(out.column(col).cast(pa.int64())).as_py() or 0)
+STATS = ("households", "authorised", "dibao", "edge", "tekun", "tekun_pending", "rigid", "unconfigured")
 
-    return {
-        "households": out.num_rows,
-        "authorised": out.num_rows - out.column("authorisation_id").null_count,
-        "dibao": count("dibao"),
-        "edge": count("edge"),
-        "tekun": count("tekun"),
-        "tekun_pending": count("tekun_pending"),
-        "rigid": count("rigid"),
-        "unconfigured": out.num_rows - count("configured"),
-    }
+
+def _count(stats: dict, batch: pa.RecordBatch) -> None:
+    """Add a batch of verdicts to the run's counts."""
+
+    def count(col):
+        return int(pc.sum(batch.column(col).cast(pa.int64())).as_py() or 0)
+
+    stats["households"] += batch.num_rows
+    stats["authorised"] += batch.num_rows - batch.column("authorisation_id").null_count
+    for verdict in ("dibao", "edge", "tekun", "tekun_pending", "rigid"):
+        stats[verdict] += count(verdict)
+    stats["unconfigured"] += batch.num_rows - count("configured")
 
 
 def _compare(result: CheckResult, h: dict, workflow: str, current: Decimal) -> None:

@@ -40,6 +40,14 @@ def test_run_checks_prints_progress_stats_and_changes(recipients):  # noqa: F811
     assert entry.user is None and entry.username == "system"
 
 
+def test_a_region_run_in_chunks_of_one_household_finds_the_same_changes(recipients, settings):  # noqa: F811
+    settings.CHECKS_BATCH_CHUNK_HOUSEHOLDS = 1
+    out, err = run("run_checks", "--region", "130722", "--as-of", AS_OF.isoformat())
+    assert "已核对 4 / 4 户" in err
+    assert "核对户数：4" in out and "现行救助家庭：3" in out
+    assert "金额增加：1" in out and "拟停保：1" in out and "未核对（无有效授权）：1" in out and "无变化：0" in out
+
+
 def test_run_checks_as_a_user_needs_the_capability_and_scope(recipients, make_user):  # noqa: F811
     reviewer = make_user("township_reviewer")
     out, _ = run("run_checks", "--region", "130722100", "--as-of", "2026-12-01", "--user", reviewer.username)
