@@ -94,9 +94,6 @@ class DuckDBRunner:
                     body += f" WHERE person_key IS NULL OR person_key BETWEEN {int(people[0])} AND {int(people[1])}"
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {rules.raw_table_name(code)} AS {body}")
 
-    # The inputs that hold one row per household or member, or per authorisation of one: a chunk keeps its own.
-    PER_HOUSEHOLD = ("members", "declarations", "authorisations")
-
     def household_ranges(self, inputs: EngineInputs, size: int) -> list[tuple[int, int]]:
         """The inputs registered whole (as `input_<name>`) and their households split into key ranges of at most
         `size` households each."""
@@ -111,12 +108,20 @@ class DuckDBRunner:
     def bind_households(self, snapshots: dict[str, Path | None], low: int, high: int) -> None:
         """Bind the households with keys in [low, high] of the inputs `household_ranges` registered: their rows kept
         as tables (each is read by several stages), the snapshots narrowed to their people's range of keys."""
+        households = f"household_key BETWEEN {int(low)} AND {int(high)}"
+        # The inputs with rows per household, member or authorisation: the chunk's own (in `rules.INPUTS` order,
+        # authorisations before their signers); the rest are shared.
+        own = {
+            "members": households,
+            "declarations": households,
+            "authorisations": households,
+            "authorised_persons": "authorisation_id IN (SELECT authorisation_id FROM authorisations)",
+        }
         for name in rules.INPUTS:
-            where = f" WHERE household_key BETWEEN {int(low)} AND {int(high)}" if name in self.PER_HOUSEHOLD else ""
-            if name == "authorised_persons":
-                where = " WHERE authorisation_id IN (SELECT authorisation_id FROM authorisations)"
-            kind = "TABLE" if where else "VIEW"
-            self.con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS SELECT * FROM input_{name}{where}")
+            if name in own:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM input_{name} WHERE {own[name]}")
+            else:
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM input_{name}")
         people = self.con.execute("SELECT min(person_key), max(person_key) FROM members").fetchone()
         self._bind_sources(snapshots, people)
 

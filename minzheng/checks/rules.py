@@ -559,11 +559,11 @@ def person_totals(T) -> ibis.Table:
     t = people_
     fed: dict[str, list[str]] = {}  # column -> the joined fold columns that feed it
     for n, fold in enumerate(folds):
+        for c in fold.columns:
+            if c != "person_key":
+                fed.setdefault(c, []).append(f"f{n}_{c}")
         fold = fold.rename({f"f{n}_{c}": c for c in fold.columns})
         t = t.left_join(fold, t.person_key == fold[f"f{n}_person_key"])
-        for c in fold.columns:
-            if c != f"f{n}_person_key":
-                fed.setdefault(c.split("_", 1)[1], []).append(c)
 
     def total(name):
         return reduce(operator.add, [t[c].fill_null(0) for c in fed.get(name, [])], ibis.literal(0, "int64"))
