@@ -32,6 +32,11 @@ window — `services.check_household` (authorisation, read, rules, stored result
     random authorised households: p50 and p95. The household's rows come from the row store the imports filled
     (`checks/rowstore.py`; its load is part of the import time above), the rules run on SQLite.
 
+The batch's floors are timed on the same inputs in the same child: reading every snapshot and grouping its rows by
+person (the least any fold of them does), and the rules streamed with every snapshot empty (the per-person and
+per-household stages alone). Their sum roughly bounds what any layout of the departmental data (income pre-folded
+at import, say) could bring these rules down to on this machine.
+
 `--profile` adds DuckDB's per-operator profile of the batch (EXPLAIN ANALYZE of the "households" output).
 """
 
@@ -68,9 +73,12 @@ INPUT_TABLES = ("members", "declarations", "authorisations", "authorised_persons
 VERDICTS = ["household_key", "dibao", "edge", "tekun", "tekun_pending", "rigid", "dibao_amount", "counted"]
 
 
-def engine_run(directory: Path, runs: int, profile: bool, memory_limit: str | None, chunk: int | None) -> None:
+def engine_run(
+    directory: Path, runs: int, profile: bool, memory_limit: str | None, chunk: int | None, floors: bool = False
+) -> None:
     """Child process: bind the inputs written to `directory` and time `engine.stream` as the batch run consumes it
-    (each record batch's verdicts kept, the rest dropped); print one JSON line."""
+    (each record batch's verdicts kept, the rest dropped); print one JSON line. With `floors`, also the two floors
+    under the batch's time (`_floors`)."""
     import numpy
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -113,7 +121,38 @@ def engine_run(directory: Path, runs: int, profile: bool, memory_limit: str | No
     }
     if profile:
         result["profile"] = _profile(EngineInputs(**tables, snapshots=snapshots), options)
+    if floors:
+        result["floors"] = _floors(tables, snapshots, runs, options)
     print(json.dumps(result))
+
+
+def _floors(tables: dict, snapshots: dict, runs: int, options: dict) -> dict:
+    """What no layout of the rules can go below on this machine: reading every snapshot and grouping its rows by
+    person (one count each: the least any fold does), and the same rules streamed over the same members with every
+    snapshot empty (the per-person and per-household stages alone). Medians of `runs`."""
+    import duckdb
+
+    from minzheng.checks.engine import EngineInputs, stream
+
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1, "preserve_insertion_order": False})
+    reading = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        for path in filter(None, snapshots.values()):
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE grouped AS SELECT person_key, count(*) AS n"
+                f" FROM read_parquet('{path}') GROUP BY person_key"
+            )
+        reading.append(time.perf_counter() - t)
+    con.close()
+    empty = EngineInputs(**tables, snapshots=dict.fromkeys(snapshots))
+    rules_only = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        for _batch in stream(empty, **options):
+            pass
+        rules_only.append(time.perf_counter() - t)
+    return {"reading_seconds": statistics.median(reading), "rules_only_seconds": statistics.median(rules_only)}
 
 
 def peak_rss_kib() -> int:
@@ -187,10 +226,14 @@ def _profile(engine_inputs, options) -> list[dict]:
     return [summary, *flat[:20]]
 
 
-def run_child(directory: Path, runs: int, profile: bool, memory_limit: str | None, chunk: int | None) -> dict:
+def run_child(
+    directory: Path, runs: int, profile: bool, memory_limit: str | None, chunk: int | None, floors: bool = False
+) -> dict:
     command = [sys.executable, __file__, "--engine-run", str(directory), "--runs", str(runs)]
     if profile:
         command.append("--profile")
+    if floors:
+        command.append("--floors")
     if memory_limit:
         command += ["--memory-limit", memory_limit]
     if chunk:
@@ -729,9 +772,10 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and files (path printed)")
     parser.add_argument("--engine-run", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floors", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine_run:
-        engine_run(args.engine_run, args.runs, args.profile, args.memory_limit, args.chunk_households)
+        engine_run(args.engine_run, args.runs, args.profile, args.memory_limit, args.chunk_households, args.floors)
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="minzheng-bench-checks-"))
@@ -823,13 +867,18 @@ def run(args, scratch: Path) -> None:
         f"members export from the registry: {members.num_rows:,} rows in {export:.2f} s"
         f" (+ {written:.2f} s to write the inputs as Parquet)"
     )
-    batch = run_child(batch_dir, args.runs, args.profile, args.memory_limit, args.chunk_households)
+    batch = run_child(batch_dir, args.runs, args.profile, args.memory_limit, args.chunk_households, floors=True)
     median = statistics.median(batch["seconds"])
     households = batch["households"]
     print(
         f"batch: {households:,} households, {members.num_rows:,} persons, {stored:,} departmental rows:"
         f" median {median:.2f} s of {args.runs} ({', '.join(f'{s:.2f}' for s in batch['seconds'])});"
         f" {households / median:,.0f} households/s; peak RSS {batch['max_rss_kib'] / 1024**2:.2f} GiB"
+    )
+    floors = batch["floors"]
+    print(
+        f"batch floors (same inputs, medians of {args.runs}): reading every snapshot grouped by person"
+        f" {floors['reading_seconds']:.2f} s; the rules with every snapshot empty {floors['rules_only_seconds']:.2f} s"
     )
     if args.profile:
         print_profile(batch["profile"])

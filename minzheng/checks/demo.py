@@ -752,7 +752,9 @@ class Generation:
 def _start(prefix: str, as_of: datetime.date | None, seed: int) -> tuple[Generation, pa.Table, str, str]:
     today = timezone.localdate()
     as_of = as_of or today
-    ref = min(as_of, today)  # nothing delivered can be dated after today
+    # A department delivers the months it has closed: data up to the end of the month before the day (and nothing
+    # delivered is dated after today). A run dated on the first of the month reads it, as a real one would.
+    ref = min(as_of, today).replace(day=1) - datetime.timedelta(days=1)
     region = region_codes.canonical(prefix)
     city = city_code(prefix)
     city_region = Region.objects.filter(code=city).first()

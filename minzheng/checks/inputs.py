@@ -8,7 +8,7 @@ from fractions import Fraction
 import pyarrow as pa
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Min, Q
 
 from minzheng.core.errors import DomainError
 from minzheng.policy.catalogue import as_fraction
@@ -257,6 +257,18 @@ def _shift_months(day: datetime.date, months: int) -> datetime.date:
 def snapshots_in_force(region_code: str, as_of: datetime.date) -> dict[str, Snapshot | None]:
     """Per source, the newest snapshot (period, then version) on or before `as_of` whose coverage contains the
     region: a province-wide delivery serves every county in it."""
+    chosen: dict[str, Snapshot | None] = dict.fromkeys(SOURCES)
+    qs = Snapshot.objects.filter(
+        source__in=list(SOURCES), region_id__in=_lineage(region_code), period__lte=as_of
+    ).order_by("source", "-period", "-version", "-id")
+    for snap in qs:
+        if chosen[snap.source] is None:
+            chosen[snap.source] = snap
+    return chosen
+
+
+def _lineage(region_code: str) -> list[str]:
+    """The region and every region above it: the deliveries that can cover it."""
     lineage = [region_code]
     level = codes.level_of(region_code)
     code = region_code
@@ -264,14 +276,24 @@ def snapshots_in_force(region_code: str, as_of: datetime.date) -> dict[str, Snap
         code = codes.parent_code(code, level)
         level -= 1
         lineage.append(code)
-    chosen: dict[str, Snapshot | None] = dict.fromkeys(SOURCES)
-    qs = Snapshot.objects.filter(source__in=list(SOURCES), region_id__in=lineage, period__lte=as_of).order_by(
-        "source", "-period", "-version", "-id"
+    return lineage
+
+
+def sources_without_data(
+    region_code: str, as_of: datetime.date, chosen: dict[str, Snapshot | None]
+) -> dict[str, datetime.date | None]:
+    """The sources with no snapshot in force on `as_of`, each with the earliest period delivered after it (None if the
+    region has no delivery of that source at all). Their rows count as none: a run dated before the data arrived
+    finds every member "without data" and income nowhere, so whoever reads the results must be told."""
+    missing = [code for code in SOURCES if chosen.get(code) is None]
+    later = (
+        Snapshot.objects.filter(source__in=missing, region_id__in=_lineage(region_code), period__gt=as_of)
+        .order_by()
+        .values("source")
+        .annotate(first=Min("period"))
     )
-    for snap in qs:
-        if chosen[snap.source] is None:
-            chosen[snap.source] = snap
-    return chosen
+    first = {row["source"]: row["first"] for row in later}
+    return {code: first.get(code) for code in missing}
 
 
 def snapshot_file(snapshot: Snapshot):

@@ -22,6 +22,7 @@ from minzheng.policy.catalogue import spec
 from minzheng.regions.models import Region
 from minzheng.registry.models import Membership, Person
 
+from . import inputs
 from .explain import EXCLUSIONS, fmt
 from .items import ITEMS
 from .models import CheckResult
@@ -281,27 +282,42 @@ def _evidence_row(r: dict) -> dict:
     }
 
 
+def snapshot_text(snap) -> str:
+    return (
+        f"第 {snap.pk} 号快照，数据截至 {snap.period:%Y-%m-%d}，第 {snap.version} 版，"
+        f"{timezone.localtime(snap.imported_at):%Y-%m-%d} 导入"
+    )
+
+
+def missing_text(as_of: datetime.date, later: datetime.date | None) -> str:
+    """Why a source was read as "no records": nothing delivered on or before the run's date."""
+    text = f"核对基准日 {as_of:%Y-%m-%d} 前没有该来源的数据快照，按无记录核对"
+    if later:
+        text += f"（最早的快照数据截至 {later:%Y-%m-%d}，晚于基准日）"
+    return text
+
+
+def sources_read(run) -> list[dict]:
+    """Per source, what the run read: its snapshot, or why there was none."""
+    chosen = {code: None for code in SOURCES} | {s.source: s for s in run.snapshots.all()}
+    missing = inputs.sources_without_data(run.region_id, run.as_of, chosen)
+    return [
+        {
+            "code": code,
+            "name": source.name,
+            "department": source.department,
+            "snapshot": snapshot_text(chosen[code]) if chosen[code] else "",
+            "missing": missing_text(run.as_of, missing[code]) if code in missing else "",
+        }
+        for code, source in SOURCES.items()
+    ]
+
+
 def _sources(result: CheckResult, run, window: bool) -> tuple[list[dict], str]:
-    snapshots = {s.source: s for s in run.snapshots.all()}
     evidence = _visible_evidence(result.evidence or [])
     out = []
-    for code, source in SOURCES.items():
-        snap = snapshots.get(code)
-        rows = [_evidence_row(r) for r in evidence if r["source"] == code]
-        out.append(
-            {
-                "code": code,
-                "name": source.name,
-                "department": source.department,
-                "snapshot": (
-                    f"第 {snap.pk} 号快照，数据截至 {snap.period:%Y-%m-%d}，第 {snap.version} 版，"
-                    f"{timezone.localtime(snap.imported_at):%Y-%m-%d} 导入"
-                    if snap
-                    else ""
-                ),
-                "rows": rows,
-            }
-        )
+    for source in sources_read(run):
+        out.append({**source, "rows": [_evidence_row(r) for r in evidence if r["source"] == source["code"]]})
     declared = [_evidence_row(r) for r in evidence if r["source"] == "declaration"]
     out.append(
         {
@@ -309,6 +325,7 @@ def _sources(result: CheckResult, run, window: bool) -> tuple[list[dict], str]:
             "name": "入户调查认定事项",
             "department": "乡镇（街道）入户调查",
             "snapshot": "案件调查登记",
+            "missing": "",
             "rows": declared,
         }
     )

@@ -311,6 +311,7 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         _progress(run, 5, "读取家庭成员", progress)
         region = run.region.code
         engine_inputs, record, snapshots = inputs.for_region(region, run.as_of)
+        missing = inputs.sources_without_data(region, run.as_of, snapshots)
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
         households = pc.count_distinct(engine_inputs.members["household_key"]).as_py()
         _progress(run, 40, f"核对 {households} 户", progress)
@@ -339,6 +340,8 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
             _compare(result, h, *recipients[h["household_key"]])
             results.append(result)
         stats["recipients"] = len(recipients)
+        # Read as "no records": the run page and the command say so above the results.
+        stats["missing_sources"] = {code: later and later.isoformat() for code, later in missing.items()}
         stats["changes"] = {c: sum(1 for r in results if r.change == c) for c in CheckResult.Change.values}
         stats.update(timings)
         with transaction.atomic():

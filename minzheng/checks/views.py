@@ -223,6 +223,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     filters += [(c.value, c.label, counts.get(c.value, 0)) for c in (*CHANGED, CheckResult.Change.UNCHANGED)]
     filters.append(("all", "全部", sum(counts.values())))
     stats = [(label, (run.stats or {}).get(key)) for key, label in STAT_LABELS.items() if key in (run.stats or {})]
+    sources = reports.sources_read(run) if run.status == CheckRun.Status.COMPLETE else []
     audit.record(
         audit.Action.VIEW,
         user=request.user,
@@ -241,6 +242,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "change": change,
             "filters": filters,
             "stats": stats,
+            "sources": sources,
+            "missing_sources": [s["name"] for s in sources if s["missing"]],
             "next_url": f"?{urlencode({'change': change, 'after': next_after})}" if next_after else "",
             "first_url": f"?{urlencode({'change': change})}" if request.GET.get("after") else "",
             "export_url": reverse("checks:run_export", args=[run.pk]) + f"?{urlencode({'change': change})}",

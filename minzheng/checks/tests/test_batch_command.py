@@ -3,9 +3,11 @@ a django-q `Schedule` calling `minzheng.checks.jobs.scheduled_batch`)."""
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from minzheng.checks import jobs
@@ -117,3 +119,37 @@ def test_the_scheduled_task_runs_a_system_batch(recipients):  # noqa: F811
     batch = CheckRun.objects.get(pk=run_id)
     assert batch.status == "complete" and batch.started_by is None and batch.as_of == AS_OF
     assert batch.stats["changes"]["increase"] == 1
+
+
+def test_a_run_dated_before_a_delivery_says_which_sources_it_read_as_none(
+    recipients,  # noqa: F811
+    make_snapshot,
+    client,
+    officer,
+):
+    # Wages are delivered up to the as-of date; pensions only for a later date; vehicles never.
+    make_snapshot("pension", [], period=AS_OF + datetime.timedelta(days=5))
+    out, _ = run("run_checks", "--region", "130722", "--as-of", AS_OF.isoformat())
+    batch = CheckRun.objects.get(kind="batch")
+    missing = batch.stats["missing_sources"]
+    assert "wage" not in missing and missing["pension"] == "2026-12-06" and missing["vehicle"] is None
+    assert (
+        "注意：社保/养老金：核对基准日 2026-12-01 前没有该来源的数据快照，按无记录核对"
+        "（最早的快照数据截至 2026-12-06，晚于基准日）" in out
+    )
+    assert "注意：车辆：核对基准日 2026-12-01 前没有该来源的数据快照，按无记录核对\n" in out
+    assert "注意：工资/纳税" not in out
+
+    client.force_login(officer)
+    page = client.get(reverse("checks:run", args=[batch.pk])).content.decode()
+    alert = re.search(r'data-testid="missing-sources">(.*?)</div>', page, re.S).group(1)
+    assert "11 个数据来源在核对基准日前没有数据快照" in alert and "社保/养老金、" in alert and "工资/纳税" not in alert
+    read = dict(re.findall(r'<tr data-source="([a-z_]+)">(.*?)</tr>', page, re.S))
+    wage = batch.snapshots.get(source="wage")
+    assert f"第 {wage.pk} 号快照，数据截至 2026-12-01" in read["wage"] and "text-danger" not in read["wage"]
+    assert "最早的快照数据截至 2026-12-06" in read["pension"] and "text-danger" in read["pension"]
+
+    # A run dated on the later delivery reads it: only the sources never delivered are left.
+    out, _ = run("run_checks", "--region", "130722", "--as-of", "2026-12-06")
+    later = CheckRun.objects.filter(kind="batch").latest("id")
+    assert "pension" not in later.stats["missing_sources"] and "注意：社保/养老金" not in out

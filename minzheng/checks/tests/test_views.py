@@ -92,7 +92,7 @@ def test_report_page_shows_the_verdict_reasons_evidence_and_parameters(client, o
     civil = re.search(r'data-testid="source-civil_status".*?(?=data-testid="source-)', page, re.S).group(0)
     assert "数据截至 2026-12-01" in civil and "无记录" in civil
     vehicle = re.search(r'data-testid="source-vehicle".*?(?=data-testid="source-)', page, re.S).group(0)
-    assert "尚无该来源的数据快照" in vehicle
+    assert "核对基准日 2026-12-01 前没有该来源的数据快照，按无记录核对" in vehicle
     # Parameters in force, with the region that set them (or 全国) and the date.
     params = re.search(r'data-testid="parameters".*?</table>', page, re.S).group(0)
     assert re.search(r"农村低保标准（元/月）</td><td>600 元</td><td>张北县</td><td>2025-01-01", params)
