@@ -299,7 +299,7 @@ def missing_text(as_of: datetime.date, later: datetime.date | None) -> str:
 
 def sources_read(run) -> list[dict]:
     """Per source, what the run read: its snapshot, or why there was none."""
-    chosen = {code: None for code in SOURCES} | {s.source: s for s in run.snapshots.all()}
+    chosen = dict.fromkeys(SOURCES) | {s.source: s for s in run.snapshots.all()}
     missing = inputs.sources_without_data(run.region_id, run.as_of, chosen)
     return [
         {
@@ -315,9 +315,10 @@ def sources_read(run) -> list[dict]:
 
 def _sources(result: CheckResult, run, window: bool) -> tuple[list[dict], str]:
     evidence = _visible_evidence(result.evidence or [])
-    out = []
-    for source in sources_read(run):
-        out.append({**source, "rows": [_evidence_row(r) for r in evidence if r["source"] == source["code"]]})
+    out = [
+        {**source, "rows": [_evidence_row(r) for r in evidence if r["source"] == source["code"]]}
+        for source in sources_read(run)
+    ]
     declared = [_evidence_row(r) for r in evidence if r["source"] == "declaration"]
     out.append(
         {

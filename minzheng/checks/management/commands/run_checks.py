@@ -1,14 +1,11 @@
 """minzheng run_checks --region 1307 --as-of 2026-12-01 [--user username]: a batch re-check from the command line."""
 
-import datetime
-
 from django.core.management.base import BaseCommand, CommandError
 
 from minzheng.accounts.models import User
 from minzheng.checks import jobs, services
 from minzheng.checks import report as reports
 from minzheng.checks.models import CheckResult
-from minzheng.checks.sources import SOURCES
 from minzheng.core.errors import DomainError
 
 BAR_WIDTH = 20
@@ -84,9 +81,9 @@ class Command(BaseCommand):
             if code == CheckResult.Change.NEW:
                 continue
             self.stdout.write(f"  {label}：{changes.get(code, 0)}")
-        for code, later in stats.get("missing_sources", {}).items():
-            note = reports.missing_text(run.as_of, later and datetime.date.fromisoformat(later))
-            self.stdout.write(self.style.WARNING(f"注意：{SOURCES[code].name}：{note}"))
+        for source in reports.sources_read(run):
+            if source["missing"]:
+                self.stdout.write(self.style.WARNING(f"注意：{source['name']}：{source['missing']}"))
         if "engine_seconds" in stats:
             self.stdout.write(f"用时：读取 {stats.get('read_seconds')} 秒，核对 {stats['engine_seconds']} 秒")
         self.stdout.write(self.style.SUCCESS("已完成。复核结果不会自动改变任何待遇，请在“批量复核”页面逐户审查。"))
