@@ -200,13 +200,12 @@ def make_snapshot(checks_dir):
     def make(source: str, rows: list[dict], *, region: str = COUNTY, period: datetime.date = AS_OF):
         counter["n"] += 1
         keys = dict(Person.objects.values_list("id_number", "id"))
-        from minzheng.checks import rules
-        from minzheng.checks.models import Snapshot
-        from minzheng.checks.sources import ALL_SOURCES
+        from minzheng.exchange.models import Snapshot
+        from minzheng.exchange.sources import ALL_SOURCES, KIND_IBIS
 
         # The importer's layout: every declared field, free text included (the rules read a subset).
         schema = {"snapshot_id": "int64", "row_no": "int32", "person_key": "int64"}
-        schema |= {f.name: rules.KIND_IBIS[f.kind] for f in ALL_SOURCES[source].fields}
+        schema |= {f.name: KIND_IBIS[f.kind] for f in ALL_SOURCES[source].fields}
         snap = Snapshot.objects.create(
             source=source,
             region_id=region,

@@ -45,10 +45,14 @@ INSTALLED_APPS = [
     "minzheng.accounts",
     "minzheng.registry",
     "minzheng.policy",
+    "minzheng.exchange",
     "minzheng.cases",
+    "minzheng.benefits",
     "minzheng.checks",
     "minzheng.monitoring",
+    "minzheng.web",
     "minzheng.api",
+    "minzheng.demo",
     "django_q",
 ]
 
@@ -80,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "minzheng.core.context_processors.capabilities",
+                "minzheng.web.context_processors.capabilities",
             ],
             "builtins": ["minzheng.core.templatetags.masking"],
         },
@@ -122,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "minzheng.accounts.passwords.CharacterClassValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login throttling: 5 failures for one username from one address locks it for 30 minutes.

@@ -10,12 +10,14 @@ admin.site.site_title = "民政一体化服务平台"
 
 urlpatterns = [
     *auth_urlpatterns,
-    path("", include("minzheng.core.urls")),
+    path("", include("minzheng.web.urls")),
     path("accounts/", include("minzheng.accounts.urls")),
     path("regions/", include("minzheng.regions.urls")),
     path("registry/", include("minzheng.registry.urls")),
     path("cases/", include("minzheng.cases.urls")),
     path("checks/", include("minzheng.checks.urls")),
+    # The exchange's pages keep the addresses departments and staff already use (/checks/snapshots/, rejects links).
+    path("checks/", include("minzheng.exchange.urls")),
     path("monitoring/", include("minzheng.monitoring.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("api/v1/", api.urls),

@@ -7,13 +7,10 @@ The addressee is the applicant by full name (the notice is served on them); the 
 
 import datetime
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-import weasyprint
-from django.template.loader import get_template, render_to_string
-from weasyprint.urls import URLFetcher
+from django.template.loader import render_to_string
 
+from minzheng.core import pdf
 from minzheng.core.errors import DomainError, NotFound
 from minzheng.core.masking import mask_account, mask_id_number
 from minzheng.policy.catalogue import spec
@@ -348,25 +345,6 @@ _CONTEXTS = {
 # ---------------------------------------------------------------- rendering
 
 
-class _StylesheetOnlyFetcher(URLFetcher):
-    """Only our own print stylesheet may be loaded: nothing in a notice can make the renderer read other files or
-    reach the network."""
-
-    def __init__(self, directory: Path) -> None:
-        super().__init__(allowed_protocols=("file",), fail_on_errors=True)
-        self._directory = directory.resolve()
-
-    def fetch(self, url, headers=None):
-        path = Path(unquote(urlsplit(url).path)).resolve()
-        if urlsplit(url).scheme != "file" or path.parent != self._directory or path.suffix != ".css":
-            raise ValueError(f"refused to fetch {url}")
-        return super().fetch(url, headers)
-
-
-def _pdf_directory() -> Path:
-    return Path(get_template(f"{_PDF_DIR}/print.css").origin.name).parent
-
-
 def html(case: Case, kind: str) -> str:
     """The notice as HTML (what `render` converts); NotFound when the notice does not apply yet."""
     if kind not in KINDS:
@@ -381,11 +359,7 @@ def html(case: Case, kind: str) -> str:
 
 def render(case: Case, kind: str) -> bytes:
     """The notice as PDF bytes (A4, CJK font subset embedded)."""
-    document = html(case, kind)
-    directory = _pdf_directory()
-    return weasyprint.HTML(
-        string=document, base_url=directory.as_uri() + "/", url_fetcher=_StylesheetOnlyFetcher(directory)
-    ).write_pdf()
+    return pdf.render(html(case, kind))
 
 
 def filename(case: Case, kind: str) -> str:

@@ -20,6 +20,7 @@ from minzheng.regions import codes as region_codes
 from minzheng.registry.identifiers import parse_identity_number
 from minzheng.registry.models import Household, Membership, Person
 
+from . import checking
 from . import workflows as wf
 from .deadlines import clock_statuses, current
 from .models import Case, CaseEvent, CaseMaterial, Channel, InterestDeclaration, Referral
@@ -403,18 +404,14 @@ def _record_check(case, user, workflow, today, data):
         if data.get("per_capita_income") not in (None, ""):
             payload["per_capita_income"] = str(_nonnegative(data["per_capita_income"], "人均收入"))
         return None, payload, data.get("note", "")
-    from minzheng.checks import services as checks
-
-    checks.ensure_case_authorisation(case, user)
-    result = checks.check_household(case.household_id, user=user, as_of=today, case=case)
-    amount = result.tekun_amount if workflow.code == "tekun" else result.dibao_amount
+    outcome = checking.run(case, user, workflow=workflow.code, today=today)
     payload = {
-        "check_result": result.pk,
-        "verdict": result.verdict_label,
-        "eligible": result.tekun or result.tekun_pending if workflow.code == "tekun" else result.dibao,
-        "amount": str(amount),
-        "per_capita_income": str(result.per_capita_income),
-        "summary": (data.get("summary") or "").strip() or result.verdict_label,
+        "check_result": outcome.result_id,
+        "verdict": outcome.verdict,
+        "eligible": outcome.eligible,
+        "amount": str(outcome.amount),
+        "per_capita_income": str(outcome.per_capita_income),
+        "summary": (data.get("summary") or "").strip() or outcome.verdict,
     }
     return None, payload, data.get("note", "")
 

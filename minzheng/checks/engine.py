@@ -13,8 +13,10 @@ import duckdb
 import pyarrow as pa
 from django.conf import settings
 
-from . import rowstore, rules
-from .sources import SOURCES
+from minzheng.exchange import rowstore
+from minzheng.exchange.sources import SOURCES, source_schema
+
+from . import rules
 
 
 @dataclass
@@ -34,7 +36,7 @@ class EngineInputs:
 
 
 def _empty_source_sql(code: str) -> str:
-    cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {name}" for name, t in rules.source_schema(code).items())
+    cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {name}" for name, t in source_schema(code).items())
     return f"SELECT {cols} WHERE false"
 
 
@@ -83,7 +85,7 @@ class DuckDBRunner:
     def _bind_sources(self, snapshots: dict[str, Path | None], people: tuple[int, int] | None = None) -> None:
         for code in SOURCES:
             path = snapshots.get(code)
-            columns = ", ".join(rules.source_schema(code))
+            columns = ", ".join(source_schema(code))
             if path is None:
                 body = _empty_source_sql(code)
             else:
@@ -209,7 +211,7 @@ class SQLiteRunner:
         for name, spec in rules.INPUTS.items():
             self._create(name, spec)
         for code in SOURCES:
-            self._create(rules.raw_table_name(code), rules.source_schema(code))
+            self._create(rules.raw_table_name(code), source_schema(code))
         for stage in rules.STAGES:
             self._create(stage, rules.stage_schema(stage))
         self.fill = {code: self._fill_sql(code) for code in SOURCES}
@@ -217,7 +219,7 @@ class SQLiteRunner:
     @staticmethod
     def _fill_sql(code: str) -> str:
         """A source's rows of the bound members: matched rows by key, unmatched ones (key 0 in the store) by number."""
-        names = list(rules.source_schema(code))
+        names = list(source_schema(code))
         stored = ", ".join("NULLIF(person_key, 0)" if n == "person_key" else n for n in names)
         table = f"store.{rowstore.table_name(code)}"
         return (
@@ -371,7 +373,7 @@ class SparkRunner:
             table = getattr(inputs, name).select(list(spec))
             self.spark.createDataFrame(table, schema=_spark_schema(spec)).createOrReplaceTempView(name)
         for code in SOURCES:
-            schema = _spark_schema(rules.source_schema(code))
+            schema = _spark_schema(source_schema(code))
             path = inputs.snapshots.get(code)
             if path is None:
                 df = self.spark.createDataFrame([], schema=schema)

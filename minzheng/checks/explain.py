@@ -132,7 +132,7 @@ def reasons(h: dict) -> list[dict]:
 
 def evidence_rows(rows: list[dict], names: dict[int, str]) -> list[dict]:
     """Evidence rows for the report: which source, which record, which amount, counted or not."""
-    from .sources import SOURCES
+    from minzheng.exchange.sources import SOURCES
 
     out = []
     for r in rows:

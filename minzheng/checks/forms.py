@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from minzheng.core.forms import BootstrapMixin
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.exchange.sources import CATEGORIES
 
 from .jobs import first_of_next_month
-from .sources import CATEGORIES
 
 
 def _date_input() -> forms.DateInput:

@@ -6,19 +6,19 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pyarrow as pa
-from django.conf import settings
 from django.db import connection
-from django.db.models import Min, Q
+from django.db.models import Q
 
 from minzheng.core.errors import DomainError
+from minzheng.exchange.files import snapshot_path
+from minzheng.exchange.selectors import snapshots_in_force
+from minzheng.exchange.sources import CATEGORIES
 from minzheng.policy.catalogue import as_fraction
 from minzheng.policy.parameters import resolve_many
 from minzheng.regions import codes
 
 from . import rules
 from .items import ITEMS
-from .models import Snapshot
-from .sources import CATEGORIES, SOURCES
 
 PARAM_KEYS = [
     "dibao.standard_urban",
@@ -251,55 +251,6 @@ def _shift_months(day: datetime.date, months: int) -> datetime.date:
     return first.replace(day=min(day.day, last_day))
 
 
-# ----------------------------------------------------------------------------------------------------- snapshots
-
-
-def snapshots_in_force(region_code: str, as_of: datetime.date) -> dict[str, Snapshot | None]:
-    """Per source, the newest snapshot (period, then version) on or before `as_of` whose coverage contains the
-    region: a province-wide delivery serves every county in it."""
-    chosen: dict[str, Snapshot | None] = dict.fromkeys(SOURCES)
-    qs = Snapshot.objects.filter(
-        source__in=list(SOURCES), region_id__in=_lineage(region_code), period__lte=as_of
-    ).order_by("source", "-period", "-version", "-id")
-    for snap in qs:
-        if chosen[snap.source] is None:
-            chosen[snap.source] = snap
-    return chosen
-
-
-def _lineage(region_code: str) -> list[str]:
-    """The region and every region above it: the deliveries that can cover it."""
-    lineage = [region_code]
-    level = codes.level_of(region_code)
-    code = region_code
-    while level > codes.COUNTRY:
-        code = codes.parent_code(code, level)
-        level -= 1
-        lineage.append(code)
-    return lineage
-
-
-def sources_without_data(
-    region_code: str, as_of: datetime.date, chosen: dict[str, Snapshot | None]
-) -> dict[str, datetime.date | None]:
-    """The sources with no snapshot in force on `as_of`, each with the earliest period delivered after it (None if the
-    region has no delivery of that source at all). Their rows count as none: a run dated before the data arrived
-    finds every member "without data" and income nowhere, so whoever reads the results must be told."""
-    missing = [code for code in SOURCES if chosen.get(code) is None]
-    later = (
-        Snapshot.objects.filter(source__in=missing, region_id__in=_lineage(region_code), period__gt=as_of)
-        .order_by()
-        .values("source")
-        .annotate(first=Min("period"))
-    )
-    first = {row["source"]: row["first"] for row in later}
-    return {code: first.get(code) for code in missing}
-
-
-def snapshot_file(snapshot: Snapshot):
-    return settings.CHECKS_DATA_DIR / snapshot.path
-
-
 # ------------------------------------------------------------------------------------------ one call per execution
 
 
@@ -330,7 +281,7 @@ def _gather(selection: list[int] | str, region_code: str, as_of: datetime.date):
         authorised_persons=auth_persons,
         item_rules=item_rules,
         params=params,
-        snapshots={code: snapshot_file(s) if s else None for code, s in snapshots.items()},
+        snapshots={code: snapshot_path(s) if s else None for code, s in snapshots.items()},
         person_keys=member_table.column("person_key").to_pylist() if window else None,
         id_numbers=member_table.column("id_number").to_pylist() if window else None,
     )

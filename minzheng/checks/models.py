@@ -1,66 +1,14 @@
-"""核对 (economic-status checking): departmental data snapshots, the household's authorisation, and check results.
-
-The departmental rows themselves live in Parquet snapshot files under settings.CHECKS_DATA_DIR, read by the rule
-engine; the database holds what is needed to find, trust and explain them.
-"""
+"""核对 (economic-status checking): the household's authorisation, the investigation's declarations, and check runs
+and results. The departmental rows the rules read are the exchange app's snapshots."""
 
 from django.conf import settings
 from django.db import models
 
 from minzheng.core.masking import mask_name
 from minzheng.core.scoping import ScopedQuerySet
+from minzheng.exchange.models import Snapshot
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Person
-
-from .sources import ALL_SOURCES, CATEGORIES
-
-SOURCE_CHOICES = [(code, s.name) for code, s in ALL_SOURCES.items()]
-CATEGORY_CHOICES = list(CATEGORIES.items())
-
-
-class Snapshot(models.Model):
-    """One delivery of one source's data for a region, as a columnar Parquet file. A later delivery for the same
-    period is a new version; the engine reads, per source, the newest snapshot whose period is on or before its date."""
-
-    source = models.CharField("数据来源", max_length=20, choices=SOURCE_CHOICES, db_index=True)
-    region = models.ForeignKey(Region, verbose_name="覆盖区划", on_delete=models.PROTECT, related_name="+")
-    period = models.DateField("数据截至日期")
-    version = models.PositiveIntegerField("版本", default=1)
-    file_format = models.CharField("文件格式", max_length=10)  # csv / xlsx / parquet / api
-    original_name = models.CharField("原始文件名", max_length=200, blank=True)
-    file_sha256 = models.CharField("原始文件校验值", max_length=64)
-    content_sha256 = models.CharField("快照文件校验值", max_length=64)
-    path = models.CharField("快照文件", max_length=300)  # relative to CHECKS_DATA_DIR
-    rows_total = models.PositiveIntegerField("总行数", default=0)
-    rows_valid = models.PositiveIntegerField("有效行数", default=0)
-    rows_rejected = models.PositiveIntegerField("拒收行数", default=0)
-    rows_unmatched = models.PositiveIntegerField("未匹配到登记人员行数", default=0)
-    rejects_path = models.CharField("拒收报告", max_length=300, blank=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="导入人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    imported_at = models.DateTimeField("导入时间", auto_now_add=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "部门数据快照"
-        ordering = ["source", "-period", "-version"]
-        constraints = [
-            # Re-importing the same file for the same source and region lands nothing new (idempotent).
-            models.UniqueConstraint(fields=["source", "region", "file_sha256"], name="snapshot_once_per_file"),
-            models.UniqueConstraint(fields=["source", "region", "period", "version"], name="snapshot_version"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_source_display()} {self.region_id} {self.period} v{self.version}"
-
-    @property
-    def source_spec(self):
-        return ALL_SOURCES[self.source]
 
 
 class AuthorisationQuerySet(ScopedQuerySet):

@@ -11,22 +11,21 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-import weasyprint
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from minzheng.cases import documents
+from minzheng.core import pdf
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.exchange import selectors
+from minzheng.exchange.sources import SOURCES
 from minzheng.policy.catalogue import spec
 from minzheng.regions.models import Region
 from minzheng.registry.models import Membership, Person
 
-from . import inputs
 from .explain import EXCLUSIONS, fmt
 from .items import ITEMS
 from .models import CheckResult
-from .sources import SOURCES
 
 MARKS = {True: "✓", False: "✗", None: "!"}
 MARK_CLASSES = {True: "ok", False: "fail", None: "warn"}
@@ -300,7 +299,7 @@ def missing_text(as_of: datetime.date, later: datetime.date | None) -> str:
 def sources_read(run) -> list[dict]:
     """Per source, what the run read: its snapshot, or why there was none."""
     chosen = dict.fromkeys(SOURCES) | {s.source: s for s in run.snapshots.all()}
-    missing = inputs.sources_without_data(run.region_id, run.as_of, chosen)
+    missing = selectors.sources_without_data(run.region_id, run.as_of, chosen)
     return [
         {
             "code": code,
@@ -549,10 +548,7 @@ def html(report: Report) -> str:
 def render_pdf(report: Report) -> bytes:
     """The report as an A4 PDF, through the notices' renderer: their print stylesheet and CJK font, and the same
     fetcher that lets the document load nothing but that stylesheet."""
-    directory = documents._pdf_directory()
-    return weasyprint.HTML(
-        string=html(report), base_url=directory.as_uri() + "/", url_fetcher=documents._StylesheetOnlyFetcher(directory)
-    ).write_pdf()
+    return pdf.render(html(report))
 
 
 def filename(report: Report) -> str:

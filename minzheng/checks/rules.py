@@ -17,7 +17,7 @@ from functools import cache, reduce
 import ibis
 from ibis import _
 
-from .sources import ALL_SOURCES, SOURCES
+from minzheng.exchange.sources import SOURCES, source_schema
 
 # ---------------------------------------------------------------------------------------------------------- inputs
 
@@ -91,27 +91,6 @@ PARAMS = {
     "disposable_income": "int64",  # fen per year; NULL when not configured
 }
 MINOR_AGE = 18  # 未成年人: the Civil Code's definition, not a policy parameter
-
-KIND_IBIS = {
-    "id_number": "string",
-    "text": "string",
-    "code": "string",
-    "date": "date",
-    "month": "date",
-    "money": "decimal(18,2)",
-    "int": "int32",
-}
-
-
-def source_schema(code: str) -> dict[str, str]:
-    """The columns of a snapshot the rules may read. Free text (employers, institutions, certificate and plate
-    numbers) is for people reading a record, never an input to a rule, so no engine is given it."""
-    schema = {"snapshot_id": "int64", "row_no": "int32", "person_key": "int64"}
-    for f in ALL_SOURCES[code].fields:
-        if f.kind != "text":
-            schema[f.name] = KIND_IBIS[f.kind]
-    return schema
-
 
 def raw_table_name(code: str) -> str:
     return f"raw_{code}"

@@ -13,22 +13,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
+from minzheng.benefits import selectors as benefits
+from minzheng.cases.checking import CheckOutcome as CaseCheckOutcome
 from minzheng.core import audit, batching
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_name
+from minzheng.exchange import selectors
+from minzheng.exchange.sources import CATEGORIES
 from minzheng.policy.parameters import resolve
-from minzheng.regions import codes
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
 
 from . import explain, inputs
 from .engine import execute, stream
 from .models import Authorisation, CheckResult, CheckRun
-from .sources import CATEGORIES
 
 # ------------------------------------------------------------------------------------------------ authorisations
 
@@ -206,6 +207,21 @@ def _result(run, h: dict, region_code: str, persons, evidence, *, authorisation=
     )
 
 
+def check_case(case, user, *, workflow: str, today: datetime.date) -> CaseCheckOutcome:
+    """The case procedure's 信息核对 step (registered with `cases.checking`): the case file's authorisation, the
+    window check linked to the case, and the verdict for the case's own benefit."""
+    ensure_case_authorisation(case, user)
+    result = check_household(case.household_id, user=user, as_of=today, case=case)
+    tekun = workflow == "tekun"
+    return CaseCheckOutcome(
+        result_id=result.pk,
+        verdict=result.verdict_label,
+        eligible=bool(result.tekun or result.tekun_pending) if tekun else result.dibao,
+        amount=result.tekun_amount if tekun else result.dibao_amount,
+        per_capita_income=result.per_capita_income,
+    )
+
+
 def latest_result(household_id: int, *, case=None) -> CheckResult | None:
     qs = CheckResult.objects.visible().filter(household_id=household_id)
     if case is not None:
@@ -226,44 +242,6 @@ def view_result(user, result_id: int) -> CheckResult:
 
 
 # ------------------------------------------------------------------------------------------------ batch re-check
-
-
-def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
-    """household id -> (workflow, monthly amount) of the latest approved 低保/特困 decision per household, as a later
-    动态复核 left it: stopped (refused) households are no longer recipients; a continued one has the review's amount."""
-    from minzheng.cases import workflows as wf
-    from minzheng.cases.models import Case
-
-    low, high = codes.subtree_range(region_code)
-    in_region = Case.objects.filter(region_id__gte=low, region_id__lte=high)
-    latest = (
-        in_region.filter(state=wf.APPROVED, service__workflow__in=("dibao", "tekun"))
-        .values("household_id")
-        .annotate(last=Max("id"))
-    )
-    reviews = (
-        in_region.filter(state__in=(wf.APPROVED, wf.REFUSED), service__workflow="review")
-        .values("household_id")
-        .annotate(last=Max("id"))
-    )
-    ids = [row["last"] for row in latest] + [row["last"] for row in reviews]
-    grants: dict[int, tuple] = {}
-    review_of: dict[int, tuple] = {}
-    for batch in batching.in_batches(ids):
-        for pk, hid, workflow, state, decided, proposed in Case.objects.filter(pk__in=batch).values_list(
-            "id", "household_id", "service__workflow", "state", "decided_amount", "proposed_amount"
-        ):
-            (review_of if workflow == "review" else grants)[hid] = (pk, workflow, state, decided, proposed)
-    out = {}
-    for hid, (pk, workflow, _state, decided, proposed) in grants.items():
-        amount = decided if decided is not None else (proposed or Decimal("0"))
-        review = review_of.get(hid)
-        if review and review[0] > pk:
-            if review[2] == wf.REFUSED:
-                continue
-            amount = review[3] if review[3] is not None else amount
-        out[hid] = (workflow, amount)
-    return out
 
 
 def start_batch(user, region_code: str, as_of: datetime.date, *, enqueue: bool = True) -> CheckRun:
@@ -311,11 +289,11 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         _progress(run, 5, "读取家庭成员", progress)
         region = run.region.code
         engine_inputs, record, snapshots = inputs.for_region(region, run.as_of)
-        missing = inputs.sources_without_data(region, run.as_of, snapshots)
+        missing = selectors.sources_without_data(region, run.as_of, snapshots)
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
         households = pc.count_distinct(engine_inputs.members["household_key"]).as_py()
         _progress(run, 40, f"核对 {households} 户", progress)
-        recipients = current_recipients(region)
+        recipients = benefits.current_recipients(region)
         wanted = pa.array(list(recipients), pa.int64())
         t1 = time.perf_counter()
         stats, rows, checked, shown = dict.fromkeys(STATS, 0), [], 0, 40

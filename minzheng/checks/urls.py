@@ -1,12 +1,9 @@
-from django.urls import path, re_path
+from django.urls import path
 
-from . import import_views, views
+from . import views
 
 app_name = "checks"
 urlpatterns = [
-    path("snapshots/", import_views.snapshots, name="snapshots"),
-    # Only names the importer writes match, so no path can leave the rejects folder.
-    re_path(r"^rejects/(?P<name>[a-z_]+-[0-9a-f]{12}\.csv)$", import_views.rejects, name="rejects"),
     # 核对报告, the household's authorisation and window check, batch re-checks (views.py)
     path("results/<int:pk>/", views.report, name="report"),
     path("results/<int:pk>/pdf", views.report_pdf, name="report_pdf"),

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
-from minzheng.checks.models import CheckResult, Snapshot
-from minzheng.checks.sources import ALL_SOURCES, MONITORING_FEEDS
+from minzheng.checks.models import CheckResult
 from minzheng.core import audit
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.exchange.models import Snapshot
+from minzheng.exchange.sources import ALL_SOURCES, MONITORING_FEEDS
 from minzheng.registry.models import Household, Membership
 
 from . import texts

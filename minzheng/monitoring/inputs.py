@@ -6,8 +6,10 @@ import pyarrow as pa
 from django.db.models import Max, Q, QuerySet
 
 from minzheng.checks import inputs as check_inputs
-from minzheng.checks.models import CheckResult, CheckRun, Snapshot
-from minzheng.checks.sources import MONITORING_FEEDS
+from minzheng.checks.models import CheckResult, CheckRun
+from minzheng.exchange.files import snapshot_path
+from minzheng.exchange.models import Snapshot
+from minzheng.exchange.sources import MONITORING_FEEDS
 from minzheng.policy.catalogue import as_fraction
 from minzheng.policy.parameters import resolve_many
 from minzheng.regions import codes
@@ -147,7 +149,7 @@ def for_region(region_code: str, as_of: datetime.date) -> tuple[SweepInputs, dic
     counties = sorted(set(members.column("county").to_pylist())) or [int(region_code[:6])]
     params, record = parameters(counties, as_of)
     pending = pending_snapshots(region_code, as_of)
-    files = [SignalFile(s.source, s.pk, check_inputs.snapshot_file(s)) for s in pending]
+    files = [SignalFile(s.source, s.pk, snapshot_path(s)) for s in pending]
     sweep_inputs = SweepInputs(
         members=members,
         register=register(region_code),

@@ -94,7 +94,7 @@ class Sweep(models.Model):
     progress = models.PositiveSmallIntegerField("进度（%）", default=0)
     message = models.CharField("进度说明", max_length=200, blank=True)
     snapshots = models.ManyToManyField(
-        "checks.Snapshot", verbose_name="读取的信号快照", related_name="sweeps", blank=True
+        "exchange.Snapshot", verbose_name="读取的信号快照", related_name="sweeps", blank=True
     )
     parameters = models.JSONField("适用参数", default=dict, blank=True)
     stats = models.JSONField("统计", default=dict, blank=True)

@@ -4,7 +4,7 @@ summary — it is shown in lists; the person is shown masked beside it)."""
 from decimal import Decimal
 from functools import cache
 
-from minzheng.checks.sources import ALL_SOURCES
+from minzheng.exchange.sources import ALL_SOURCES
 
 from .models import Category, Outcome
 from .rules import RULES

@@ -13,6 +13,5 @@ urlpatterns = [
     path("sweeps/", views.sweeps, name="sweeps"),
     path("sweeps/<int:pk>/", views.sweep_detail, name="sweep"),
     path("sweeps/<int:pk>/progress/", views.sweep_progress, name="sweep_progress"),
-    path("snapshots/<int:snapshot_id>/unmatched.xlsx", views.unmatched, name="unmatched"),
     path("dashboard/", views.dashboard, name="dashboard"),
 ]

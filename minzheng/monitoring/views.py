@@ -16,20 +16,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.checks.sources import ALL_SOURCES
 from minzheng.core import audit
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.workdays import WorkingCalendar
+from minzheng.exchange.sources import ALL_SOURCES
 from minzheng.policy.parameters import resolve
 from minzheng.regions import codes
 from minzheng.registry.models import Household, Person
 
 from . import chain as chains
 from . import dashboard as dashboards
-from . import reports, services, texts
+from . import services, texts
 from .forms import CloseForm, EntryForm, SweepForm, VisitForm
 from .models import Alert, Category, MonitoredEntry, Outcome, Sweep
 from .rules import RULES
@@ -502,33 +502,6 @@ def sweep_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_run": has_capability(user, Capability.RUN_MONITORING),
         },
     )
-
-
-# ------------------------------------------------------------------------------------------ unmatched signals
-
-
-@staff_view
-@require_safe
-def unmatched(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    """未匹配信号报告 (xlsx): a delivery's rows no registered person matched; identity numbers masked; audited."""
-    report = reports.unmatched_rows(request.user, snapshot_id)
-    snap = report.snapshot
-    audit.record(
-        audit.Action.EXPORT,
-        user=request.user,
-        object_type="snapshot",
-        object_id=snap.pk,
-        label=f"未匹配信号报告 {snap.get_source_display()} 快照{snap.pk}",
-        region_code=snap.region_id,
-        detail={"rows": len(report.rows), "format": "xlsx", "report": "unmatched"},
-    )
-    response = HttpResponse(
-        reports.unmatched_xlsx(report),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = reports.content_disposition(report.filename)
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # ------------------------------------------------------------------------------------------------- the dashboard

@@ -27,22 +27,11 @@ class Resolved:
         return data
 
 
-def _lineage(region_code: str) -> list[str]:
-    """The region and its ancestors, nearest first (excluding the national root)."""
-    chain, code = [], region_code
-    level = codes.level_of(code)
-    while level > codes.COUNTRY:
-        chain.append(code)
-        code = codes.parent_code(code, level)
-        level -= 1
-    return chain
-
-
 def resolve_many(keys: list[str], region_code: str, on: datetime.date) -> dict[str, Resolved]:
     """All `keys` at once for a region and date: one query."""
     for key in keys:
         spec(key)  # unknown keys are programming errors reported in Chinese like everything else
-    lineage = _lineage(region_code)
+    lineage = codes.lineage(region_code, root=False)
     rank = {code: i for i, code in enumerate(lineage)}
     rows = (
         Parameter.objects.filter(key__in=keys, effective_from__lte=on)

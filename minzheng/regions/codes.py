@@ -71,6 +71,17 @@ def parent_code(code: str, level: int | None = None) -> str:
     return code[: PREFIX_LENGTH[level - 1]].ljust(12, "0")
 
 
+def lineage(code: str, *, root: bool = True) -> list[str]:
+    """The region and every region above it, nearest first: the regions whose data or parameters can cover it.
+    The national root comes last unless `root` is False."""
+    chain, level = [code], level_of(code)
+    while level > COUNTRY:
+        code = parent_code(code, level)
+        level -= 1
+        chain.append(code)
+    return chain if root else [c for c in chain if c != ROOT_CODE]
+
+
 def urban_rural(code: str) -> str:
     """Village digits 001–199 are residents' committees (urban), 200–399 villagers' committees (rural).
 

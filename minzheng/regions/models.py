@@ -70,12 +70,7 @@ class Region(models.Model):
 
     def ancestors(self) -> list["Region"]:
         """From the province down to this region's parent, in one query."""
-        wanted = []
-        code, level = self.code, self.level
-        while level > codes.PROVINCE:
-            code = codes.parent_code(code, level)
-            level -= 1
-            wanted.append(code)
+        wanted = codes.lineage(self.code, root=False)[1:]
         return list(Region.objects.filter(code__in=wanted).order_by("level"))
 
     def path_name(self) -> str:

@@ -17,6 +17,22 @@ from minzheng.core.errors import DomainError
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_.·]+")
 
+# GB 11643-1999 (DOMAIN.md §9): check = (12 − Σ aᵢ·Wᵢ mod 11) mod 11, 10 → X; that is "10X98765432"[Σ aᵢ·Wᵢ mod 11].
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+
+def id_check_char(body17: str) -> str:
+    """The check character of an identity number's 17 leading digits."""
+    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(body17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def id_check_char_sql(expr: str) -> str:
+    """The same check character as a SQL expression over a text of at least 17 digits (DuckDB, SQLite): one
+    definition for the import's validation and the generators that make valid numbers."""
+    total = " + ".join(f"CAST(substr({expr}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    return f"substr('{ID_CHECK_CHARS}', ({total}) % 11 + 1, 1)"
+
 
 def fold_input(value: str | None) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or "")).upper()

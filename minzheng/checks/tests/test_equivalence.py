@@ -12,6 +12,7 @@ from minzheng.checks import explain, inputs, services
 from minzheng.checks.engine import execute, stream
 from minzheng.checks.models import Declaration
 from minzheng.conftest import COUNTY, OTHER_VILLAGE, URBAN_VILLAGE, VILLAGE, make_id_number
+from minzheng.exchange.files import snapshot_path
 from minzheng.registry import services as registry
 
 from .conftest import AS_OF, D, wages
@@ -193,7 +194,7 @@ def test_a_region_checked_in_chunks_gets_the_verdicts_of_one_pass(
     # A third of every source's rows as if imported before their person was registered: without a key, matched by
     # identity number in whichever chunk holds the person.
     con = duckdb.connect()
-    for path in (inputs.snapshot_file(s) for s in snapshots.values() if s):
+    for path in (snapshot_path(s) for s in snapshots.values() if s):
         con.execute(
             f"COPY (SELECT * REPLACE (CASE WHEN row_no % 3 = 0 THEN NULL ELSE person_key END AS person_key)"
             f" FROM read_parquet('{path}')) TO '{path}.tmp' (FORMAT parquet)"

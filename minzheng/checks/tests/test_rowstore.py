@@ -9,9 +9,11 @@ from functools import partial
 import duckdb
 import pytest
 
-from minzheng.checks import importer, inputs, rowstore, services
+from minzheng.checks import inputs, services
 from minzheng.checks.engine import execute
 from minzheng.conftest import make_id_number
+from minzheng.exchange import files, importer, rowstore
+from minzheng.exchange.files import snapshot_path
 from minzheng.registry.models import Person
 
 from .conftest import AS_OF, member_ids, wages
@@ -48,7 +50,7 @@ def test_an_import_fills_the_store_once_committed(family, checks_dir, tmp_path, 
         outcome = importer.import_file("wage", path, region_code=family.region_id[:6], period=AS_OF)
         assert stored_files(checks_dir) == {}  # nothing before the commit
     assert len(callbacks) == 1
-    parquet = str(importer.snapshot_path(outcome.snapshot))
+    parquet = str(files.snapshot_path(outcome.snapshot))
     assert stored_files(checks_dir) == {parquet: ("wage", 2)}
     con = sqlite3.connect(rowstore.store_path(checks_dir))
     rows = con.execute(
@@ -83,7 +85,7 @@ def test_a_rewritten_or_deleted_store_file_is_reloaded(
     assert services.check_household(family.pk, user=officer, as_of=AS_OF).counted_income == Decimal("900.00")
 
     # The same file name with other content (a store keyed by name alone would serve the old rows).
-    path = inputs.snapshot_file(snap)
+    path = snapshot_path(snap)
     duckdb.execute(
         f"COPY (SELECT * REPLACE (CAST(gross_wage * 2 AS DECIMAL(18,2)) AS gross_wage) FROM read_parquet('{path}'))"
         f" TO '{path}.tmp' (FORMAT parquet)"
@@ -105,7 +107,7 @@ def deliver_wages(tmp_path, family, earner: str, amount: str, period, capture):
     path.write_text("id_number,month,employer,gross_wage\n" + "\n".join(lines) + "\n", encoding="utf-8")
     with capture(execute=True):
         outcome = importer.import_file("wage", path, region_code=family.region_id[:6], period=period)
-    return str(importer.snapshot_path(outcome.snapshot))
+    return str(files.snapshot_path(outcome.snapshot))
 
 
 def test_a_newer_delivery_drops_the_older_from_the_store(
@@ -147,7 +149,7 @@ def test_a_file_dropped_while_a_check_reads_is_loaded_again(
     def found_then_dropped(store, snapshots):
         ids = found(store, snapshots)
         if not calls:
-            rowstore.prune(store, [inputs.snapshot_file(snap)])
+            rowstore.prune(store, [snapshot_path(snap)])
         calls.append(ids)
         return ids
 

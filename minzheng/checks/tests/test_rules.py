@@ -7,6 +7,7 @@ import pytest
 from minzheng.checks import services
 from minzheng.checks.models import Declaration
 from minzheng.core.errors import DomainError
+from minzheng.exchange.files import snapshot_path
 
 from .conftest import AS_OF, D, member_ids, wages
 
@@ -264,7 +265,6 @@ def test_check_is_audited_against_the_authorisation(family, officer, authorised,
 def test_person_registered_after_the_import_is_matched_by_identity_number(
     family, officer, authorised, set_params, make_snapshot
 ):
-    from minzheng.checks import inputs
 
     set_params(dibao__standard_rural="600")
     earner = member_ids(family)[0]
@@ -272,7 +272,7 @@ def test_person_registered_after_the_import_is_matched_by_identity_number(
     # Simulate an import made before the person was registered: the key is NULL in the file.
     import duckdb
 
-    path = inputs.snapshot_file(snap)
+    path = snapshot_path(snap)
     con = duckdb.connect()
     con.execute(
         f"COPY (SELECT * REPLACE (NULL::BIGINT AS person_key) FROM read_parquet('{path}')) TO '{path}.tmp' (FORMAT parquet)"

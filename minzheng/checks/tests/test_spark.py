@@ -19,8 +19,8 @@ import pytest
 
 from minzheng.checks import inputs, rules
 from minzheng.checks.engine import EngineInputs, SparkRunner, execute
-from minzheng.checks.sources import SOURCES
 from minzheng.conftest import COUNTY, OTHER_COUNTY, make_id_number
+from minzheng.exchange.sources import SOURCES, source_schema
 
 from .conftest import AS_OF, D
 
@@ -250,7 +250,7 @@ def build_snapshots(p: People) -> dict[str, list[dict]]:
 def write_snapshot(directory: Path, code: str, snapshot_id: int, rows: list[dict]) -> Path:
     """A Parquet snapshot laid out as the importer writes it (DuckDB, declared types, sorted by person key)."""
     table = arrow(
-        rules.source_schema(code), [{**r, "snapshot_id": snapshot_id, "row_no": i} for i, r in enumerate(rows, 1)]
+        source_schema(code), [{**r, "snapshot_id": snapshot_id, "row_no": i} for i, r in enumerate(rows, 1)]
     )
     # One file with its columns in another order: the runners must bind by name (the rules' unions are positional).
     columns = ", ".join(reversed(table.column_names)) if code == "wage" else "*"

@@ -15,10 +15,10 @@ from django.urls import reverse
 from minzheng.cases.tests.test_documents import CJK_FONT_NAMES, embedded_fonts, pdf_text
 from minzheng.checks import services
 from minzheng.checks.models import Authorisation, CheckResult, CheckRun, Declaration
-from minzheng.checks.sources import CATEGORIES
 from minzheng.conftest import OTHER_TOWNSHIP, VILLAGE, make_id_number
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.models import AuditEntry
+from minzheng.exchange.sources import CATEGORIES
 
 from .conftest import AS_OF, D, case_awaiting_check, member_ids, wages
 from .test_rules import EXAMPLE_1

@@ -192,7 +192,7 @@ def test_database_refuses_raw_update_and_delete(db):
 
 
 def _page(client, **params):
-    response = client.get(reverse("core:audit"), params)
+    response = client.get(reverse("web:audit"), params)
     assert response.status_code == 200
     return response
 
@@ -227,12 +227,12 @@ def test_auditor_sees_only_their_region(client, make_user):
 
 
 def test_clerk_gets_403_and_anonymous_is_sent_to_login(client, make_user):
-    response = client.get(reverse("core:audit"))
+    response = client.get(reverse("web:audit"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
     for role in ("clerk", "assistant", "county_approver", "leader", "admin"):
         client.force_login(make_user(role))
-        assert client.get(reverse("core:audit")).status_code == 403, role
+        assert client.get(reverse("web:audit")).status_code == 403, role
 
 
 def test_filters(client, make_user):
@@ -287,11 +287,11 @@ def test_keyset_pagination_by_seq(client, make_user):
     assert first.context["next_url"] == f"?object_type=pagetest&before={rows[-1].seq}"
     assert "下一页" in first.content.decode()
 
-    second = client.get(reverse("core:audit") + first.context["next_url"])
+    second = client.get(reverse("web:audit") + first.context["next_url"])
     rows2 = second.context["entries"]
     assert len(rows2) == 50
     assert rows2[0].seq == rows[-1].seq - 1
-    third = client.get(reverse("core:audit") + second.context["next_url"])
+    third = client.get(reverse("web:audit") + second.context["next_url"])
     rows3 = third.context["entries"]
     assert len(rows3) == 20
     assert rows3[-1].seq == entries[0].seq

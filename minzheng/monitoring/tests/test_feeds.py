@@ -5,10 +5,10 @@ import csv
 
 import pytest
 
-from minzheng.checks import importer
-from minzheng.checks.models import Snapshot
-from minzheng.checks.sources import ALL_SOURCES, MONITORING_FEEDS
 from minzheng.conftest import COUNTY, VILLAGE, make_id_number
+from minzheng.exchange import files, importer
+from minzheng.exchange.models import Snapshot
+from minzheng.exchange.sources import ALL_SOURCES, MONITORING_FEEDS
 from minzheng.monitoring.models import Alert, Category, MonitoredEntry
 
 from .conftest import D, ids
@@ -47,7 +47,7 @@ def write_csv(path, header, rows):
 
 
 def rejects(outcome) -> dict[int, str]:
-    with importer.rejects_file(outcome.rejects_path).open(encoding="utf-8-sig", newline="") as handle:
+    with files.rejects_file(outcome.rejects_path).open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     return {int(r[0]): r[-1] for r in rows[1:]}
 

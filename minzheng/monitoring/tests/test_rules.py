@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 
 from minzheng.checks.models import Authorisation, CheckResult, CheckRun
-from minzheng.checks.sources import CATEGORIES
 from minzheng.conftest import COUNTY, OTHER_COUNTY, OTHER_COUNTY_VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.workdays import add_working_days
+from minzheng.exchange.sources import CATEGORIES
 from minzheng.monitoring import rules, services
 from minzheng.monitoring.models import Alert, Category, EntrySource, MonitoredEntry, Sweep
 from minzheng.registry.models import Person

@@ -464,7 +464,7 @@ def test_unmatched_report_downloads_masked_and_audited(
     s = sweep()
     _login(client, county_officer)
     detail = client.get(reverse("monitoring:sweep", args=[s.pk]))
-    url = reverse("monitoring:unmatched", args=[snap.pk])
+    url = reverse("exchange:unmatched", args=[snap.pk])
     assert url in detail.content.decode()
     response = client.get(url)
     assert response.status_code == 200

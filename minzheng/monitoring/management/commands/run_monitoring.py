@@ -6,8 +6,8 @@ from django.db.models import Count
 
 from minzheng.accounts.models import User
 from minzheng.checks.management.commands.run_checks import progress_line
-from minzheng.checks.sources import ALL_SOURCES
 from minzheng.core.errors import DomainError
+from minzheng.exchange.sources import ALL_SOURCES
 from minzheng.monitoring import jobs, services, texts
 from minzheng.monitoring.models import Alert, Outcome
 

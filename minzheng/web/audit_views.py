@@ -1,0 +1,122 @@
+"""The auditor's view of the audit log: filtered, limited to the auditor's region, paged by key (seq), never OFFSET."""
+
+import datetime
+import json
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from minzheng.accounts.roles import Capability, has_capability
+from minzheng.core import audit
+from minzheng.core.models import AuditEntry
+from minzheng.regions import codes
+
+DETAIL_LIMIT = 120
+
+
+class AuditFilterForm(forms.Form):
+    username = forms.CharField(label="用户名", required=False, max_length=150)
+    action = forms.ChoiceField(label="操作", required=False, choices=[("", "全部操作"), *AuditEntry.Action.choices])
+    object_type = forms.CharField(label="对象类型", required=False, max_length=40)
+    object_id = forms.CharField(label="对象编号", required=False, max_length=40)
+    date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.IntegerField(label="分页位置", required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError("起始日期不能晚于截止日期")
+        return data
+
+
+def scoped_entries(user) -> QuerySet[AuditEntry]:
+    """Entries an auditor may read: those of their region's subtree; entries with no region only for the nation."""
+    region = getattr(user, "region", None)
+    if region is None or not user.is_active:
+        return AuditEntry.objects.none()
+    low, high = region.subtree_range()
+    scope = Q(region_code__gte=low, region_code__lte=high)
+    if region.code == codes.ROOT_CODE:
+        scope |= Q(region_code="")
+    return AuditEntry.objects.filter(scope)
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def filter_entries(qs: QuerySet[AuditEntry], data: dict) -> QuerySet[AuditEntry]:
+    if data.get("username"):
+        qs = qs.filter(username=data["username"].strip())
+    if data.get("action"):
+        qs = qs.filter(action=data["action"])
+    if data.get("object_type"):
+        qs = qs.filter(object_type=data["object_type"].strip())
+    if data.get("object_id"):
+        qs = qs.filter(object_id=data["object_id"].strip())
+    if data.get("date_from"):
+        qs = qs.filter(at__gte=_local_midnight(data["date_from"]))
+    if data.get("date_to"):
+        qs = qs.filter(at__lt=_local_midnight(data["date_to"] + datetime.timedelta(days=1)))
+    return qs
+
+
+def compact_detail(detail) -> str:
+    if not detail:
+        return ""
+    text = json.dumps(detail, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    if not has_capability(request.user, Capability.VIEW_AUDIT):
+        raise PermissionDenied("您的角色无权查阅审计日志")
+    page_size = getattr(settings, "MINZHENG_PAGE_SIZE", 50)
+    form = AuditFilterForm(request.GET)  # every field is optional: no parameters means the newest entries
+    entries: list[AuditEntry] = []
+    next_url = first_url = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        qs = filter_entries(scoped_entries(request.user), data)
+        if data.get("before"):
+            qs = qs.filter(seq__lt=data["before"])
+        filters = {k: v for k, v in request.GET.items() if k != "before" and v}
+        # Reading the trail is itself recorded (before the query, so the reader sees their own entry).
+        audit.record(
+            audit.Action.SEARCH,
+            user=request.user,
+            object_type="audit_log",
+            label="审计日志",
+            region_code=request.user.region_id,
+            detail={"filters": filters, "before": data.get("before")},
+        )
+        entries = list(qs.order_by("-seq")[: page_size + 1])
+        if len(entries) > page_size:
+            entries = entries[:page_size]
+            next_url = "?" + urlencode({**filters, "before": entries[-1].seq})
+        if data.get("before"):
+            first_url = "?" + urlencode(filters)
+    for entry in entries:
+        entry.compact_detail = compact_detail(entry.detail)
+        entry.full_detail = json.dumps(entry.detail, ensure_ascii=False, default=str) if entry.detail else ""
+    return render(
+        request,
+        "web/audit_list.html",
+        {
+            "form": form,
+            "entries": entries,
+            "next_url": next_url,
+            "first_url": first_url,
+            "region": request.user.region,
+        },
+    )
