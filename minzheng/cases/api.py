@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema, Status
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_id_number, mask_name
 
-from . import queries, services
+from . import eventlog, procedure, queries, services
 from . import workflows as wf
 from .models import Case, CaseMaterial
 from .uploads import record_material_upload
@@ -217,7 +217,7 @@ def _case_out(user, case: Case) -> CaseOut:
         current_due=case.current_due,
         due_provisional=case.due_provisional,
         version=case.version,
-        missing_materials=services.missing_materials(case),
+        missing_materials=procedure.missing_materials(case),
         materials=[_material_out(m) for m in materials],
         events=[
             EventOut(
@@ -246,7 +246,7 @@ def _case_out(user, case: Case) -> CaseOut:
                 overdue=s.overdue(today),
                 informational=s.informational,
             )
-            for s in services.deadlines(case)
+            for s in eventlog.deadlines(case)
         ],
         actions=[ActionOut(code=a.code, label=a.label) for a in services.available_actions(user, case)],
     )

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.template.loader import render_to_string
 
-from minzheng.core import pdf
+from minzheng.core import money, pdf
 from minzheng.core.errors import DomainError, NotFound
 from minzheng.core.masking import mask_account, mask_id_number
 from minzheng.policy.catalogue import spec
@@ -18,7 +18,7 @@ from minzheng.policy.models import ServiceItem
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
 
-from . import services
+from . import eventlog, procedure, services
 from . import workflows as wf
 from .models import Case, CaseEvent
 
@@ -166,7 +166,7 @@ def decision_authority(case: Case) -> str:
 
 
 def _money(amount: Decimal | None) -> str:
-    return f"{Decimal(amount).quantize(services.CENT):.2f}" if amount is not None else ""
+    return money.fmt(amount, grouping=False)
 
 
 def _limit_line(status) -> dict:
@@ -204,7 +204,7 @@ def _common(case: Case, kind: str, event: CaseEvent, issuer: str) -> dict:
 
 def _acceptance(case: Case, event: CaseEvent, events: list[CaseEvent]) -> dict:
     context = _common(case, ACCEPTANCE, event, township_authority(case))
-    statuses = services.deadlines(case)
+    statuses = eventlog.deadlines(case)
     total = next((s for s in statuses if s.code == "total"), None)
     later = []
     if total is not None:
@@ -212,7 +212,7 @@ def _acceptance(case: Case, event: CaseEvent, events: list[CaseEvent]) -> dict:
     else:
         # No overall limit (特困): the limits that start at acceptance (the township's investigation), and the
         # county's, which starts when the file reaches it.
-        clocks = [c for c in services.workflow_of(case).clocks if not c.informational]
+        clocks = [c for c in procedure.workflow_of(case).clocks if not c.informational]
         from_acceptance = {c.code for c in clocks if c.start == "accept"}
         limits = [s for s in statuses if s.code in from_acceptance]
         for clock in clocks:
@@ -304,7 +304,7 @@ def _parameter_rows(case: Case, total) -> list[dict]:
 def _approval(case: Case, event: CaseEvent, events: list[CaseEvent]) -> dict:
     context = _common(case, APPROVAL, event, decision_authority(case))
     temp = _is_temp_aid(case)
-    total = next((s for s in services.deadlines(case) if s.code == "total"), None)
+    total = next((s for s in eventlog.deadlines(case) if s.code == "total"), None)
     paid_first = _last(events, "pay_first")
     household = case.household
     context.update(

@@ -19,7 +19,7 @@ from minzheng.core.masking import mask_id_number
 from minzheng.policy.models import ServiceItem
 
 from .models import Case, Channel
-from .services import SIGNATURES
+from .procedure import SIGNATURES
 
 _CHOICE_WIDGETS = (forms.RadioSelect, forms.CheckboxSelectMultiple)
 

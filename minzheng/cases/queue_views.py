@@ -15,7 +15,8 @@ from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import BootstrapMixin, attach_error
 from minzheng.core.http import staff_view
 
-from . import queries, services
+from . import queries
+from . import referrals as referral_services
 from .models import Referral
 
 
@@ -102,7 +103,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                referral = services.refer(
+                referral = referral_services.refer(
                     request.user,
                     household_id=data["household"],
                     department=data["department"],
@@ -137,7 +138,9 @@ def referrals(request: HttpRequest) -> HttpResponse:
 @require_POST
 def referral_reply(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        referral = services.record_referral_reply(request.user, pk, request.POST.get("reply", ""), today=_today())
+        referral = referral_services.record_referral_reply(
+            request.user, pk, request.POST.get("reply", ""), today=_today()
+        )
     except (NotFound, PermissionDeniedError):
         raise  # 404 / 403 pages
     except DomainError as exc:

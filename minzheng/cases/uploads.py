@@ -18,7 +18,7 @@ from minzheng.core.errors import DomainError
 
 from . import workflows as wf
 from .models import Case, CaseMaterial
-from .services import SIGNATURES
+from .procedure import SIGNATURES
 
 MAX_FILE_SIZE = 50 * 1024 * 1024  # 50 MB
 # Accepted types and the file-name extensions that go with each.

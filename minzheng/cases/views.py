@@ -19,7 +19,7 @@ from minzheng.core.masking import mask_name
 from minzheng.registry import queries
 from minzheng.registry import services as registry_services
 
-from . import services
+from . import eventlog, procedure, services
 from . import workflows as wf
 from .deadlines import ClockStatus, current
 from .forms import SELF_CARE_ITEMS, HouseholdSearchForm, IntakeForm, action_form, latest_check, member_choices
@@ -213,7 +213,7 @@ def describe_event(event: CaseEvent, material_names: dict[str, str]) -> list[tup
     return rows
 
 
-# As in services._refresh: a refused case still has the written-refusal limit running.
+# As in eventlog.refresh: a refused case still has the written-refusal limit running.
 _NO_CURRENT_DEADLINE = (wf.APPROVED, wf.WITHDRAWN, wf.NOT_ACCEPTED, wf.TRANSFERRED)
 _DANGER = {"reject_intake", "refuse", "withdraw", "reinvestigate"}
 
@@ -285,7 +285,7 @@ def _documents(case: Case) -> list[dict]:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = services.view_case(request.user, pk)
     today = timezone.localdate()
-    statuses = services.deadlines(case)
+    statuses = eventlog.deadlines(case)
     now = current(statuses) if case.state not in _NO_CURRENT_DEADLINE else None
     deadline_rows = [
         DeadlineRow(s, not s.informational and s.overdue(today), now is not None and s is now) for s in statuses
@@ -325,7 +325,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deadlines": deadline_rows,
             "today": today,
             "materials": _materials(case),
-            "missing": services.missing_materials(case) if case.state == wf.PENDING else [],
+            "missing": procedure.missing_materials(case) if case.state == wf.PENDING else [],
             "events": event_rows,
             "action_forms": action_forms,
             "documents": _documents(case),

@@ -8,7 +8,7 @@ from minzheng.core.forms import BootstrapMixin
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.exchange.sources import CATEGORIES
 
-from .jobs import first_of_next_month
+from .jobs import default_as_of
 
 
 def _date_input() -> forms.DateInput:
@@ -69,5 +69,5 @@ class BatchForm(_Form):
         kwargs.setdefault("initial", {})
         if user is not None and user.region is not None:
             kwargs["initial"].setdefault("region", user.region.official_code)
-        kwargs["initial"].setdefault("as_of", first_of_next_month())
+        kwargs["initial"].setdefault("as_of", default_as_of())
         super().__init__(*args, **kwargs)

@@ -2,14 +2,16 @@
 snapshots in force. Set-based reads (one SQL statement per table), never a per-household ORM loop."""
 
 import datetime
-from decimal import Decimal
 from fractions import Fraction
 
 import pyarrow as pa
 from django.db import connection
 from django.db.models import Q
 
+from minzheng.core import arrow
 from minzheng.core.errors import DomainError
+from minzheng.core.money import to_fen
+from minzheng.core.months import add_months, month_start_before
 from minzheng.exchange.files import snapshot_path
 from minzheng.exchange.selectors import snapshots_in_force
 from minzheng.exchange.sources import CATEGORIES
@@ -56,41 +58,11 @@ PARAM_KEYS = [
 ]
 
 
-def _schema(spec: dict[str, str]) -> pa.Schema:
-    types = {"int64": pa.int64(), "string": pa.string(), "date": pa.date32(), "boolean": pa.bool_()}
-    return pa.schema([(name, types[t]) for name, t in spec.items()])
-
-
-def _table(spec: dict[str, str], rows: list[tuple]) -> pa.Table:
-    schema = _schema(spec)
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
-    )
-
-
-def _as_date(value) -> datetime.date | None:
-    if value is None or isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(str(value)[:10])
-
-
-def _fen(value) -> int | None:
-    if value in ("", None):
-        return None
-    return int((Decimal(str(value)) * 100).to_integral_value())
-
-
 def _fraction(value) -> tuple[int | None, int | None]:
     if value in ("", None):
         return None, None
     f = Fraction(as_fraction(value))
     return f.numerator, f.denominator
-
-
-def _months_before(day: datetime.date, months: int) -> datetime.date:
-    total = day.year * 12 + day.month - 1 - months
-    return datetime.date(total // 12, total % 12 + 1, 1)
 
 
 def county_of(region_code: str) -> int:
@@ -127,16 +99,15 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
                     idn,
                     county_of(region),
                     area,
-                    _as_date(birth),
+                    arrow.as_date(birth),
                     cat or "",
                     grade,
                     care or "",
-                    _as_date(dead),
+                    arrow.as_date(dead),
                 )
                 for col, value in zip(cols, row, strict=True):
                     col.append(value)
-    schema = _schema(rules.MEMBERS)
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
+    return arrow.from_columns(rules.MEMBERS, cols)
 
 
 def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
@@ -147,10 +118,10 @@ def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
     )
     qs = _restrict(qs, household_ids_or_region, "household")
     rows = [
-        (h, p, kind, item, _fen(amount) or 0)
+        (h, p, kind, item, to_fen(amount) or 0)
         for h, p, kind, item, amount in qs.values_list("household_id", "person_id", "kind", "item", "monthly_amount")
     ]
-    return _table(rules.DECLARATIONS, rows)
+    return arrow.table(rules.DECLARATIONS, rows)
 
 
 def _restrict(qs, household_ids_or_region, prefix: str):
@@ -171,7 +142,7 @@ def authorisations(household_ids_or_region) -> tuple[pa.Table, pa.Table]:
     ]
     through = Authorisation.persons.through.objects.filter(authorisation__in=qs)
     person_rows = list(through.values_list("authorisation_id", "person_id"))
-    return _table(rules.AUTHORISATIONS, auth_rows), _table(rules.AUTHORISED_PERSONS, person_rows)
+    return arrow.table(rules.AUTHORISATIONS, auth_rows), arrow.table(rules.AUTHORISED_PERSONS, person_rows)
 
 
 # ---------------------------------------------------------------------------------------------------- parameters
@@ -192,30 +163,30 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.
         common = {
             "county": county,
             "as_of": as_of,
-            "income_from": _months_before(as_of.replace(day=1), lookback),
+            "income_from": month_start_before(as_of, lookback),
             # The previous N months: (as_of − N months, as_of].
-            "rigid_from": _shift_months(as_of, int(v["rigid_expense.months_lookback"])) + datetime.timedelta(days=1),
+            "rigid_from": add_months(as_of, -int(v["rigid_expense.months_lookback"])) + datetime.timedelta(days=1),
             "lookback_months": lookback,
             "emp_base": v["dibao.employment_cost_base"],
-            "min_wage": _fen(v["local.min_wage"]),
+            "min_wage": to_fen(v["local.min_wage"]),
             "deduct_medical": bool(v["dibao.deduct_medical_costs"]),
             "elderly_age": int(v["dibao.uplift_elderly_age"]),
             "fin_months": None
             if v["dibao.financial_assets_months"] in ("", None)
             else int(v["dibao.financial_assets_months"]),
             "vehicle_rule": v["dibao.vehicle_rule"],
-            "vehicle_cap": _fen(v["dibao.vehicle_value_cap"]),
+            "vehicle_cap": to_fen(v["dibao.vehicle_value_cap"]),
             "vehicle_exempt": "," + ",".join(s.strip() for s in str(v["dibao.vehicle_exempt_types"]).split(",")) + ",",
             "max_residential": None
             if v["dibao.max_residential_properties"] in ("", None)
             else int(v["dibao.max_residential_properties"]),
             "nonresidential_allowed": bool(v["dibao.nonresidential_property_allowed"]),
             "business_allowed": bool(v["dibao.business_registration_allowed"]),
-            "round_quantum": _fen(v["dibao.rounding_quantum"]),
+            "round_quantum": to_fen(v["dibao.rounding_quantum"]),
             "round_mode": v["dibao.rounding_mode"],
             "tk_elderly_age": int(v["tekun.elderly_age"]),
             "tk_minor_age": int(v["tekun.minor_age"]),
-            "disposable_income": _fen(v["local.disposable_income"]),
+            "disposable_income": to_fen(v["local.disposable_income"]),
         }
         for prefix, key in (
             ("edge", "dibao.edge_multiplier"),
@@ -235,20 +206,12 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.
                 num, den = 0, 1
             common[f"{prefix}_num"], common[f"{prefix}_den"] = num, den
         for area, key in (("urban", "dibao.standard_urban"), ("rural", "dibao.standard_rural")):
-            row = dict(common, area_type=area, std=_fen(v[key]))
+            row = dict(common, area_type=area, std=to_fen(v[key]))
             param_rows.append(tuple(row[c] for c in rules.PARAMS))
         extra = {s.strip() for s in str(v["dibao.extra_excluded_items"]).split(",") if s.strip()}
         for item in ITEMS.values():
             item_rows.append((county, item.code, item.role, item.counted and item.code not in extra))
-    return _table(rules.PARAMS, param_rows), _table(rules.ITEM_RULES, item_rows), record
-
-
-def _shift_months(day: datetime.date, months: int) -> datetime.date:
-    """The same day `months` earlier (clamped to the month's end): the start of a 12-month look-back."""
-    first = _months_before(day.replace(day=1), months)
-    next_first = _months_before(first, -1)
-    last_day = (next_first - datetime.timedelta(days=1)).day
-    return first.replace(day=min(day.day, last_day))
+    return arrow.table(rules.PARAMS, param_rows), arrow.table(rules.ITEM_RULES, item_rows), record
 
 
 # ------------------------------------------------------------------------------------------ one call per execution

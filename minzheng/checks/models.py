@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from minzheng.core.masking import mask_name
+from minzheng.core.runs import BatchRun
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.exchange.models import Snapshot
 from minzheng.regions.models import Region
@@ -58,43 +59,21 @@ class Authorisation(models.Model):
         return self.household.region_id
 
 
-class CheckRun(models.Model):
+class CheckRun(BatchRun):
     """One execution of the rule engine: a single household at the window, or a batch over a region."""
 
     class Kind(models.TextChoices):
         SINGLE = "single", "单户核对"
         BATCH = "batch", "批量复核"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "运行中"
-        COMPLETE = "complete", "已完成"
-        FAILED = "failed", "失败"
-
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     region = models.ForeignKey(Region, verbose_name="区划", on_delete=models.PROTECT, related_name="+")
     as_of = models.DateField("核对基准日")
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
-    message = models.CharField("进度说明", max_length=200, blank=True)
     snapshots = models.ManyToManyField(Snapshot, verbose_name="读取的快照", related_name="runs", blank=True)
-    parameters = models.JSONField("适用参数", default=dict, blank=True)
-    stats = models.JSONField("统计", default=dict, blank=True)
     households = models.PositiveIntegerField("核对户数", default=0)
-    error = models.TextField("错误", blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="发起人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    created_at = models.DateTimeField("发起时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
+    audit_run_type = "check_run"
 
     class Meta:
         verbose_name = verbose_name_plural = "核对运行"

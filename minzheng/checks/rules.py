@@ -92,6 +92,7 @@ PARAMS = {
 }
 MINOR_AGE = 18  # 未成年人: the Civil Code's definition, not a policy parameter
 
+
 def raw_table_name(code: str) -> str:
     return f"raw_{code}"
 

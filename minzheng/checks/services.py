@@ -18,9 +18,10 @@ from django.utils import timezone
 from minzheng.accounts.roles import Capability, require
 from minzheng.benefits import selectors as benefits
 from minzheng.cases.checking import CheckOutcome as CaseCheckOutcome
-from minzheng.core import audit, batching
+from minzheng.core import audit, batching, runs
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_name
+from minzheng.core.months import add_months
 from minzheng.exchange import selectors
 from minzheng.exchange.sources import CATEGORIES
 from minzheng.policy.parameters import resolve
@@ -53,7 +54,7 @@ def record_authorisation(
     if unknown:
         raise DomainError(f"未知的数据类别：{'、'.join(unknown)}", "unknown_category")
     months = int(resolve("check.authorisation_valid_months", household.region_id, signed_on).value)
-    valid_until = inputs._shift_months(signed_on, -months) - datetime.timedelta(days=1)
+    valid_until = add_months(signed_on, months) - datetime.timedelta(days=1)
     if persons is None:
         persons = [m.person for m in household.current_memberships()]
     with transaction.atomic():
@@ -245,54 +246,43 @@ def view_result(user, result_id: int) -> CheckResult:
 
 
 def start_batch(user, region_code: str, as_of: datetime.date, *, enqueue: bool = True) -> CheckRun:
-    """Queue a batch re-check of every current recipient household in a region (the UI and the scheduler call this)."""
-    require(user, Capability.RUN_CHECKS)
-    region = Region.objects.filter(pk=region_code).first()
-    if region is None:
-        raise DomainError(f"区划代码 {region_code} 不存在", "unknown_region")
+    """Queue a batch re-check of every current recipient household in a region: the page, the command line (with or
+    without a user) and the monthly schedule (user None, the system) call this."""
+    if user is not None:
+        require(user, Capability.RUN_CHECKS)
+    region = Region.objects.by_code(region_code)
     if user is not None and not (user.region and user.region.contains(region.code)):
         raise DomainError("只能复核本辖区的家庭", "forbidden")
-    run = CheckRun.objects.create(
-        kind=CheckRun.Kind.BATCH, region=region, as_of=as_of, started_by=user, message="排队中"
-    )
-    audit.record(
-        audit.Action.CHECK,
+    run = runs.create(
+        CheckRun,
         user=user,
-        object_type="check_run",
-        object_id=run.pk,
         label=f"批量复核 {region.name}",
         region_code=region.code,
+        detail={"as_of": as_of.isoformat()},
+        kind=CheckRun.Kind.BATCH,
+        region=region,
+        as_of=as_of,
     )
     if enqueue:
-        from django_q.tasks import async_task
-
-        async_task("minzheng.checks.services.run_batch", run.pk, task_name=f"批量复核 {run.pk}")
+        runs.enqueue("minzheng.checks.services.run_batch", run, f"批量复核 {run.pk}")
     return run
-
-
-def _progress(run: CheckRun, percent: int, message: str, callback: Callable | None) -> None:
-    # Progress is written outside the result transaction, so the page sees it while the run works.
-    CheckRun.objects.filter(pk=run.pk).update(progress=percent, message=message)
-    if callback:
-        callback(percent, message)
 
 
 def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -> CheckRun:
     """Execute a queued batch run: re-check every household of the region in one pass, store the recipients' results
-    with their differences from the current decision, all in one transaction. A crash leaves the run failed (or
-    running, if the process died) and no result visible; it can simply be run again."""
+    with their differences from the current decision, all in one transaction. A crash leaves the run failed and no
+    result visible; it can simply be run again."""
     run = CheckRun.objects.select_related("region").get(pk=run_id)
-    CheckRun.objects.filter(pk=run.pk).update(status=CheckRun.Status.RUNNING, started_at=timezone.now())
-    try:
+    with runs.tracked(run, progress) as tracker:
         timings = {}
         t0 = time.perf_counter()
-        _progress(run, 5, "读取家庭成员", progress)
+        tracker.progress(5, "读取家庭成员")
         region = run.region.code
         engine_inputs, record, snapshots = inputs.for_region(region, run.as_of)
         missing = selectors.sources_without_data(region, run.as_of, snapshots)
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
         households = pc.count_distinct(engine_inputs.members["household_key"]).as_py()
-        _progress(run, 40, f"核对 {households} 户", progress)
+        tracker.progress(40, f"核对 {households} 户")
         recipients = benefits.current_recipients(region)
         wanted = pa.array(list(recipients), pa.int64())
         t1 = time.perf_counter()
@@ -305,10 +295,10 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
             checked += batch.num_rows
             percent = 40 + 35 * checked // max(households, 1)
             if percent > shown:
-                _progress(run, percent, f"已核对 {checked} / {households} 户", progress)
+                tracker.progress(percent, f"已核对 {checked} / {households} 户")
                 shown = percent
         timings["engine_seconds"] = round(time.perf_counter() - t1, 3)
-        _progress(run, 75, "比对现行救助待遇", progress)
+        tracker.progress(75, "比对现行救助待遇")
         regions = {}
         for batch in batching.in_batches(h["household_key"] for h in rows):
             regions.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
@@ -325,23 +315,7 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None) -
         with transaction.atomic():
             CheckResult.objects.bulk_create(results, batch_size=2000)
             run.snapshots.set([s for s in snapshots.values() if s])
-            CheckRun.objects.filter(pk=run.pk).update(
-                status=CheckRun.Status.COMPLETE,
-                progress=100,
-                message="已完成",
-                parameters=record,
-                stats=stats,
-                households=stats["households"],
-                finished_at=timezone.now(),
-            )
-        if progress:
-            progress(100, "已完成")
-    except Exception as exc:
-        CheckRun.objects.filter(pk=run.pk).update(
-            status=CheckRun.Status.FAILED, message="失败", error=str(exc)[:2000], finished_at=timezone.now()
-        )
-        raise
-    run.refresh_from_db()
+            tracker.complete(parameters=record, stats=stats, households=stats["households"])
     return run
 
 

@@ -11,6 +11,6 @@ urlpatterns = [
     path("households/<int:household_id>/check/", views.check_household, name="check_household"),
     path("runs/", views.runs, name="runs"),
     path("runs/<int:pk>/", views.run_detail, name="run"),
-    path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
+    path("runs/<int:pk>/progress/", views.progress, name="run_progress"),
     path("runs/<int:pk>/export.xlsx", views.run_export, name="run_export"),
 ]

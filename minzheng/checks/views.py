@@ -17,12 +17,12 @@ from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
-from minzheng.core.http import staff_view
+from minzheng.core.http import run_progress, staff_view
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.registry.models import Household
 
-from . import jobs, services
 from . import report as reports
+from . import services
 from .forms import AuthorisationForm, BatchForm
 from .models import CheckResult, CheckRun
 
@@ -136,8 +136,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         require(request.user, Capability.RUN_CHECKS)
         if form.is_valid():
             try:
-                region = jobs.region_for(form.cleaned_data["region"])
-                run = services.start_batch(request.user, region.code, form.cleaned_data["as_of"])
+                run = services.start_batch(request.user, form.cleaned_data["region"], form.cleaned_data["as_of"])
             except (NotFound, PermissionDeniedError):
                 raise
             except DomainError as exc:
@@ -154,25 +153,33 @@ def runs(request: HttpRequest) -> HttpResponse:
         .select_related("region", "started_by")
         .order_by("-id")[:PAGE_SIZE]
     )
-    return render(request, "checks/runs.html", {"runs": listing, "form": form, "can_run": can_run})
+    rows = [
+        (run, reverse("checks:run", args=[run.pk]), (run.households, run.stats.get("recipients"))) for run in listing
+    ]
+    return render(
+        request,
+        "checks/runs.html",
+        {
+            "title": "批量复核",
+            "start_label": "开始复核",
+            "columns": ("核对户数", "现行救助家庭"),
+            "rows": rows,
+            "form": form,
+            "can_run": can_run,
+        },
+    )
 
 
-def _progress_context(run: CheckRun) -> dict:
-    return {"run": run, "active": run.status in (CheckRun.Status.QUEUED, CheckRun.Status.RUNNING)}
+def _progress(request: HttpRequest, run: CheckRun):
+    return run_progress(request, run, progress_url=reverse("checks:run_progress", args=[run.pk]), what="批量复核")
 
 
 @staff_view
 @require_safe
-def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress bar, polled by htmx every 2 seconds while the run works; when it has finished the whole page is
-    reloaded once to show the statistics and the differences."""
+def progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress bar, polled by htmx every 2 seconds while the run works."""
     require(request.user, Capability.VIEW_CHECKS)
-    run = CheckRun.objects.get_for_user(request.user, pk=pk)
-    context = _progress_context(run)
-    response = render(request, "checks/_run_progress.html", context)
-    if request.headers.get("HX-Request") and not context["active"]:
-        response["HX-Refresh"] = "true"
-    return response
+    return _progress(request, CheckRun.objects.get_for_user(request.user, pk=pk))
 
 
 def _change_filter(request: HttpRequest) -> str:
@@ -237,7 +244,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "checks/run_detail.html",
         {
-            **_progress_context(run),
+            "run": run,
+            "progress_url": reverse("checks:run_progress", args=[run.pk]),
             "rows": rows,
             "change": change,
             "filters": filters,

@@ -23,3 +23,18 @@ def staff_view(view):
             raise PermissionDenied(exc.message) from None
 
     return wrapper
+
+
+def run_progress(request, run, *, progress_url: str, what: str):
+    """The shared progress partial of a batch run; polled by htmx while the run works, and when it has finished the
+    page is reloaded once to show its results. Runs whose worker died are marked failed first."""
+    from django.shortcuts import render
+
+    from .runs import fail_stale
+
+    if run.status == run.Status.RUNNING and fail_stale(type(run).objects.filter(pk=run.pk)):
+        run.refresh_from_db()
+    response = render(request, "runs/_progress.html", {"run": run, "progress_url": progress_url, "what": what})
+    if request.headers.get("HX-Request") and not run.active:
+        response["HX-Refresh"] = "true"
+    return response

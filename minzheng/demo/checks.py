@@ -56,6 +56,7 @@ from minzheng.checks.engine import execute
 from minzheng.checks.models import Authorisation, Declaration
 from minzheng.core import audit
 from minzheng.core.errors import DomainError
+from minzheng.core.months import add_months
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import CATEGORIES, SOURCES
 from minzheng.policy.catalogue import spec
@@ -954,7 +955,7 @@ def _investigations(con, region: str, city: str, as_of: datetime.date, ref: date
     ).fetchall()
 
     def until(day: datetime.date) -> datetime.date:
-        return inputs._shift_months(day, -months) - datetime.timedelta(days=1)
+        return add_months(day, months) - datetime.timedelta(days=1)
 
     categories = list(CATEGORIES)
     with transaction.atomic():

@@ -49,7 +49,7 @@ from minzheng.demo import checks as check_demo
 from minzheng.exchange.files import snapshot_path
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import ALL_SOURCES, SIGNAL_FEEDS, SIGNALLING_SOURCES
-from minzheng.monitoring import jobs, services, texts
+from minzheng.monitoring import services, texts
 from minzheng.monitoring.models import Alert, EntrySource, MonitoredEntry, Outcome, Sweep, Visit
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
@@ -430,19 +430,13 @@ def _register(region: str) -> pa.Table:
 
 def base_snapshot(code: str, city: str, ref: datetime.date) -> Snapshot | None:
     """The department's newest delivery of a checking source not made by this demo (what this month extends)."""
-    lineage = [city, *[c for c in _lineage(city) if c != city]]
+    lineage = region_codes.lineage(city)
     return (
         Snapshot.objects.filter(source=code, region_id__in=lineage, period__lte=ref)
         .exclude(original_name__startswith=f"{FILE_PREFIX}-")
         .order_by("-period", "-version", "-id")
         .first()
     )
-
-
-def _lineage(code: str) -> list[str]:
-    from minzheng.monitoring.inputs import lineage
-
-    return lineage(code)
 
 
 def _bind_base(con: duckdb.DuckDBPyConnection, code: str, city: str, ref: datetime.date) -> None:
@@ -678,7 +672,7 @@ def generate_monitoring_data(
 
     # 1. The first sweep: what the departments delivered for the checks.
     t = time.perf_counter()
-    first = jobs.system_sweep(city, as_of)
+    first = services.run_sweep(services.start_sweep(None, city, as_of, enqueue=False).pk)
     result.sweeps.append(_sweep_record(first))
     say(f"首次监测比对（读取已有部门数据 {first.snapshots.count()} 批）：新预警 {first.stats.get('warnings', 0)} 条")
     timings["first_sweep"] = time.perf_counter() - t
@@ -715,7 +709,7 @@ def generate_monitoring_data(
 
     # 3. The nightly sweep.
     t = time.perf_counter()
-    nightly = jobs.system_sweep(city, as_of)
+    nightly = services.run_sweep(services.start_sweep(None, city, as_of, enqueue=False).pk)
     result.sweeps.append(_sweep_record(nightly))
     say(f"监测比对（本月信号 {nightly.snapshots.count()} 批）：新预警 {nightly.stats.get('warnings', 0)} 条")
     timings["sweep"] = time.perf_counter() - t

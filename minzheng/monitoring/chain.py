@@ -21,11 +21,11 @@ from minzheng.core import audit
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import ALL_SOURCES, MONITORING_FEEDS
+from minzheng.regions import codes
 from minzheng.registry.models import Household, Membership
 
 from . import texts
 from .engine import SignalFile, signals_sql
-from .inputs import lineage
 from .models import Alert, MonitoredEntry, Outcome, Visit
 
 # The case events the chain shows (the rest stay on the case page).
@@ -107,7 +107,9 @@ def signal_rows(household: Household, person_names: dict[int, str], id_numbers: 
     """The household members' rows of every monitoring-feed snapshot covering its region, in the shape of
     `rules.SIGNALS`, with the snapshot's source and period. Unmatched rows (no key at import) are found by number."""
     snapshots = list(
-        Snapshot.objects.filter(source__in=MONITORING_FEEDS, region_id__in=lineage(household.region_id)).order_by("id")
+        Snapshot.objects.filter(source__in=MONITORING_FEEDS, region_id__in=codes.lineage(household.region_id)).order_by(
+            "id"
+        )
     )
     files = [SignalFile(s.source, s.pk, _snapshot_path(s)) for s in snapshots if _snapshot_path(s).is_file()]
     if not files or not person_names:

@@ -7,6 +7,9 @@ from django.db.models import Max, Q, QuerySet
 
 from minzheng.checks import inputs as check_inputs
 from minzheng.checks.models import CheckResult, CheckRun
+from minzheng.core import arrow
+from minzheng.core.money import to_fen
+from minzheng.core.months import add_months
 from minzheng.exchange.files import snapshot_path
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import MONITORING_FEEDS
@@ -28,30 +31,12 @@ PARAM_KEYS = [
 ]
 
 
-def _table(spec: dict[str, str], rows: list[tuple]) -> pa.Table:
-    return check_inputs._table(spec, rows)
-
-
-def _fen(value) -> int | None:
-    return check_inputs._fen(value)
-
-
-def lineage(region_code: str) -> list[str]:
-    """The region and every region above it (a delivery for any of them covers it)."""
-    chain, code, level = [region_code], region_code, codes.level_of(region_code)
-    while level > codes.COUNTRY:
-        code = codes.parent_code(code, level)
-        level -= 1
-        chain.append(code)
-    return chain
-
-
 def pending_snapshots(region_code: str, as_of: datetime.date) -> list[Snapshot]:
     """Signal deliveries covering any part of the region, up to `as_of`, that no successful sweep of this region or
     a region above it has read yet. A sweep of a smaller region does not use a delivery up for a larger one."""
     low, high = codes.subtree_range(region_code)
-    covering = Q(region_id__gte=low, region_id__lte=high) | Q(region_id__in=lineage(region_code))
-    done = Sweep.objects.filter(status=Sweep.Status.SUCCEEDED, region_id__in=lineage(region_code))
+    covering = Q(region_id__gte=low, region_id__lte=high) | Q(region_id__in=codes.lineage(region_code))
+    done = Sweep.objects.filter(status=Sweep.Status.COMPLETE, region_id__in=codes.lineage(region_code))
     return list(
         Snapshot.objects.filter(covering, source__in=MONITORING_FEEDS, period__lte=as_of)
         .exclude(sweeps__in=done)
@@ -64,7 +49,7 @@ def register(region_code: str) -> pa.Table:
     rows = MonitoredEntry.objects.filter(end_on__isnull=True, region_id__gte=low, region_id__lte=high).values_list(
         "household_id", "person_id", "category"
     )
-    return _table(rules.REGISTER, list(rows))
+    return arrow.table(rules.REGISTER, list(rows))
 
 
 def latest_checks(region_code: str) -> QuerySet:
@@ -84,7 +69,7 @@ def latest_checks(region_code: str) -> QuerySet:
 def income(region_code: str) -> pa.Table:
     """The counted monthly income of each household's latest check (for the medical-cost share)."""
     rows = CheckResult.objects.filter(pk__in=latest_checks(region_code)).values_list("household_id", "counted_income")
-    return _table(rules.INCOME, [(h, _fen(v)) for h, v in rows])
+    return arrow.table(rules.INCOME, [(h, to_fen(v)) for h, v in rows])
 
 
 def check_changes(region_code: str) -> pa.Table:
@@ -99,7 +84,7 @@ def check_changes(region_code: str) -> pa.Table:
         .filter(change__in=[CheckResult.Change.INCREASE, CheckResult.Change.DECREASE, CheckResult.Change.STOP])
         .values_list("household_id", "id", "change", "dibao", "run__as_of")
     )
-    return _table(rules.CHECK_CHANGES, list(rows))
+    return arrow.table(rules.CHECK_CHANGES, list(rows))
 
 
 def existing(region_code: str) -> pa.Table:
@@ -107,11 +92,7 @@ def existing(region_code: str) -> pa.Table:
     rows = Alert.objects.filter(region_id__gte=low, region_id__lte=high).values_list(
         "household_id", "rule", "signal_key", "status", "raised_on"
     )
-    return _table(rules.EXISTING, [(h, r, k, s != Alert.Status.CLOSED, on) for h, r, k, s, on in rows])
-
-
-def _months_before(day: datetime.date, months: int) -> datetime.date:
-    return check_inputs._shift_months(day, months)
+    return arrow.table(rules.EXISTING, [(h, r, k, s != Alert.Status.CLOSED, on) for h, r, k, s, on in rows])
 
 
 def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, dict]:
@@ -133,15 +114,15 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, dic
                 county,
                 as_of,
                 enabled,
-                _months_before(as_of, lookback) + datetime.timedelta(days=1),
-                _fen(v["monitoring.medical_amount"]),
+                add_months(as_of, -lookback) + datetime.timedelta(days=1),
+                to_fen(v["monitoring.medical_amount"]),
                 num,
                 den,
-                _fen(v["monitoring.disaster_loss_amount"]),
+                to_fen(v["monitoring.disaster_loss_amount"]),
                 int(v["monitoring.complex_rule_count"]),
             )
         )
-    return _table(rules.PARAMS, rows), record
+    return arrow.table(rules.PARAMS, rows), record
 
 
 def for_region(region_code: str, as_of: datetime.date) -> tuple[SweepInputs, dict, list[Snapshot]]:

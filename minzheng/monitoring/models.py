@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from minzheng.core.runs import BatchRun
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Person
@@ -79,37 +80,16 @@ class MonitoredEntry(models.Model):
         return f"{self.person_id} {self.get_category_display()} {self.start_on}–{self.end_on or ''}"
 
 
-class Sweep(models.Model):
+class Sweep(BatchRun):
     """One monitoring pass over a region: ingest the pending signal snapshots and evaluate every warning rule."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "运行中"
-        SUCCEEDED = "succeeded", "已完成"
-        FAILED = "failed", "失败"
 
     region = models.ForeignKey(Region, verbose_name="区划", on_delete=models.PROTECT, related_name="+")
     as_of = models.DateField("比对基准日")
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
-    message = models.CharField("进度说明", max_length=200, blank=True)
     snapshots = models.ManyToManyField(
         "exchange.Snapshot", verbose_name="读取的信号快照", related_name="sweeps", blank=True
     )
-    parameters = models.JSONField("适用参数", default=dict, blank=True)
-    stats = models.JSONField("统计", default=dict, blank=True)
-    error = models.TextField("错误", blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="发起人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    created_at = models.DateTimeField("发起时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    audit_run_type = "sweep"
 
     class Meta:
         verbose_name = verbose_name_plural = "监测比对运行"

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit, batching
+from minzheng.core import audit, batching, runs
 from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
 from minzheng.core.workdays import Deadline, WorkingCalendar
 from minzheng.policy.parameters import resolve
@@ -233,28 +233,22 @@ def start_sweep(user, region_code: str, as_of: datetime.date, *, enqueue: bool =
     """Queue a monitoring sweep of a region (the page, the API, the command and the nightly schedule call this)."""
     if user is not None:
         require(user, Capability.RUN_MONITORING)
-    region = Region.objects.filter(pk=codes.canonical(str(region_code or ""))).first()
-    if region is None:
-        raise DomainError(f"区划代码 {region_code} 不存在", "unknown_region", field="region")
+    region = Region.objects.by_code(region_code)
     if user is not None and not (user.region and user.region.contains(region.code)):
         raise PermissionDeniedError("只能对本辖区运行监测比对", "forbidden")
     if as_of > timezone.localdate():
         raise DomainError("比对基准日不能晚于今天", "future_date", field="as_of")
-    with transaction.atomic():
-        sweep = Sweep.objects.create(region=region, as_of=as_of, started_by=user, message="排队中")
-        audit.record(
-            audit.Action.CHECK,
-            user=user,
-            object_type="sweep",
-            object_id=sweep.pk,
-            label=f"监测比对 {region.name}" + ("" if user else "（系统定时）"),
-            region_code=region.code,
-            detail={"as_of": as_of.isoformat(), **({} if user else {"username": "system"})},
-        )
+    sweep = runs.create(
+        Sweep,
+        user=user,
+        label=f"监测比对 {region.name}",
+        region_code=region.code,
+        detail={"as_of": as_of.isoformat()},
+        region=region,
+        as_of=as_of,
+    )
     if enqueue:
-        from django_q.tasks import async_task
-
-        async_task(JOB, sweep.pk, task_name=f"监测比对 {sweep.pk}")
+        runs.enqueue(JOB, sweep, f"监测比对 {sweep.pk}")
     return sweep
 
 
@@ -269,33 +263,25 @@ def sweeps_for(user):
     )
 
 
-def _progress(sweep: Sweep, percent: int, message: str, callback: Callable | None) -> None:
-    # Written outside the result transaction, so the page sees it while the sweep works.
-    Sweep.objects.filter(pk=sweep.pk).update(progress=percent, message=message)
-    if callback:
-        callback(percent, message)
-
-
 def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None) -> Sweep:
     """Execute a queued sweep: sync the register, read every pending signal, evaluate all rules in one pass, and
     store the new warnings with their tasks in one transaction. A crash leaves the sweep failed and nothing of it
     visible; running again (or a new sweep) picks the same signals up, and nothing is raised twice."""
     sweep = Sweep.objects.select_related("region").get(pk=sweep_id)
-    if sweep.status == Sweep.Status.SUCCEEDED:
+    if sweep.status == Sweep.Status.COMPLETE:
         return sweep
-    Sweep.objects.filter(pk=sweep.pk).update(status=Sweep.Status.RUNNING, started_at=timezone.now(), error="")
     region = sweep.region.code
-    try:
+    with runs.tracked(sweep, progress) as tracker:
         from . import inputs
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        _progress(sweep, 5, "更新监测对象名册", progress)
+        tracker.progress(5, "更新监测对象名册")
         stats = sync_register(region, sweep.as_of)
-        _progress(sweep, 15, "读取监测对象与新信号", progress)
+        tracker.progress(15, "读取监测对象与新信号")
         sweep_inputs, record, pending = inputs.for_region(region, sweep.as_of)
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
-        _progress(sweep, 40, f"比对 {len(pending)} 批部门信号", progress)
+        tracker.progress(40, f"比对 {len(pending)} 批部门信号")
         t1 = time.perf_counter()
         runner = SweepRunner()
         try:
@@ -305,7 +291,7 @@ def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None)
         finally:
             runner.close()
         timings["engine_seconds"] = round(time.perf_counter() - t1, 3)
-        _progress(sweep, 75, f"生成 {out.warnings.num_rows} 条预警", progress)
+        tracker.progress(75, f"生成 {out.warnings.num_rows} 条预警")
         t2 = time.perf_counter()
         alerted = set(out.warnings.column("household_key").to_pylist()) | set(
             anti_poverty.column("household_key").to_pylist()
@@ -318,22 +304,7 @@ def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None)
             stats.update(out.stats)
             timings["write_seconds"] = round(time.perf_counter() - t2, 3)
             stats.update(timings)
-            Sweep.objects.filter(pk=sweep.pk).update(
-                status=Sweep.Status.SUCCEEDED,
-                progress=100,
-                message="已完成",
-                parameters=record,
-                stats=stats,
-                finished_at=timezone.now(),
-            )
-        if progress:
-            progress(100, "已完成")
-    except Exception as exc:
-        Sweep.objects.filter(pk=sweep.pk).update(
-            status=Sweep.Status.FAILED, message="失败", error=str(exc)[:2000], finished_at=timezone.now()
-        )
-        raise
-    sweep.refresh_from_db()
+            tracker.complete(parameters=record, stats=stats)
     return sweep
 
 
@@ -579,6 +550,7 @@ def close_alert(
 ):
     """办结: record the outcome reached and act on it — open the case (a proactive application draft, or a 动态复核
     case), refer to another department, or record only (e.g. the visit found nothing to do)."""
+    from minzheng.cases import referrals
     from minzheng.cases import services as cases
     from minzheng.cases.models import Channel, Referral
 
@@ -612,7 +584,7 @@ def close_alert(
         elif action == "referral":
             if department not in Referral.Department.values:
                 raise DomainError("请选择转介部门", "invalid_department", field="department")
-            referral = cases.refer(
+            referral = referrals.refer(
                 user,
                 household_id=alert.household_id,
                 department=department,

@@ -19,7 +19,7 @@ from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
-from minzheng.core.http import staff_view
+from minzheng.core.http import run_progress, staff_view
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.exchange.sources import ALL_SOURCES
@@ -444,16 +444,23 @@ def sweeps(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已发起监测比对（第 {sweep.pk} 次），正在后台运行")
                 return redirect("monitoring:sweep", pk=sweep.pk)
         status = 400
+    rows = [
+        (s, reverse("monitoring:sweep", args=[s.pk]), (s.stats.get("signals"), s.stats.get("warnings")))
+        for s in listing.select_related("started_by").order_by("-id")[:100]
+    ]
     return render(
         request,
         "monitoring/sweeps.html",
-        {"sweeps": listing.select_related("started_by").order_by("-id")[:100], "form": form, "can_run": can_run},
+        {
+            "title": "监测比对",
+            "start_label": "开始比对",
+            "columns": ("读取信号", "新增预警"),
+            "rows": rows,
+            "form": form,
+            "can_run": can_run,
+        },
         status=status,
     )
-
-
-def _progress_context(sweep: Sweep) -> dict:
-    return {"sweep": sweep, "active": sweep.status in (Sweep.Status.QUEUED, Sweep.Status.RUNNING)}
 
 
 @staff_view
@@ -461,11 +468,7 @@ def _progress_context(sweep: Sweep) -> dict:
 def sweep_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar, polled by htmx every 2 s while the sweep works; at the end the page reloads once."""
     sweep = _get_sweep(request.user, pk)
-    context = _progress_context(sweep)
-    response = render(request, "monitoring/_sweep_progress.html", context)
-    if request.headers.get("HX-Request") and not context["active"]:
-        response["HX-Refresh"] = "true"
-    return response
+    return run_progress(request, sweep, progress_url=reverse("monitoring:sweep_progress", args=[pk]), what="监测比对")
 
 
 @staff_view
@@ -483,7 +486,9 @@ def sweep_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "monitoring/sweep_detail.html",
         {
-            **_progress_context(sweep),
+            "sweep": sweep,
+            "run": sweep,
+            "progress_url": reverse("monitoring:sweep_progress", args=[sweep.pk]),
             "stats": [(label, stats[key]) for key, label in SWEEP_STATS.items() if key in stats],
             "timings": [(label, stats[key]) for key, label in TIMINGS.items() if key in stats],
             "feeds": [

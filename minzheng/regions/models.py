@@ -1,9 +1,19 @@
 from django.db import models
 
+from minzheng.core.errors import DomainError
+
 from . import codes
 
 
 class RegionQuerySet(models.QuerySet):
+    def by_code(self, code: str) -> "Region":
+        """A region from an official code of 2–12 digits (e.g. 1307), or a Chinese error (malformed or unknown)."""
+        canonical = codes.canonical(str(code or ""))
+        region = self.filter(pk=canonical).first()
+        if region is None:
+            raise DomainError(f"区划代码 {code} 不存在", "unknown_region", field="region")
+        return region
+
     def subtree(self, region: "Region | str", include_self: bool = True) -> "RegionQuerySet":
         code = region.code if isinstance(region, Region) else region
         low, high = codes.subtree_range(code)

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from minzheng.accounts.services import issue_token
-from minzheng.cases import services
+from minzheng.cases import procedure, services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case, CaseEvent, CaseMaterial
 from minzheng.cases.tests.conftest import ALL_DEMANDED
@@ -184,7 +184,7 @@ def test_uploading_the_signed_pledge_sets_the_flag(client, tokens, apply):
     assert response.status_code == 200, response.content
     case.refresh_from_db()
     assert case.pledge_signed and not case.authorisation_signed
-    assert "家庭经济状况如实申报承诺书" not in services.missing_materials(case)
+    assert "家庭经济状况如实申报承诺书" not in procedure.missing_materials(case)
 
 
 # ---------------------------------------------------------------- the 低保 procedure

@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.db import connection
 
-from minzheng.cases import services
+from minzheng.cases import eventlog, procedure, services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case, InterestDeclaration
 from minzheng.conftest import COUNTY, OTHER_TOWNSHIP, make_id_number
@@ -46,7 +46,7 @@ def test_complete_application_is_accepted_with_parameter_snapshot(apply):
     assert case.parameters["total_wd"]["value"] == 30 and case.parameters["total_wd"]["region_code"] == ""
     # DOMAIN.md worked example 3: investigation must start by 2025-03-06.
     assert case.current_step == "启动入户调查" and case.current_due == D(2025, 3, 6)
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert total.deadline.due == D(2025, 4, 15)
 
 
@@ -58,7 +58,7 @@ def test_full_dibao_procedure(apply, officers):
     case = services.act(officers["county"], case.pk, "approve", amount="300.00", today=D(2025, 3, 25))
     assert case.state == wf.APPROVED and case.decided_amount == 300 and case.start_month == D(2025, 4, 1)
     assert case.current_due is None
-    statuses = {s.code: s for s in services.deadlines(case)}
+    statuses = {s.code: s for s in eventlog.deadlines(case)}
     assert statuses["total"].met_on == D(2025, 3, 25) and not statuses["total"].overdue(D(2025, 5, 1))
     actions = list(case.events.values_list("action", flat=True))
     assert actions[:2] == ["submit", "accept"] and actions[-1] == "approve"
@@ -68,7 +68,7 @@ def test_full_dibao_procedure(apply, officers):
 def test_missing_material_one_time_notice(apply, officers):
     case = apply(received=["application", "authorisation", "pledge"])
     assert case.state == wf.PENDING
-    assert services.missing_materials(case) == ["家庭收入及财产情况申报表"]
+    assert procedure.missing_materials(case) == ["家庭收入及财产情况申报表"]
     with pytest.raises(DomainError) as err:
         services.act(officers["clerk"], case.pk, "accept")
     assert "家庭收入及财产情况申报表" in err.value.message
@@ -94,7 +94,7 @@ def test_missing_material_one_time_notice(apply, officers):
 def test_unsigned_authorisation_is_missing(apply):
     case = apply(signed=False, received=["application", "income_statement"])
     assert case.state == wf.PENDING
-    missing = services.missing_materials(case)
+    missing = procedure.missing_materials(case)
     assert any("授权书" in m for m in missing) and any("承诺书" in m for m in missing)
     assert not case.authorisation_signed and not case.pledge_signed
 
@@ -189,7 +189,7 @@ def test_delegated_confirmation_uses_township_and_20_days(apply, officers):
         key="dibao.confirm_level", region_id=COUNTY, effective_from=D(2024, 1, 1), value="township"
     )
     case = apply()
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert total.days == 20 and total.deadline.due == D(2025, 3, 31)
     case = run_to_county(case, officers)
     case = services.act(officers["reviewer"], case.pk, "approve", amount="300", today=D(2025, 3, 20))
@@ -200,13 +200,13 @@ def test_parameter_change_does_not_touch_cases_already_accepted(apply, officers)
     case = apply()
     Parameter.objects.create(key="dibao.total_wd", region_id=COUNTY, effective_from=D(2025, 3, 4), value=25)
     case.refresh_from_db()
-    assert next(s for s in services.deadlines(case) if s.code == "total").days == 30
+    assert next(s for s in eventlog.deadlines(case) if s.code == "total").days == 30
 
 
 def test_extend_to_45_working_days_once(apply, officers):
     case = apply()
     services.act(officers["county"], case.pk, "extend", reason="跨区域家庭，需协查")
-    total = next(s for s in services.deadlines(Case.objects.get(pk=case.pk)) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(Case.objects.get(pk=case.pk)) if s.code == "total")
     assert total.days == 45
     with pytest.raises(DomainError):
         services.act(officers["county"], case.pk, "extend", reason="再次")
@@ -216,11 +216,11 @@ def test_deadline_in_2027_is_provisional_never_a_crash(apply, officers, monkeypa
     """Issue 3: accepted 2026-12-15; its 30-working-day limit falls in 2027, a year chinesecalendar does not know."""
     monkeypatch.setattr(services.timezone, "localdate", lambda: D(2026, 12, 15))  # the clock on that day
     case = apply(today=D(2026, 12, 15))
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert total.deadline.provisional and total.deadline.due == D(2027, 1, 26)
     year = CalendarYear.objects.create(year=2027, official=True, notice="国办发明电〔2026〕X号")
     CalendarDay.objects.create(calendar_year=year, date=D(2027, 1, 1), is_workday=False, name="元旦")
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert not total.deadline.provisional and total.deadline.due == D(2027, 1, 27)
 
 
@@ -409,9 +409,9 @@ def test_notice_outside_the_total_limit_extends_it(apply, officers):
     """`dibao.notice_in_total` false: the notice's working days (2025-03-11 → 03-18: 5) are added to the 30."""
     Parameter.objects.create(key="dibao.notice_in_total", region_id=COUNTY, effective_from=D(2020, 1, 1), value=False)
     case = run_to_county(apply(), officers)
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert total.days == 35 and total.deadline.due == D(2025, 4, 22)
     default = run_to_county(
         apply(service="temp_expense", received=["application", "authorisation", "pledge", "expense_evidence"]), officers
     )
-    assert next(s for s in services.deadlines(default) if s.code == "total").days == 30
+    assert next(s for s in eventlog.deadlines(default) if s.code == "total").days == 30

@@ -7,7 +7,7 @@ from itertools import count
 import pytest
 from django.urls import reverse
 
-from minzheng.cases import queries, queue_views, services
+from minzheng.cases import queries, queue_views, referrals, services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case, Referral
 from minzheng.conftest import (
@@ -320,14 +320,14 @@ def test_cannot_refer_a_household_out_of_scope(client, staff, household_data):
 
 def test_referral_list_open_first_overdue_highlighted_and_filtered(client, staff, referral_household, monkeypatch):
     clerk = staff["A"]["clerk"]
-    overdue = services.refer(
+    overdue = referrals.refer(
         clerk, household_id=referral_household.pk, department="housing", need="危房改造", days=5, today=D(2025, 3, 3)
     )
-    replied = services.refer(
+    replied = referrals.refer(
         clerk, household_id=referral_household.pk, department="health", need="医疗", days=5, today=D(2025, 3, 3)
     )
-    services.record_referral_reply(clerk, replied.pk, "已纳入医疗救助", today=D(2025, 3, 11))  # due 03-10: late
-    fresh = services.refer(
+    referrals.record_referral_reply(clerk, replied.pk, "已纳入医疗救助", today=D(2025, 3, 11))  # due 03-10: late
+    fresh = referrals.refer(
         clerk, household_id=referral_household.pk, department="education", need="助学", days=10, today=D(2025, 3, 10)
     )
     monkeypatch.setattr(queue_views, "_today", lambda: D(2025, 3, 12))
@@ -346,7 +346,7 @@ def test_referral_list_open_first_overdue_highlighted_and_filtered(client, staff
 
 def test_reply_is_recorded_once(client, staff, referral_household):
     clerk = staff["A"]["clerk"]
-    referral = services.refer(clerk, household_id=referral_household.pk, department="employment", need="就业援助")
+    referral = referrals.refer(clerk, household_id=referral_household.pk, department="employment", need="就业援助")
     client.force_login(clerk)
     url = reverse("cases:referral_reply", args=[referral.pk])
     response = client.post(url, {"reply": "  "}, follow=True)
@@ -361,7 +361,7 @@ def test_reply_is_recorded_once(client, staff, referral_household):
 
 
 def test_reply_out_of_scope_is_404_and_leader_cannot_reply(client, staff, referral_household):
-    referral = services.refer(
+    referral = referrals.refer(
         staff["A"]["clerk"], household_id=referral_household.pk, department="disabled", need="残疾评定"
     )
     url = reverse("cases:referral_reply", args=[referral.pk])

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from minzheng.cases import services
+from minzheng.cases import eventlog, services, steps
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case
 from minzheng.conftest import COUNTY, VILLAGE, make_id_number
@@ -26,12 +26,12 @@ def test_self_care_tiers(failed, tier):
     items = dict(ALL_ABLE)
     for key in list(items)[:failed]:
         items[key] = False
-    assert services.self_care_tier(items) == tier
+    assert steps.self_care_tier(items) == tier
 
 
 def test_self_care_needs_all_six_items():
     with pytest.raises(DomainError):
-        services.self_care_tier({"feeding": True})
+        steps.self_care_tier({"feeding": True})
 
 
 def _tekun_case(officers, household, today=MONDAY):
@@ -64,11 +64,11 @@ def _to_county(case, officers):
 
 def test_tekun_procedure_with_self_care_and_deadlines(officers, household):
     case = _tekun_case(officers, household)
-    survey = next(s for s in services.deadlines(case) if s.code == "survey")
+    survey = next(s for s in eventlog.deadlines(case) if s.code == "survey")
     assert survey.days == 15 and survey.deadline.due == D(2025, 3, 24)
     case = _to_county(case, officers)
     assert case.events.get(action="assess_self_care").data["tier"] == "full"
-    county = next(s for s in services.deadlines(case) if s.code == "county")
+    county = next(s for s in eventlog.deadlines(case) if s.code == "county")
     assert county.days == 15 and county.deadline.due == D(2025, 4, 7)  # 15 working days, 清明 4 April off
     if case.spot_check_selected:
         with pytest.raises(DomainError):
@@ -178,5 +178,5 @@ def test_expense_type_temporary_aid_follows_the_full_procedure(officers, househo
     )
     assert case.state == wf.ACCEPTED
     assert "pay_first" not in {a.code for a in services.available_actions(officers["clerk"], case)}
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert total.days == 30 and total.deadline.due == D(2025, 4, 15)

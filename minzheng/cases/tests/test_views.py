@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from minzheng.cases import services
+from minzheng.cases import eventlog, services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case, InterestDeclaration
-from minzheng.cases.services import SIGNATURES
+from minzheng.cases.procedure import SIGNATURES
 from minzheng.conftest import OTHER_TOWNSHIP, make_id_number
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.policy.models import Material
@@ -332,7 +332,7 @@ def test_county_visit_extend_and_withdraw_on_the_page(client, officers, househol
     client.force_login(officers["county"])
     clock["today"] = D(2025, 3, 20)
     _act(client, case, "extend", reason="跨区域家庭，需协查")
-    total = next(s for s in services.deadlines(case) if s.code == "total")
+    total = next(s for s in eventlog.deadlines(case) if s.code == "total")
     assert total.days == 45
     _act(client, case, "county_visit", visit_date="2025-03-20", findings="入户核查属实")
     assert case.events.filter(action="county_visit").exists()

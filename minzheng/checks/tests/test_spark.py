@@ -249,9 +249,7 @@ def build_snapshots(p: People) -> dict[str, list[dict]]:
 
 def write_snapshot(directory: Path, code: str, snapshot_id: int, rows: list[dict]) -> Path:
     """A Parquet snapshot laid out as the importer writes it (DuckDB, declared types, sorted by person key)."""
-    table = arrow(
-        source_schema(code), [{**r, "snapshot_id": snapshot_id, "row_no": i} for i, r in enumerate(rows, 1)]
-    )
+    table = arrow(source_schema(code), [{**r, "snapshot_id": snapshot_id, "row_no": i} for i, r in enumerate(rows, 1)])
     # One file with its columns in another order: the runners must bind by name (the rules' unions are positional).
     columns = ", ".join(reversed(table.column_names)) if code == "wage" else "*"
     target = directory / f"{code}.parquet"

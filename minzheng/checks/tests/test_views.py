@@ -346,7 +346,7 @@ def test_batch_form_refuses_regions_out_of_scope_and_bad_codes(client, make_user
     assert not CheckRun.objects.exists()
     client.force_login(make_user("leader"))  # may look, may not start
     assert client.get(reverse("checks:runs")).status_code == 200
-    assert 'data-testid="batch-form"' not in client.get(reverse("checks:runs")).content.decode()
+    assert 'data-testid="run-form"' not in client.get(reverse("checks:runs")).content.decode()
     assert client.post(reverse("checks:runs"), {"region": "1307", "as_of": "2026-12-01"}).status_code == 403
     client.force_login(make_user("clerk"))
     assert client.get(reverse("checks:runs")).status_code == 403

@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management import call_command
 
-from minzheng.cases import services
+from minzheng.cases import eventlog
 from minzheng.cases import workflows as wf
 from minzheng.cases.deadlines import current
 from minzheng.cases.models import Case
@@ -35,7 +35,7 @@ def test_demo_cases_spread_over_steps_with_overdue(db, household_data):
         events = list(case.events.order_by("seq"))
         assert events[0].action == "submit" and events[-1].to_state == case.state
         assert all(e.on <= TODAY for e in events)
-        step = current(services.deadlines(case))
+        step = current(eventlog.deadlines(case))
         expected = step.deadline.due if step and case.state not in (wf.APPROVED, wf.NOT_ACCEPTED) else None
         assert case.current_due == expected  # the cached deadline is the one derived from the events
     assert Case.objects.filter(region_id=OTHER_VILLAGE).exists()  # the second township too

@@ -53,7 +53,7 @@ def test_signals_of_every_feed_become_warnings_visits_and_closures(world, tmp_pa
 
     # Two system sweeps: the departments' existing data, then this month's signals.
     first, nightly = Sweep.objects.order_by("id")
-    assert first.status == nightly.status == "succeeded" and first.started_by is None
+    assert first.status == nightly.status == "complete" and first.started_by is None
     assert nightly.snapshots.count() == len(demo.FEEDS) and nightly.stats["warnings"] > 0
     assert nightly.stats["unmatched_person"] > 0
 

@@ -52,7 +52,7 @@ def test_signal_push_sweep_and_follow_up(client, tokens, make_household, monitor
     assert started.status_code == 202, started.content
     services.run_sweep(started.json()["id"])  # the worker's part
     progress = call(client, "get", f"/api/v1/monitoring/sweeps/{started.json()['id']}", token=tokens["assistant"])
-    assert progress.json()["status"] == "succeeded" and progress.json()["stats"]["warnings"] == 1
+    assert progress.json()["status"] == "complete" and progress.json()["stats"]["warnings"] == 1
 
     listed = call(client, "get", "/api/v1/monitoring/alerts?status=open", token=tokens["assistant"]).json()
     assert [a["rule"] for a in listed] == ["death_member"]

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from minzheng.core import schedules
 from minzheng.core.models import AuditEntry
 from minzheng.monitoring import jobs
 from minzheng.monitoring.models import Alert, Sweep
@@ -46,9 +47,9 @@ def signals(make_household, monitor, make_snapshot):
 def test_run_monitoring_prints_progress_and_stats_and_is_idempotent(signals):
     out, err = run("run_monitoring", "--region", "130722", "--as-of", AS_OF.isoformat())
     sweep = Sweep.objects.get()
-    assert sweep.status == "succeeded" and sweep.started_by is None and sweep.as_of == AS_OF
-    assert "[#...................]   5% 更新监测对象名册" in err
-    assert "[####################] 100% 已完成" in err
+    assert sweep.status == "complete" and sweep.started_by is None and sweep.as_of == AS_OF
+    assert "  5% 更新监测对象名册" in err
+    assert "100% 已完成" in err
     assert f"监测比对第 {sweep.pk} 次：张北县（130722），比对基准日 2026-11-01" in out
     assert "死亡/户籍变动：2 条，匹配 1 条" in out
     assert "新信号：2" in out and "身份号码未登记（保留备查）：1" in out and "新生成预警：1" in out
@@ -60,7 +61,7 @@ def test_run_monitoring_prints_progress_and_stats_and_is_idempotent(signals):
 
     # Running again over the same signals raises nothing new.
     out, _ = run("run_monitoring", "--region", "130722", "--as-of", AS_OF.isoformat())
-    assert Sweep.objects.count() == 2 and Sweep.objects.first().status == "succeeded"
+    assert Sweep.objects.count() == 2 and Sweep.objects.first().status == "complete"
     assert "新生成预警：0" in out and "新信号：0" in out
     assert Alert.objects.count() == 1
 
@@ -125,7 +126,11 @@ def test_schedule_monitoring_creates_updates_lists_and_deletes():
     out, _ = run("schedule_monitoring", "--region", "1307")
     schedule = Schedule.objects.get()
     assert schedule.func == "minzheng.monitoring.jobs.nightly_sweep" and schedule.func == jobs.JOB
-    assert schedule.args == repr("130700000000") and schedule.schedule_type == Schedule.DAILY
+    assert (
+        schedule.args == repr("130700000000")
+        and schedule.schedule_type == Schedule.CRON
+        and schedule.cron == "0 2 * * *"
+    )
     assert schedule.repeats == -1 and "张家口市" in schedule.name
     local = timezone.localtime(schedule.next_run)
     assert (local.hour, local.minute) == (2, 0) and timezone.now() < schedule.next_run
@@ -154,7 +159,7 @@ def test_schedule_monitoring_creates_updates_lists_and_deletes():
 def test_the_nightly_task_runs_a_system_sweep_and_again_raises_nothing(signals):
     sweep_id = jobs.nightly_sweep("130722000000", as_of=AS_OF.isoformat())
     sweep = Sweep.objects.get(pk=sweep_id)
-    assert sweep.status == "succeeded" and sweep.started_by is None and sweep.as_of == AS_OF
+    assert sweep.status == "complete" and sweep.started_by is None and sweep.as_of == AS_OF
     assert sweep.stats["warnings"] == 1
     again = Sweep.objects.get(pk=jobs.nightly_sweep("130722000000"))
     assert again.as_of == timezone.localdate() and again.stats["warnings"] == 0
@@ -162,7 +167,7 @@ def test_the_nightly_task_runs_a_system_sweep_and_again_raises_nothing(signals):
 
 
 def test_parse_time():
-    assert jobs.parse_time("02:00") == (2, 0) and jobs.parse_time(" 7:05 ") == (7, 5)
+    assert schedules.parse_time("02:00") == (2, 0) and schedules.parse_time(" 7:05 ") == (7, 5)
     for bad in ("2", "24:00", "12:60", "ab:cd", ""):
         with pytest.raises(Exception, match="格式错误"):
-            jobs.parse_time(bad)
+            schedules.parse_time(bad)

@@ -85,7 +85,7 @@ def test_each_feed_imported_from_a_file_raises_its_warning(
     assert result.snapshot.source == feed and result.snapshot.region_id == COUNTY
 
     s = sweep()
-    assert s.status == "succeeded", s.error
+    assert s.status == "complete", s.error
     assert s.stats["signals_by_feed"] == {feed: 2} and s.stats["matched_by_feed"] == {feed: 1}
     assert s.stats["unmatched_person"] == 1 and s.stats["outside_households"] == 0
     assert list(s.snapshots.all()) == [result.snapshot]

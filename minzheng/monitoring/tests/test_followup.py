@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from minzheng.cases import eventlog, procedure
 from minzheng.cases import services as cases
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case, Channel, Referral
@@ -155,7 +156,7 @@ def test_closing_with_a_recheck_case_opens_an_accepted_proactive_review(raise_al
     assert submit.note.startswith(f"由监测预警 {alert.number} 主动发现") and submit.data["channel"] == "proactive"
     # The case carries the warning's 复核期限 (N months after the death) as one of its clocks, first in its queue.
     assert alert.action_due_on is not None
-    review = next(s for s in cases.deadlines(case) if s.code == "review")
+    review = next(s for s in eventlog.deadlines(case) if s.code == "review")
     assert (review.label, review.deadline.due, review.open) == ("复核期限", alert.action_due_on, True)
     assert review.overdue(alert.action_due_on) is False and review.overdue(
         alert.action_due_on + datetime.timedelta(days=1)
@@ -210,7 +211,7 @@ def test_closing_an_enrol_warning_with_a_case_opens_a_pending_proactive_applicat
     )
     case = closed.case
     assert (case.service.code, case.state, case.channel) == ("dibao", wf.PENDING, Channel.PROACTIVE)
-    assert cases.missing_materials(case)  # the family still has to bring the application, the authorisation …
+    assert procedure.missing_materials(case)  # the family still has to bring the application, the authorisation …
     assert Case.objects.count() == 1
 
 
@@ -298,7 +299,7 @@ def test_a_review_has_a_review_clock_only_when_opened_with_a_due_date(raise_aler
     scheduled = cases.open_application(
         assistant, household_id=h.pk, service_code="dibao_review", applicant_id=h.head_id, channel="window"
     )
-    assert "review" not in [s.code for s in cases.deadlines(scheduled)]
+    assert "review" not in [s.code for s in eventlog.deadlines(scheduled)]
     Case.objects.filter(pk=scheduled.pk).update(state=wf.WITHDRAWN)  # out of the way of the next one
     today = timezone.localdate()
     late = cases.open_application(
@@ -309,7 +310,7 @@ def test_a_review_has_a_review_clock_only_when_opened_with_a_due_date(raise_aler
         channel="window",
         due_on=today - datetime.timedelta(days=3),
     )
-    review = next(s for s in cases.deadlines(late) if s.code == "review")
+    review = next(s for s in eventlog.deadlines(late) if s.code == "review")
     assert review.overdue(today) and review.days == 0 and review.deadline.due == today - datetime.timedelta(days=3)
 
 

@@ -64,7 +64,7 @@ def test_death_in_a_dibao_household_stops_with_a_recheck_due_within_the_paramete
     monitor(h, "dibao")
     signal("civil_status", h, 1, event="death", event_on=DEATH_ON)
     s = sweep()
-    assert s.status == Sweep.Status.SUCCEEDED, s.error
+    assert s.status == Sweep.Status.COMPLETE, s.error
     a = only(alerts)
     assert (a.rule, a.suggested_outcome, a.level, a.status) == ("death_member", "stop", "village", "open")
     assert a.household_id == h.pk and a.person.id_number == ids(h)[1] and a.region_id == h.region_id
@@ -592,7 +592,7 @@ def test_a_failed_sweep_leaves_nothing_and_a_rerun_succeeds(
     assert pending_snapshots(COUNTY, AS_OF) == [snap]
     monkeypatch.undo()
     rerun = services.run_sweep(started.pk)
-    assert rerun.status == Sweep.Status.SUCCEEDED and rerun.error == ""
+    assert rerun.status == Sweep.Status.COMPLETE and rerun.error == ""
     assert [a.rule for a in alerts()] == ["death_member"] and list(rerun.snapshots.all()) == [snap]
     assert services.run_sweep(started.pk).stats == rerun.stats  # a finished sweep is not run again
 
@@ -797,7 +797,7 @@ def test_the_nightly_sweep_runs_without_a_user(make_household, monitor, signal, 
     assert started.region_id == COUNTY and started.started_by is None
     seen: list[tuple[int, str]] = []
     done = services.run_sweep(started.pk, progress=lambda p, m: seen.append((p, m)))
-    assert done.status == "succeeded" and len(alerts()) == 1
+    assert done.status == "complete" and len(alerts()) == 1
     assert seen[0][0] < seen[-1][0] == 100 and seen[-1][1] == "已完成"
     entry = AuditEntry.objects.filter(object_type="sweep", object_id=str(started.pk)).order_by("seq").first()
     assert entry.username == "system" and "系统定时" in entry.object_label

@@ -12,7 +12,7 @@ def test_death_of_dibao_member_raises_one_stop_warning(make_household, monitor, 
         period=D(2026, 10, 31),
     )
     s = sweep()
-    assert s.status == "succeeded", s.error
+    assert s.status == "complete", s.error
     alerts = list(Alert.objects.all())
     assert len(alerts) == 1
     a = alerts[0]

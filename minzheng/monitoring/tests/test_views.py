@@ -41,7 +41,7 @@ def death(make_household, monitor, make_snapshot, sweep):
         "civil_status", [{"id_number": dead, "event": "death", "event_on": D(2026, 10, 20)}], period=D(2026, 10, 31)
     )
     s = sweep()
-    assert s.status == "succeeded", s.error
+    assert s.status == "complete", s.error
     alert = Alert.objects.get()
     return h, alert, dead
 
@@ -417,7 +417,7 @@ def test_sweep_started_from_the_page(
     response = client.post(reverse("monitoring:sweeps"), {"region": "130722", "as_of": "2026-11-01"})
     sweep = Sweep.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("monitoring:sweep", args=[sweep.pk])
-    assert sweep.status == "succeeded" and Alert.objects.count() == 1
+    assert sweep.status == "complete" and Alert.objects.count() == 1
     page = client.get(reverse("monitoring:sweep", args=[sweep.pk]))
     stats = dict(page.context["stats"])
     assert stats["读取信号"] == 1 and stats["新增预警"] == 1
@@ -440,7 +440,7 @@ def test_queued_sweep_progress_polls(client, county_officer):
     page = _login(client, county_officer).get(reverse("monitoring:sweep", args=[sweep.pk]))
     assert 'hx-trigger="every 2s"' in page.content.decode()
     partial = client.get(reverse("monitoring:sweep_progress", args=[sweep.pk]), headers={"HX-Request": "true"})
-    assert "HX-Refresh" not in partial and "sweep-queued" in partial.content.decode()
+    assert "HX-Refresh" not in partial and "run-queued" in partial.content.decode()
 
 
 # ------------------------------------------------------------------------------------------ unmatched signals

@@ -1,14 +1,10 @@
 """minzheng run_checks --region 1307 --as-of 2026-12-01 [--user username]: a batch re-check from the command line."""
 
-from django.core.management.base import BaseCommand, CommandError
-
-from minzheng.accounts.models import User
 from minzheng.checks import jobs, services
 from minzheng.checks import report as reports
 from minzheng.checks.models import CheckResult
-from minzheng.core.errors import DomainError
+from minzheng.core.commands import RunCommand, domain, parse_date, starter
 
-BAR_WIDTH = 20
 STAT_LABELS = (
     ("households", "核对户数"),
     ("authorised", "有有效授权"),
@@ -22,12 +18,7 @@ STAT_LABELS = (
 )
 
 
-def progress_line(percent: int, message: str) -> str:
-    filled = BAR_WIDTH * max(0, min(percent, 100)) // 100
-    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}% {message}"
-
-
-class Command(BaseCommand):
+class Command(RunCommand):
     help = (
         "批量复核：按核对基准日对区划内全部现行低保、特困家庭重新核对，列出拟停保、金额增减的家庭。"
         "结果只供工作人员审查，不自动改变任何待遇。"
@@ -39,37 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="发起人用户名（须有发起核对的权限且区划在其辖区内；缺省为系统）")
 
     def handle(self, *args, region: str, as_of: str | None, user: str | None, **options):
-        try:
-            place = jobs.region_for(region)
-            day = jobs.parse_date(as_of) if as_of else jobs.first_of_next_month()
-            if user:
-                starter = User.objects.select_related("region").filter(username=user).first()
-                if starter is None:
-                    raise DomainError(f"用户 {user} 不存在", "unknown_user")
-                run = services.start_batch(starter, place.code, day, enqueue=False)
-            else:
-                run = jobs.create_system_run(place.code, day)
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
-
-        self.stdout.write(f"批量复核第 {run.pk} 次：{place.name}（{place.official_code}），核对基准日 {day:%Y-%m-%d}")
-        interactive = self.stderr.isatty()
-
-        def progress(percent: int, message: str) -> None:
-            line = progress_line(percent, message)
-            if interactive:
-                self.stderr.write("\r" + line.ljust(60), ending="")
-            else:
-                self.stderr.write(line)
-
-        try:
-            run = services.run_batch(run.pk, progress=progress)
-        except Exception as exc:
-            if interactive:
-                self.stderr.write("")
-            raise CommandError(f"批量复核失败（第 {run.pk} 次），未保存任何结果，可重新运行：{exc}") from exc
-        if interactive:
-            self.stderr.write("")
+        day = domain(parse_date, as_of, jobs.AS_OF_LABEL) if as_of else jobs.default_as_of()
+        run = domain(services.start_batch, domain(starter, user), region, day, enqueue=False)
+        self.stdout.write(
+            f"批量复核第 {run.pk} 次：{run.region.name}（{run.region.official_code}），核对基准日 {day:%Y-%m-%d}"
+        )
+        run = self.run_with_progress(services.run_batch, run, "批量复核失败")
         stats = run.stats or {}
         self.stdout.write("统计：")
         for key, label in STAT_LABELS:

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from minzheng.core.errors import DomainError
 from minzheng.demo import monitoring as demo
-from minzheng.monitoring import texts
 from minzheng.exchange.sources import ALL_SOURCES
+from minzheng.monitoring import texts
 from minzheng.monitoring.models import Alert, Outcome
 
 

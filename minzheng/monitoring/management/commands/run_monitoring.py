@@ -1,12 +1,9 @@
 """minzheng run_monitoring --region 1307 [--as-of 2026-11-23] [--user username]: a monitoring sweep from the command
 line, with a progress bar."""
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
-from minzheng.accounts.models import User
-from minzheng.checks.management.commands.run_checks import progress_line
-from minzheng.core.errors import DomainError
+from minzheng.core.commands import RunCommand, domain, starter
 from minzheng.exchange.sources import ALL_SOURCES
 from minzheng.monitoring import jobs, services, texts
 from minzheng.monitoring.models import Alert, Outcome
@@ -28,7 +25,7 @@ REGISTER_LABELS = (
 )
 
 
-class Command(BaseCommand):
+class Command(RunCommand):
     help = (
         "监测比对：读取区划内尚未比对的部门信号（医疗费用、残疾人证、死亡及户籍变动、就业失业、学生资助、灾害、"
         "防返贫监测），对全部监测对象一次运行全部预警规则，生成预警及处置任务。重复运行不会重复预警。"
@@ -40,39 +37,16 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="发起人用户名（须有运行监测比对的权限且区划在其辖区内；缺省为系统）")
 
     def handle(self, *args, region: str, as_of: str | None, user: str | None, **options):
-        try:
-            place = jobs.region_for(region)
-            day = jobs.parse_as_of(as_of)
-            starter = None
-            if user:
-                starter = User.objects.select_related("region").filter(username=user).first()
-                if starter is None:
-                    raise DomainError(f"用户 {user} 不存在", "unknown_user")
-            sweep = services.start_sweep(starter, place.code, day, enqueue=False)
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
-
-        self.stdout.write(f"监测比对第 {sweep.pk} 次：{place.name}（{place.official_code}），比对基准日 {day:%Y-%m-%d}")
-        interactive = self.stderr.isatty()
-
-        def progress(percent: int, message: str) -> None:
-            line = progress_line(percent, message)
-            if interactive:
-                self.stderr.write("\r" + line.ljust(60), ending="")
-            else:
-                self.stderr.write(line)
-
-        try:
-            sweep = services.run_sweep(sweep.pk, progress=progress)
-        except Exception as exc:
-            if interactive:
-                self.stderr.write("")
-            raise CommandError(
-                f"监测比对失败（第 {sweep.pk} 次），未保存任何预警，可重新运行（信号仍待比对）：{exc}"
-            ) from exc
-        if interactive:
-            self.stderr.write("")
-        self._report(sweep)
+        day = domain(jobs.parse_as_of, as_of)
+        sweep = domain(services.start_sweep, domain(starter, user), region, day, enqueue=False)
+        self.stdout.write(
+            f"监测比对第 {sweep.pk} 次：{sweep.region.name}（{sweep.region.official_code}），比对基准日 {day:%Y-%m-%d}"
+        )
+        self._report(
+            self.run_with_progress(
+                services.run_sweep, sweep, "监测比对失败", "未保存任何预警，可重新运行（信号仍待比对）"
+            )
+        )
 
     def _report(self, sweep) -> None:
         stats = sweep.stats or {}

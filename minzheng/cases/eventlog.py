@@ -1,0 +1,87 @@
+"""The case as an event log (ARCHITECTURE.md principle 3): events appended, the state and the current deadline
+derived from them and cached on the case in the same transaction."""
+
+import datetime
+import hashlib
+from decimal import Decimal
+
+from minzheng.core.workdays import WorkingCalendar
+from minzheng.regions import codes as region_codes
+
+from . import workflows as wf
+from .deadlines import clock_statuses, current
+from .models import Case, CaseEvent
+
+
+def events(case: Case) -> list[CaseEvent]:
+    return list(case.events.order_by("seq"))
+
+
+def has(case: Case, action: str, after_seq: int = 0) -> bool:
+    return case.events.filter(action=action, seq__gt=after_seq).exists()
+
+
+def append(case: Case, user, action: str, to_state: str, on: datetime.date, data, note) -> CaseEvent | None:
+    if data is None:  # the handler appended its own events
+        return None
+    last = case.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+    event = CaseEvent.objects.create(
+        case=case,
+        seq=last + 1,
+        action=action,
+        from_state=case.state,
+        to_state=to_state,
+        on=on,
+        actor=user,
+        data=data,
+        note=note or "",
+    )
+    if to_state != case.state:
+        case.state = to_state
+        if to_state == wf.COUNTY_REVIEW and wf.WORKFLOWS[case.service.workflow].spot_check:
+            case.spot_check_selected = select_for_spot_check(case, on)
+        Case.objects.filter(pk=case.pk).update(state=to_state, spot_check_selected=case.spot_check_selected)
+    return event
+
+
+def select_for_spot_check(case: Case, on: datetime.date) -> bool:
+    """County spot check of 特困 cases (TK: ≥ spot_check_min): always select while the county's share this year is
+    below the minimum, otherwise a draw with that probability, reproducible from the case number."""
+    share = Decimal(str(case.parameters["spot_check_min"]["value"]))
+    low, high = region_codes.subtree_range(case.region_id[:6].ljust(12, "0"))
+    reviewed = (
+        Case.objects.filter(
+            service=case.service,
+            region_id__gte=low,
+            region_id__lte=high,
+            events__to_state=wf.COUNTY_REVIEW,
+            events__on__year=on.year,
+        )
+        .exclude(pk=case.pk)
+        .distinct()
+    )
+    total = reviewed.count() + 1
+    selected = reviewed.filter(spot_check_selected=True).count()
+    if Decimal(selected) / total < share:
+        return True
+    draw = int(hashlib.sha256(case.number.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return Decimal(str(draw)) < share
+
+
+def refresh(case: Case) -> None:
+    statuses = clock_statuses(case, events(case))
+    step = current(statuses) if case.state not in (wf.APPROVED, wf.WITHDRAWN, wf.NOT_ACCEPTED) else None
+    case.current_step = step.label if step else ""
+    case.current_due = step.deadline.due if step else None
+    case.due_provisional = step.deadline.provisional if step else False
+    Case.objects.filter(pk=case.pk).update(
+        current_step=case.current_step,
+        current_due=case.current_due,
+        due_provisional=case.due_provisional,
+        parameters=case.parameters,
+        accepted_on=case.accepted_on,
+    )
+
+
+def deadlines(case: Case, calendar: WorkingCalendar | None = None):
+    return clock_statuses(case, events(case), calendar)
