@@ -312,8 +312,9 @@ class Baseline:
                 p[key] = yuan(p[key])
             self.params[(row["county"], row["area_type"])] = p
         self.counted = {(r["county"], r["item"]): r["counted"] for r in item_rules.to_pylist()}
-        from minzheng.checks import rules
         from minzheng.checks.sources import SOURCES
+
+        from minzheng.checks import rules
 
         # The columns the engine reads (free text is no rule input), as loaded into the sample's tables.
         keys = ("snapshot_id", "row_no", "person_key")
@@ -339,10 +340,10 @@ class Baseline:
 
     def check(self, household_id: int, as_of: datetime.date, cursor) -> dict:
         from django.db.models import Q
+        from minzheng.checks.sources import CATEGORIES, SOURCES
 
         from minzheng.checks.inputs import county_of
         from minzheng.checks.models import Authorisation, Declaration
-        from minzheng.checks.sources import CATEGORIES, SOURCES
         from minzheng.registry.models import Membership
 
         members = list(
@@ -659,11 +660,11 @@ def build_scale(scratch: Path, members_file: Path, households: int, seed: int, a
     """Tile the registry's members to `households` households in DuckDB, generate their departmental rows with the
     demo generator and write them as snapshots in the importer's layout. Returns (snapshots, persons, rows)."""
     import duckdb
-
-    from minzheng.checks import rules
     from minzheng.checks.demo import Generation
     from minzheng.checks.importer import ROW_GROUP_SIZE
     from minzheng.checks.sources import SOURCES
+
+    from minzheng.checks import rules
 
     folder = scratch / "scale"
     folder.mkdir(parents=True, exist_ok=True)
@@ -806,13 +807,13 @@ def run(args, scratch: Path) -> None:
     import pyarrow.parquet as pq
     from django.db import connection
     from django.utils import timezone
+    from minzheng.registry.population import generate_population
 
     from minzheng.accounts.models import User
     from minzheng.checks import demo, inputs, services
     from minzheng.checks.models import Authorisation, Snapshot
     from minzheng.regions.importer import import_regions
     from minzheng.regions.models import Region
-    from minzheng.registry.population import generate_population
 
     cpus = os.cpu_count()
     print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.2f} on {cpus} CPUs")

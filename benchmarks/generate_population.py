@@ -84,9 +84,9 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch}/unused.sqlite3")
     django.setup()
     from django.db import connection
+    from minzheng.registry.population import generate_population
 
     from minzheng.regions.importer import import_regions
-    from minzheng.registry.population import generate_population
 
     # A database of our own: Django's test-database machinery creates and migrates it, and drops it at the end.
     if connection.vendor == "sqlite":

@@ -165,8 +165,9 @@ def main() -> None:
         if existing >= args.min_persons:
             print(f"registry: existing database, {existing:,} persons (the import is rolled back at the end)")
         else:
-            from minzheng.regions.importer import import_regions
             from minzheng.registry.population import generate_population
+
+            from minzheng.regions.importer import import_regions
 
             if connection.vendor == "sqlite":
                 connection.settings_dict["TEST"]["NAME"] = str(scratch / "bench.sqlite3")

@@ -96,7 +96,6 @@ def _lit(text: str) -> str:
 def generate(directory: Path, people: int, signals: int, seed: int, as_of: datetime.date, villages: list[str]) -> dict:
     """Child process: write the engine's inputs and the signal snapshots as Parquet; print one JSON line."""
     import duckdb
-
     from minzheng.checks.sources import ALL_SOURCES
 
     started = time.perf_counter()
