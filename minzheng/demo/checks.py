@@ -75,7 +75,7 @@ def _last_term_start(ref: datetime.date, month: int) -> datetime.date:
 
 
 def build_people(con: duckdb.DuckDBPyConnection) -> None:
-    """From `members_in` (rules.MEMBERS) and `cases_in` (investigations.CASES): `people` (living members with their age and draws),
+    """From `members_in` (schemas.MEMBERS) and `cases_in` (investigations.CASES): `people` (living members with their age and draws),
     `hh` (households), `workers` (the employed, with a monthly wage) and `support` (elderly supported by children)."""
     con.execute(
         """
@@ -457,7 +457,7 @@ def snapshots_exist(prefix: str) -> bool:
 
 class Generation:
     """A DuckDB connection holding one region's generated data: `people`, `hh`, `workers`, `support` and one
-    `src_<code>` table per source. `members` is an Arrow table with rules.MEMBERS' columns (or a query giving them),
+    `src_<code>` table per source. `members` is an Arrow table with schemas.MEMBERS' columns (or a query giving them),
     `cases` one with investigations.CASES'."""
 
     def __init__(

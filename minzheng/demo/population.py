@@ -52,7 +52,6 @@ class GenerationResult:
 # --- 公民身份号码 (GB 11643-1999) -------------------------------------------------------------------------------
 
 
-
 def _weighted_sum(digits: str, offset: int) -> int:
     return sum(int(d) * w for d, w in zip(digits, ID_WEIGHTS[offset:], strict=False))
 
