@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.db import close_old_connections, connection, models
 from django.utils import timezone
+
+from . import fields
 
 Progress = Callable[[int, str], None]
 
@@ -37,14 +38,7 @@ class BatchRun(models.Model):
     parameters = models.JSONField("适用参数", default=dict, blank=True)
     stats = models.JSONField("统计", default=dict, blank=True)
     error = models.TextField("错误", blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="发起人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    started_by = fields.staff("发起人")
     created_at = models.DateTimeField("发起时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)

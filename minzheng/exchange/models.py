@@ -4,9 +4,9 @@ The rows themselves live in Parquet snapshot files under settings.CHECKS_DATA_DI
 read by the checking and monitoring engines; the database holds what is needed to find, trust and explain them.
 """
 
-from django.conf import settings
 from django.db import models
 
+from minzheng.core import fields
 from minzheng.regions.models import Region
 
 from .sources import ALL_SOURCES
@@ -32,14 +32,7 @@ class Snapshot(models.Model):
     rows_rejected = models.PositiveIntegerField("拒收行数", default=0)
     rows_unmatched = models.PositiveIntegerField("未匹配到登记人员行数", default=0)
     rejects_path = models.CharField("拒收报告", max_length=300, blank=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="导入人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    imported_by = fields.staff("导入人")
     imported_at = models.DateTimeField("导入时间", auto_now_add=True)
 
     class Meta:

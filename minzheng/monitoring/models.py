@@ -5,10 +5,10 @@ The signals themselves are rows of the departments' Parquet snapshots (`checks.S
 the checking sources); a warning keeps the snapshot and row that raised it, so it can always be traced back.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from minzheng.core import fields
 from minzheng.core.runs import BatchRun
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
@@ -156,14 +156,7 @@ class Alert(models.Model):
     outcome = models.CharField("处置结果", max_length=10, choices=Outcome.choices, blank=True)
     closing_note = models.TextField("处置说明", blank=True)
     closed_on = models.DateField("办结日期", null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="办结人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    closed_by = fields.staff("办结人")
     case = models.ForeignKey(
         "cases.Case", verbose_name="形成的案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -212,9 +205,7 @@ class Visit(models.Model):
     finding = models.CharField("核实结论", max_length=15, choices=Finding.choices)
     notes = models.TextField("走访情况")
     needs = models.CharField("家庭主要需求", max_length=300, blank=True)
-    visitor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="走访人", on_delete=models.PROTECT, related_name="+"
-    )
+    visitor = fields.staff("走访人", required=True)
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
 
     class Meta:

@@ -1,9 +1,9 @@
 import datetime
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from minzheng.core import fields
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
@@ -140,14 +140,7 @@ class Membership(models.Model):
     joined_on = models.DateField("迁入日期")
     left_on = models.DateField("迁出日期", null=True, blank=True)
     leave_reason = models.CharField("迁出原因", max_length=200, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="登记人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = fields.staff("登记人")
 
     objects = MembershipQuerySet.as_manager()
 
