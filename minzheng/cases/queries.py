@@ -497,13 +497,17 @@ class NoticeRow:
     notice_from: datetime.date
     notice_to: datetime.date
     contact: str  # the township office that takes objections
+    unit: str = "元/月"  # 元 for a one-off 临时救助 payment
 
 
 @dataclass
 class PublicNotice:
     region: Region
-    rows: list[NoticeRow]
+    rows: list[NoticeRow]  # notices still running today
     truncated: bool
+    archived: list[NoticeRow] = field(default_factory=list)  # ended within the last `archive_days`, newest first
+    archive_days: int = 0
+    today: datetime.date | None = None
 
     @property
     def per_village(self) -> bool:
@@ -511,14 +515,60 @@ class PublicNotice:
         return self.region.level != region_codes.VILLAGE
 
 
-def public_notice(region: Region) -> PublicNotice:
+_NOTICE_FIELDS = (
+    "service__name",
+    "service__workflow",
+    "applicant__name",
+    "household_size",
+    "proposed_amount",
+    "region_id",
+    "region__name",
+)
+
+
+def _notice_rows(values: list[dict], townships: dict[str, str]) -> list[NoticeRow]:
+    rows = []
+    for v in values:
+        township_code = v["region_id"][:9].ljust(12, "0")
+        rows.append(
+            NoticeRow(
+                service=v["service__name"],
+                name=mask_name(v["applicant__name"]),
+                household_size=v["household_size"],
+                amount=v["proposed_amount"],
+                village=v["region__name"],
+                notice_from=v["notice_from"],
+                notice_to=v["notice_to"],
+                contact=_township_office(township_code, townships.get(township_code, "")),
+                unit=wf.amount_unit(v["service__workflow"]),
+            )
+        )
+    return rows
+
+
+def _notice_days(raw) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 7  # DB §19; a case under notice always carries its snapshot, this is only a guard
+
+
+def public_notice(region: Region, today: datetime.date | None = None) -> PublicNotice:
     """Cases under public notice (公示) in a village or township: the first-review opinion to approve.
+
+    A notice runs `notice_days` calendar days from the first review (the case's parameter snapshot, DB §19); once
+    that has passed it is no longer current, even while the reviewer has not yet sent the case on. Ended notices stay
+    on the board as an archive for `public.notice_archive_days`, then leave it. A withdrawn or re-investigated case's
+    notice is not archived: the family is no longer proposed for assistance.
 
     A first-review opinion to refuse is told to the applicant in writing, never posted: publishing it would expose a
     family's application without any public-supervision purpose.
     """
+    today = today or timezone.localdate()
+    archive_days = max(int(resolve("public.notice_archive_days", region.code, today).value or 0), 0)
+    archive_from = today - datetime.timedelta(days=archive_days)
     latest_review = CaseEvent.objects.filter(case=OuterRef("pk"), action="first_review").order_by("-seq")
-    values = list(
+    under_notice = list(
         _public_cases(region)
         .filter(state=wf.NOTICE, proposed_amount__isnull=False)
         .annotate(
@@ -529,38 +579,41 @@ def public_notice(region: Region) -> PublicNotice:
         )
         .filter(opinion="approve", review_on__isnull=False)
         .order_by("service__order", "service__code", "region_id", "review_on", "number")
-        .values(
-            "service__name",
-            "applicant__name",
-            "household_size",
-            "proposed_amount",
-            "region_id",
-            "region__name",
-            "review_on",
-            "notice_days",
-        )[: PUBLIC_NOTICE_LIMIT + 1]
+        .values(*_NOTICE_FIELDS, "review_on", "notice_days")[: PUBLIC_NOTICE_LIMIT + 1]
     )
-    townships = _township_names({v["region_id"] for v in values})
-    rows = []
-    for v in values[:PUBLIC_NOTICE_LIMIT]:
-        try:
-            days = int(v["notice_days"])
-        except (TypeError, ValueError):
-            days = 7  # DB §19; a case under notice always carries its snapshot, this is only a guard
-        township_code = v["region_id"][:9].ljust(12, "0")
-        rows.append(
-            NoticeRow(
-                service=v["service__name"],
-                name=mask_name(v["applicant__name"]),
-                household_size=v["household_size"],
-                amount=v["proposed_amount"],
-                village=v["region__name"],
-                notice_from=v["review_on"],
-                notice_to=v["review_on"] + datetime.timedelta(days=days),
-                contact=_township_office(township_code, townships.get(township_code, "")),
-            )
+    current, ended = [], []
+    for v in under_notice[:PUBLIC_NOTICE_LIMIT]:
+        v["notice_from"] = v["review_on"]
+        v["notice_to"] = v["review_on"] + datetime.timedelta(days=_notice_days(v["notice_days"]))
+        (current if v["notice_to"] >= today else ended).append(v)
+    # Notices the reviewer has closed (公示期满，报送审核确认): their period is in the end_notice event.
+    closed = CaseEvent.objects.filter(case=OuterRef("pk"), action="end_notice").order_by("-seq")
+    sent_on = list(
+        _public_cases(region)
+        .filter(state__in=(wf.COUNTY_REVIEW, wf.APPROVED, wf.REFUSED), proposed_amount__isnull=False)
+        .annotate(
+            notice_from_raw=Subquery(closed.annotate(f=KT("data__notice_from")).values("f")[:1]),
+            notice_to_raw=Subquery(closed.annotate(t=KT("data__notice_to")).values("t")[:1]),
+            household_size=_household_size(),
         )
-    return PublicNotice(region=region, rows=rows, truncated=len(values) > PUBLIC_NOTICE_LIMIT)
+        .filter(notice_to_raw__gte=archive_from.isoformat())  # ISO dates compare as text
+        .order_by("-notice_to_raw", "number")
+        .values(*_NOTICE_FIELDS, "notice_from_raw", "notice_to_raw")[:PUBLIC_NOTICE_LIMIT]
+    )
+    for v in sent_on:
+        v["notice_from"] = datetime.date.fromisoformat(v["notice_from_raw"])
+        v["notice_to"] = datetime.date.fromisoformat(v["notice_to_raw"])
+    ended = [v for v in ended if v["notice_to"] >= archive_from] + sent_on
+    ended.sort(key=lambda v: (-v["notice_to"].toordinal(), v["region_id"]))
+    townships = _township_names({v["region_id"] for v in current + ended})
+    return PublicNotice(
+        region=region,
+        rows=_notice_rows(current, townships),
+        truncated=len(under_notice) > PUBLIC_NOTICE_LIMIT,
+        archived=_notice_rows(ended[:PUBLIC_NOTICE_LIMIT], townships),
+        archive_days=archive_days,
+        today=today,
+    )
 
 
 @dataclass(frozen=True)
@@ -569,6 +622,7 @@ class PublishedRow:
     name: str  # masked
     household_size: int
     amount: Decimal
+    unit: str = "元/月"  # 元 for a one-off 临时救助 payment
 
 
 @dataclass
@@ -622,14 +676,26 @@ def published(region: Region, year: int | None = None, month: int | None = None,
     values = list(
         qs.annotate(household_size=_household_size())
         .order_by("service_id", "pk")
-        .values("service_id", "pk", "service__name", "applicant__name", "household_size", "decided_amount")[
-            : PUBLISHED_PAGE_SIZE + 1
-        ]
+        .values(
+            "service_id",
+            "pk",
+            "service__name",
+            "service__workflow",
+            "applicant__name",
+            "household_size",
+            "decided_amount",
+        )[: PUBLISHED_PAGE_SIZE + 1]
     )
     more = len(values) > PUBLISHED_PAGE_SIZE
     values = values[:PUBLISHED_PAGE_SIZE]
     rows = [
-        PublishedRow(v["service__name"], mask_name(v["applicant__name"]), v["household_size"], v["decided_amount"])
+        PublishedRow(
+            v["service__name"],
+            mask_name(v["applicant__name"]),
+            v["household_size"],
+            v["decided_amount"],
+            wf.amount_unit(v["service__workflow"]),
+        )
         for v in values
     ]
     cursor = f"{values[-1]['service_id']}~{values[-1]['pk']}" if more else ""

@@ -159,8 +159,9 @@ def _no_index(response: HttpResponse) -> HttpResponse:
 
 @require_GET
 def public_notice(request: HttpRequest, region_code: str) -> HttpResponse:
-    notice = queries.public_notice(_public_region(region_code))
-    return _no_index(render(request, "cases/public_notice.html", {"notice": notice, "today": _today()}))
+    today = _today()
+    notice = queries.public_notice(_public_region(region_code), today=today)
+    return _no_index(render(request, "cases/public_notice.html", {"notice": notice, "today": today}))
 
 
 @require_GET

@@ -77,6 +77,7 @@ class Workflow:
     parameter_group: str
     requires_self_care: bool = False
     spot_check: bool = False
+    monthly: bool = True  # the decided amount is paid every month; False: a one-off payment (临时救助)
     extra: dict = field(default_factory=dict)
 
     def allowed(self, state: str) -> list[Action]:
@@ -161,6 +162,7 @@ TEMP_EXPENSE = Workflow(
         Clock("refusal", "书面告知不予救助理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
     "temp_aid",
+    monthly=False,
 )
 
 TEMP_EMERGENCY = Workflow(
@@ -177,6 +179,7 @@ TEMP_EMERGENCY = Workflow(
         Clock("refusal", "书面告知不予救助理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
     "temp_aid",
+    monthly=False,
 )
 
 # 动态复核: a recipient household re-examined (scheduled, or after a monitoring warning such as a member's death):
@@ -207,3 +210,9 @@ REVIEW = Workflow(
 )
 
 WORKFLOWS = {w.code: w for w in (DIBAO, TEKUN, TEMP_EXPENSE, TEMP_EMERGENCY, REVIEW)}
+
+
+def amount_unit(workflow_code: str) -> str:
+    """How an amount decided under the workflow reads: 元/月 for a monthly benefit, 元 for a one-off payment."""
+    workflow = WORKFLOWS.get(workflow_code)
+    return "元" if workflow is not None and not workflow.monthly else "元/月"
