@@ -1,7 +1,7 @@
 """The auditor's view of the audit log: filtered, limited to the auditor's region, paged by key (seq), never OFFSET."""
 
 import datetime
-import json
+import re
 from urllib.parse import urlencode
 
 from django import forms
@@ -18,17 +18,31 @@ from minzheng.core import audit
 from minzheng.core.models import AuditEntry
 from minzheng.regions import codes
 
-DETAIL_LIMIT = 120
+from . import audit_labels
+
+_TYPE_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 
 class AuditFilterForm(forms.Form):
     username = forms.CharField(label="用户名", required=False, max_length=150)
     action = forms.ChoiceField(label="操作", required=False, choices=[("", "全部操作"), *AuditEntry.Action.choices])
+    # A select of the Chinese names; a stored code (from a link) or a typed Chinese name is accepted too.
     object_type = forms.CharField(label="对象类型", required=False, max_length=40)
     object_id = forms.CharField(label="对象编号", required=False, max_length=40)
     date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     before = forms.IntegerField(label="分页位置", required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean_object_type(self) -> str:
+        raw = (self.cleaned_data.get("object_type") or "").strip()
+        if not raw:
+            return ""
+        by_label = {label: code for code, label in audit_labels.type_labels().items()}
+        if raw in by_label:
+            return by_label[raw]
+        if _TYPE_CODE.match(raw):
+            return raw
+        raise forms.ValidationError("对象类型不正确，请从列表中选择")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -70,11 +84,16 @@ def filter_entries(qs: QuerySet[AuditEntry], data: dict) -> QuerySet[AuditEntry]
     return qs
 
 
-def compact_detail(detail) -> str:
-    if not detail:
-        return ""
-    text = json.dumps(detail, ensure_ascii=False, separators=(",", ":"), default=str)
-    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+def decorate(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """The Chinese reading of each entry: object type, region name and the detail as label：value pairs."""
+    regions = audit_labels.region_names(audit_labels.region_codes_in(entries))
+    for entry in entries:
+        entry.type_label = audit_labels.type_label(entry.object_type) if entry.object_type else ""
+        entry.region_name = regions.get(entry.region_code, entry.region_code)
+        entry.compact_detail = audit_labels.detail_text(entry.detail, regions)
+        entry.full_detail = audit_labels.detail_text(entry.detail, regions, limit=None)
+        entry.person = entry.user.display_name if entry.user_id and entry.user else ""
+    return entries
 
 
 @login_required
@@ -100,15 +119,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             region_code=request.user.region_id,
             detail={"filters": filters, "before": data.get("before")},
         )
-        entries = list(qs.order_by("-seq")[: page_size + 1])
+        entries = list(qs.select_related("user").order_by("-seq")[: page_size + 1])
         if len(entries) > page_size:
             entries = entries[:page_size]
             next_url = "?" + urlencode({**filters, "before": entries[-1].seq})
         if data.get("before"):
             first_url = "?" + urlencode(filters)
-    for entry in entries:
-        entry.compact_detail = compact_detail(entry.detail)
-        entry.full_detail = json.dumps(entry.detail, ensure_ascii=False, default=str) if entry.detail else ""
+    decorate(entries)
     return render(
         request,
         "web/audit_list.html",
@@ -118,5 +135,6 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "next_url": next_url,
             "first_url": first_url,
             "region": request.user.region,
+            "object_types": audit_labels.type_choices(),
         },
     )
