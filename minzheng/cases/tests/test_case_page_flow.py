@@ -41,3 +41,30 @@ def test_complete_materials_with_nothing_ticked_is_refused(client, apply, office
         services.act(officers["clerk"], case.pk, "complete_materials", received=["application"])
     assert err.value.code == "nothing_received"
     assert not case.events.filter(action="complete_materials").exists()
+
+
+def test_deadline_basis_says_the_year_is_entered_but_not_yet_official(client, apply, officers, monkeypatch):
+    """Issue 15 §3: after an administrator enters 2027-01-01 (元旦) the basis no longer says 尚未录入."""
+    import re
+
+    from django.utils import timezone
+
+    from minzheng.core.models import CalendarDay, CalendarYear
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: D(2026, 12, 15))
+    case = apply(today=D(2026, 12, 15))
+    client.force_login(officers["clerk"])
+
+    def total_row() -> str:
+        page = client.get(reverse("cases:case", args=[case.pk])).content.decode()
+        return re.search(r'<tr[^>]*data-testid="deadline-total".*?</tr>', page, re.S).group(0)
+
+    assert "尚未录入" in total_row()
+    year = CalendarYear.objects.create(year=2027)
+    CalendarDay.objects.create(calendar_year=year, date=D(2027, 1, 1), is_workday=False, name="元旦")
+    row = total_row()
+    assert "暂定" in row and "尚未录入" not in row
+    assert "2027年的安排已录入，尚未标记为已按国务院办公厅通知正式录入" in row
+    year.official = True
+    year.save()
+    assert "暂定" not in total_row()
