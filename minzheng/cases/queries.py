@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
+from minzheng.core import audit
 from minzheng.core.errors import DomainError, NotFound
 from minzheng.core.masking import mask_name
 from minzheng.core.workdays import WorkingCalendar
@@ -109,8 +110,14 @@ class QueueFilters:
     service: str = ""
     state: str = ""
     overdue_only: bool = False
-    township: str = ""  # 9-digit township prefix, overview roles only
+    township: str = ""  # 9-digit township prefix (older links; `region` supersedes it)
     after: str = ""  # keyset cursor: "<due or ->~<number>"
+    region: str = ""  # 2–12 digit code of a region inside the user's own: the drill-down and the region filter
+    q: str = ""  # a case number (MZ…, or its start) or any part of the applicant's name
+
+    @property
+    def drill(self) -> str:
+        return self.region or self.township
 
 
 @dataclass(frozen=True)
@@ -136,12 +143,16 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class TownshipCount:
-    code: str  # 9-digit prefix
+class RegionCount:
+    code: str  # the child region's significant prefix (6 digits for a county, 9 for a township, ...)
     name: str
     open: int
     overdue: int
     due_soon: int
+    leaf: bool  # a township or village: its cases are listed, no further drill-down
+
+
+TownshipCount = RegionCount  # the name the overview used when it grouped by township only
 
 
 @dataclass
@@ -157,8 +168,15 @@ class Queue:
     states: list[tuple[str, str]]
     services: list[tuple[str, str]]
     overview: bool
-    townships: list[TownshipCount] = field(default_factory=list)
+    children: list[RegionCount] = field(default_factory=list)  # the selected region's children, with counts
     notes: list[str] = field(default_factory=list)
+    region: Region | None = None  # the region drilled into (the user's own by default)
+    trail: list[Region] = field(default_factory=list)  # from the user's region down to `region`
+    child_level: str = ""
+
+    @property
+    def townships(self) -> list[RegionCount]:
+        return self.children
 
 
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}|-)~([A-Za-z0-9-]{1,32})$")
@@ -195,11 +213,15 @@ def _services_in_use() -> list[tuple[str, str]]:
     return list(ServiceItem.objects.exclude(workflow="").order_by("order", "code").values_list("code", "name"))
 
 
-def work_queue(user, filters: QueueFilters | None = None, today: datetime.date | None = None) -> Queue:
-    """The user's 待办: open cases their role acts on next, in their region, earliest deadline first."""
+def work_queue(
+    user, filters: QueueFilters | None = None, today: datetime.date | None = None, page_size: int | None = None
+) -> Queue:
+    """The user's 待办: open cases their role acts on next, in their region, earliest deadline first. An export asks
+    for a larger `page_size` (the whole filtered queue, up to the export ceiling)."""
     require(user, Capability.VIEW_PEOPLE)
     filters = filters or QueueFilters()
     today = today or timezone.localdate()
+    page_size = page_size or QUEUE_PAGE_SIZE
     calendar = WorkingCalendar()
     soon_days = due_soon_days(user.region_id, today)
     # today ≤ due < soon_limit  ⟺  0 ≤ working days from today to due ≤ soon_days
@@ -222,18 +244,20 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
         else:
             notes.append("状态筛选条件无效，已忽略")
 
+    region, trail = _drill_region(user, filters.drill, notes)
+    if region is not None and region.code != user.region_id:
+        low, high = region.subtree_range()
+        qs = qs.filter(region_id__gte=low, region_id__lte=high)
+    if filters.q:
+        qs = _search(user, qs, filters.q, notes)
+
     counts = qs.aggregate(total=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
-    townships: list[TownshipCount] = []
-    if overview:
-        townships = _township_counts(qs, overdue_q, soon_q)
+    shown = region or user.region
+    children: list[RegionCount] = []
+    if shown is not None and shown.level < region_codes.VILLAGE and (overview or shown.level < region_codes.TOWNSHIP):
+        children = _child_counts(qs, shown, overdue_q, soon_q)
 
     listed = qs
-    if overview and filters.township:
-        if re.fullmatch(r"\d{9}", filters.township) and any(t.code == filters.township for t in townships):
-            low, high = region_codes.subtree_range(filters.township.ljust(12, "0"))
-            listed = listed.filter(region_id__gte=low, region_id__lte=high)
-        else:
-            notes.append("乡镇（街道）筛选条件无效，已忽略")
     if filters.overdue_only:
         listed = listed.filter(overdue_q)
     if filters.after:
@@ -256,10 +280,10 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
             "current_due",
             "due_provisional",
             "region__name",
-        )[: QUEUE_PAGE_SIZE + 1]
+        )[: page_size + 1]
     )
-    more = len(values) > QUEUE_PAGE_SIZE
-    values = values[:QUEUE_PAGE_SIZE]
+    more = len(values) > page_size
+    values = values[:page_size]
     rows = [_queue_row(v, today, soon_limit, calendar) for v in values]
     next_cursor = _encode_cursor(values[-1]["current_due"], values[-1]["number"]) if more else ""
     return Queue(
@@ -274,8 +298,11 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
         states=states,
         services=services,
         overview=overview,
-        townships=townships,
+        children=children,
         notes=notes,
+        region=region or user.region,
+        trail=trail,
+        child_level=region_codes.LEVEL_NAMES[min(shown.level + 1, region_codes.VILLAGE)] if shown else "",
     )
 
 
@@ -304,24 +331,72 @@ def _queue_row(v: dict, today: datetime.date, soon_limit: datetime.date, calenda
     )
 
 
-def _township_counts(qs: QuerySet, overdue_q: Q, soon_q: Q) -> list[TownshipCount]:
+def _drill_region(user, raw: str, notes: list[str]) -> tuple[Region | None, list[Region]]:
+    """The region chosen inside the user's own (a typed code with full-width digits is folded); a bad or foreign
+    one is noted and ignored. Returns it and the trail from the user's region down to it."""
+    own = user.region
+    raw = fold_input(raw)
+    if not raw or own is None:
+        return None, [own] if own else []
+    region = None
+    if re.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}", raw):
+        region = Region.objects.filter(code=region_codes.canonical(raw)).first()
+    if region is None or not own.contains(region.code):
+        notes.append("区划筛选条件无效或不在您的管辖范围内，已忽略")
+        return None, [own]
+    trail = [r for r in region.ancestors() if own.contains(r.code)] + [region]
+    return region, trail
+
+
+_QUEUE_CASE_NUMBER = re.compile(r"^MZ\d{1,11}$")
+
+
+def _search(user, qs: QuerySet, raw: str, notes: list[str]) -> QuerySet:
+    """Narrow the queue to a case number (or its start) or a part of the applicant's name; the search is audited
+    as the registry's number searches are (the name masked)."""
+    folded = fold_input(raw)
+    text = " ".join(raw.split())
+    if len(text) > 40:
+        notes.append("查询内容过长，已忽略")
+        return qs
+    if _QUEUE_CASE_NUMBER.match(folded):
+        kind, shown, qs = "case", folded, qs.filter(number__startswith=folded)
+    else:
+        kind, shown, qs = "name", mask_name(text), qs.filter(applicant__name__contains=text)
+    audit.record(
+        audit.Action.SEARCH,
+        user=user,
+        object_type="case_queue",
+        label=f"待办案件查询：{shown}",
+        region_code=user.region_id,
+        detail={"kind": kind, "q": shown},
+    )
+    return qs
+
+
+def _child_counts(qs: QuerySet, region: Region, overdue_q: Q, soon_q: Q) -> list[RegionCount]:
+    """Open, overdue and due-soon cases per child of `region` (city → counties → townships → villages): one grouped
+    query on the code prefix."""
+    child = min(region.level + 1, region_codes.VILLAGE)
+    width = region_codes.PREFIX_LENGTH[child]
     grouped = list(
-        qs.annotate(township=Substr("region_id", 1, 9))
+        qs.annotate(prefix=Substr("region_id", 1, width))
         .order_by()
-        .values("township")
+        .values("prefix")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
-        .order_by("township")
+        .order_by("prefix")
     )
     names = dict(
-        Region.objects.filter(code__in=[g["township"].ljust(12, "0") for g in grouped]).values_list("code", "name")
+        Region.objects.filter(code__in=[g["prefix"].ljust(12, "0") for g in grouped]).values_list("code", "name")
     )
     return [
-        TownshipCount(
-            g["township"],
-            names.get(g["township"].ljust(12, "0"), g["township"]),
+        RegionCount(
+            g["prefix"],
+            names.get(g["prefix"].ljust(12, "0"), g["prefix"]),
             g["open"],
             g["overdue"],
             g["due_soon"],
+            leaf=child >= region_codes.TOWNSHIP,
         )
         for g in grouped
     ]

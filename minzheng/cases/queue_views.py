@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from minzheng.accounts.roles import Capability, has_capability, require
+from minzheng.core import exports
 from minzheng.core import forms as staff_forms
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import BootstrapMixin, attach_error
@@ -29,20 +30,95 @@ def _flag(request: HttpRequest, name: str) -> bool:
     return request.GET.get(name, "") in ("1", "on", "true")
 
 
-@staff_view
-@require_GET
-def queue(request: HttpRequest) -> HttpResponse:
-    filters = queries.QueueFilters(
+def _queue_filters(request: HttpRequest, *, paged: bool = True) -> queries.QueueFilters:
+    return queries.QueueFilters(
         service=request.GET.get("service", "").strip(),
         state=request.GET.get("state", "").strip(),
         overdue_only=_flag(request, "overdue"),
         township=request.GET.get("township", "").strip(),
-        after=request.GET.get("after", "").strip(),
+        after=request.GET.get("after", "").strip() if paged else "",
+        region=request.GET.get("region", "").strip(),
+        q=request.GET.get("q", "").strip()[:60],
     )
-    result = queries.work_queue(request.user, filters, today=_today())
+
+
+def _query(request: HttpRequest, *drop: str) -> str:
     query = request.GET.copy()
-    query.pop("after", None)
-    return render(request, "cases/queue.html", {"queue": result, "base_query": query.urlencode()})
+    for key in drop:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+@staff_view
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    if exports.wants_export(request):
+        return _queue_export(request)
+    result = queries.work_queue(request.user, _queue_filters(request), today=_today())
+    context = {
+        "queue": result,
+        "base_query": _query(request, "after", "export"),
+        "drill_query": _query(request, "after", "export", "region", "township"),
+    }
+    return render(request, "cases/queue.html", context)
+
+
+QUEUE_COLUMNS = [
+    exports.Column("案件编号", 16),
+    exports.Column("事项", 18),
+    exports.Column("申请人", 10),
+    exports.Column("家庭人数", 8, "int"),
+    exports.Column("村（社区）", 22),
+    exports.Column("办理状态", 16),
+    exports.Column("当前环节", 16),
+    exports.Column("截止日期", 12, "date"),
+    exports.Column("时限提醒", 18),
+]
+
+
+def _reminder(row: queries.QueueRow) -> str:
+    if row.overdue:
+        return f"已超期{row.overdue_days}个工作日" if row.overdue_days else "已超期"
+    if row.due_soon:
+        return f"临期，剩{row.days_left}个工作日" if row.days_left else "临期，今日到期"
+    return ""
+
+
+def _queue_export(request: HttpRequest) -> HttpResponse:
+    """The whole filtered queue (not one page) as Excel or a print view; names masked; the export is audited."""
+    filters = _queue_filters(request, paged=False)
+    result = queries.work_queue(request.user, filters, today=_today(), page_size=exports.MAX_ROWS)
+    title = "在办案件总览" if result.overview else "待办案件"
+    conditions = [
+        result.region.path_name() if result.region else "",
+        dict(result.services).get(filters.service, ""),
+        dict(result.states).get(filters.state, ""),
+        "只看超期" if filters.overdue_only else "",
+        f"查询“{filters.q}”" if filters.q else "",
+        f"截至 {result.today:%Y-%m-%d}",
+    ]
+    rows = (
+        (
+            r.number,
+            r.service,
+            r.applicant,
+            r.household_size,
+            r.village,
+            r.state_label,
+            r.step,
+            r.due,
+            _reminder(r) + ("（截止日期暂定）" if r.due_provisional else ""),
+        )
+        for r in result.rows
+    )
+    table = exports.Table(title, QUEUE_COLUMNS, rows, " · ".join(c for c in conditions if c), title)
+    target = exports.AuditTarget(
+        "case_queue",
+        f"{title}导出",
+        request.user.region_id,
+        {"filters": {k: v for k, v in request.GET.items() if k != "export" and v}},
+    )
+    return exports.respond(request, table, target)
 
 
 # ---------------------------------------------------------------- referrals

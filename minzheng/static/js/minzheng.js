@@ -13,6 +13,11 @@
       window.print();
       return;
     }
+    if (event.target.closest("[data-back]")) {
+      event.preventDefault();
+      history.back();
+      return;
+    }
     var pick = event.target.closest("[data-pick-code]");
     if (pick) {
       event.preventDefault();
