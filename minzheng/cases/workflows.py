@@ -211,6 +211,31 @@ REVIEW = Workflow(
 
 WORKFLOWS = {w.code: w for w in (DIBAO, TEKUN, TEMP_EXPENSE, TEMP_EMERGENCY, REVIEW)}
 
+# The order the procedures expect their steps in (DOMAIN.md §1–3), every workflow alike: in any state the first of
+# these the officer may still take is the next step. The rest are taken when something happens (an objection, a
+# special circumstance) or end the case early.
+MAIN_LINE = (
+    "notify_missing",
+    "complete_materials",
+    "accept",
+    "pay_first",
+    "complete_documents",
+    "start_investigation",
+    "request_check",
+    "record_check",
+    "assess_self_care",
+    "complete_investigation",
+    "first_review",
+    "resolve_objection",
+    "end_notice",
+    "county_visit",
+    "spot_check",
+    "approve",
+    "deliver_refusal",
+)
+# Steps that cannot be undone: the page asks for confirmation before it sends them.
+IRREVERSIBLE = frozenset({"reject_intake", "withdraw", "refuse", "reinvestigate"})
+
 
 def amount_unit(workflow_code: str) -> str:
     """How an amount decided under the workflow reads: 元/月 for a monthly benefit, 元 for a one-off payment."""

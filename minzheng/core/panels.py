@@ -8,12 +8,12 @@ show). Slots and their arguments:
 
     WORKBENCH  provider(request, today=date)            the signed-in user's working day
     HOUSEHOLD  provider(request, household=Household)   one household in the user's scope (already audited)
+    SEARCH     provider(request, query=str)             more results for the registry's search box (e.g. cases)
 
 The payments module (benefits) adds its held-lines panel here the same way: a `benefits/panels.py` provider for
 WORKBENCH, nothing else to change.
 """
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,8 +21,7 @@ from django.utils.module_loading import autodiscover_modules
 
 WORKBENCH = "workbench"
 HOUSEHOLD = "household"
-
-log = logging.getLogger(__name__)
+SEARCH = "search"
 
 
 @dataclass

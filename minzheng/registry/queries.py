@@ -59,15 +59,27 @@ def _audit_number_search(user, kind: str, label: str) -> None:
     audit.record(audit.Action.SEARCH, user=user, object_type="person", label=label, detail={"kind": kind})
 
 
-def search(user, query: str) -> SearchResult:
-    """Search within the user's scope by: identity number (15/18 characters, exact); its last 4–6 characters;
-    household number (H000000123, or its digits); or any part of a name or an address. A number of 4–6 digits is
-    both an identity-number tail and a household number: both are searched."""
+def households_in(user, region=None) -> QuerySet:
+    """The user's households (with their current size), under `region` when given (a Region inside the scope)."""
+    households = _households(user)
+    if region is not None:
+        low, high = region.subtree_range()
+        households = households.filter(region_id__gte=low, region_id__lte=high)
+    return households
+
+
+def search(user, query: str, region=None) -> SearchResult:
+    """Search within the user's scope (and under `region`, when given) by: identity number (15/18 characters, exact);
+    its last 4–6 characters; household number (H000000123, or its digits); or any part of a name or an address. A
+    number of 4–6 digits is both an identity-number tail and a household number: both are searched."""
     require(user, Capability.VIEW_PEOPLE)
     folded = fold_input(query)
-    persons, households = _persons(user), _households(user)
+    persons, households = _persons(user), households_in(user, region)
+    if region is not None:
+        low, high = region.subtree_range()
+        persons = persons.filter(region_id__gte=low, region_id__lte=high)
     if not folded:
-        return SearchResult("", "", persons.none(), households[:50])
+        return SearchResult("", "", persons.none(), households[: RESULT_LIMIT if region is not None else 50])
     if len(folded) in (15, 18) and folded[:-1].isdigit():
         try:
             number = parse_identity_number(folded).number

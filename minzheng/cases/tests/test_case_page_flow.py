@@ -68,3 +68,65 @@ def test_deadline_basis_says_the_year_is_entered_but_not_yet_official(client, ap
     year.official = True
     year.save()
     assert "暂定" not in total_row()
+
+
+def _actions(client, case) -> list[tuple[str, bool, bool]]:
+    """(code, is the next step, asks for confirmation) of each action on the case page, top to bottom."""
+    import re
+
+    html = client.get(reverse("cases:case", args=[case.pk])).content.decode()
+    out = []
+    for block in re.findall(r'(<details class="card mb-2.*?</details>)', html, re.S):
+        code = re.search(r'data-testid="action-([a-z_]+)"', block).group(1)
+        out.append((code, 'data-next="1"' in block, "data-confirm=" in block))
+    return out
+
+
+def test_actions_follow_the_procedure_with_the_next_step_first(client, apply, officers):
+    client.force_login(officers["clerk"])
+    case = apply(received=["application", "authorisation", "pledge"])  # the income statement is missing
+    actions = _actions(client, case)
+    assert actions[0] == ("notify_missing", True, False)
+    assert [code for code, _n, _c in actions[1:3]] == ["complete_materials", "accept"]
+    assert actions[-2:] == [("reject_intake", False, True), ("withdraw", False, True)]
+    assert sum(1 for _c, is_next, _f in actions if is_next) == 1
+
+    services.act(officers["clerk"], case.pk, "notify_missing", today=D(2025, 3, 3))
+    assert _actions(client, case)[0] == ("complete_materials", True, False)
+    services.act(officers["clerk"], case.pk, "complete_materials", received=["income_statement"], today=D(2025, 3, 4))
+    assert _actions(client, case)[0] == ("accept", True, False)  # the file is complete: accept it
+    services.act(officers["clerk"], case.pk, "accept", today=D(2025, 3, 4))
+    case.refresh_from_db()
+    assert case.state == wf.ACCEPTED
+    actions = _actions(client, case)
+    assert actions[0] == ("start_investigation", True, False) and actions[-1] == ("withdraw", False, True)
+
+    services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 5))
+    assert _actions(client, case)[0] == ("request_check", True, False)
+    services.act(officers["clerk"], case.pk, "request_check", today=D(2025, 3, 5))
+    client.force_login(officers["reviewer"])  # the reviewer records the check, next
+    assert _actions(client, case)[0] == ("record_check", True, False)
+
+
+def test_irreversible_actions_ask_first_and_events_name_the_person(client, household, make_user):
+    """The confirmation is the page's (data-confirm, answered in static/js/minzheng.js); 经办人 is the officer's
+    name, the role only on hover."""
+    import re
+
+    clerk = make_user("clerk", last_name="王", first_name="丽娟")
+    case = services.open_application(
+        clerk,
+        household_id=household.pk,
+        service_code="dibao",
+        applicant_id=household.head_id,
+        channel="window",
+        received=["application", "authorisation", "pledge", "income_statement"],
+        authorisation_signed=True,
+        pledge_signed=True,
+        today=D(2025, 3, 3),
+    )
+    client.force_login(clerk)
+    html = client.get(reverse("cases:case", args=[case.pk])).content.decode()
+    assert 'data-confirm="确认“申请人撤回”？此操作办理后不能撤销。"' in html
+    actors = re.findall(r'data-testid="event-actor"[^>]*>([^<]*)<', html)
+    assert actors and set(actors) == {"王丽娟"}

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from minzheng.cases import queries, services
+from minzheng.cases import public as queries
+from minzheng.cases import services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case
 from minzheng.conftest import OTHER_VILLAGE, SIBLING_VILLAGE, TOWNSHIP, VILLAGE, make_id_number
