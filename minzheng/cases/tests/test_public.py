@@ -333,3 +333,38 @@ def test_published_list_labels_one_off_amounts_in_yuan(client, family, drive):
     _, html = _get(client, "published", VILLAGE)
     sections = re.findall(r'<h2 class="h5 mt-3">(.*?)</h2>.*?data-testid="amount-heading">(.*?)</th>', html, re.S)
     assert dict(sections) == {"最低生活保障": "救助金额（元/月）", "临时救助（支出型）": "救助金额（元）"}
+
+
+def test_staff_export_the_boards_masked_and_audited_the_public_cannot(client, family, drive, officers, monkeypatch):
+    import io
+
+    import openpyxl
+
+    from minzheng.core.models import AuditEntry
+
+    drive(family("钱公示"), wf.NOTICE)
+    drive(family("钱名单"), wf.APPROVED)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: D(2025, 3, 10))  # the first is under notice
+    anonymous = client.get(reverse("public:public_notice", args=[VILLAGE]), {"export": "xlsx"})
+    assert anonymous.status_code == 403
+    assert 'data-testid="export-xlsx"' not in _get(client, "public_notice", VILLAGE)[1]
+    client.force_login(officers["other_clerk"])  # another township's clerk
+    assert client.get(reverse("public:published", args=[VILLAGE]), {"export": "xlsx"}).status_code == 403
+
+    client.force_login(officers["clerk"])
+    assert 'data-testid="export-xlsx"' in _get(client, "public_notice", VILLAGE)[1]
+    response = client.get(reverse("public:public_notice", args=[VILLAGE]), {"export": "xlsx"})
+    rows = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[3][:5] == ["最低生活保障", "钱*示", 3, 456.78, "元/月"] and rows[3][7] == "公示中"
+    response = client.get(reverse("public:published", args=[VILLAGE]), {"export": "xlsx", "year": "2025"})
+    rows = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[3] == ["最低生活保障", "钱*单", 3, 456.78, "元/月"] and "2025年" in rows[1][0]
+    assert "钱公示" not in str(rows) and "钱名单" not in str(rows)
+    printed = client.get(reverse("public:published", args=[VILLAGE]), {"export": "print"}).content.decode()
+    assert "钱*单" in printed and 'data-testid="print-table"' in printed
+    exports = AuditEntry.objects.filter(action="export", username=officers["clerk"].username)
+    assert sorted((e.object_type, e.detail["format"]) for e in exports) == [
+        ("public_notice", "xlsx"),
+        ("published_list", "print"),
+        ("published_list", "xlsx"),
+    ]
