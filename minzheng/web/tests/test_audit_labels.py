@@ -59,3 +59,29 @@ def test_audit_log_reads_in_chinese(client, make_user):
         assert [e.object_id for e in entries if e.object_type != "audit_log"] == ["472"]
     bad = client.get(reverse("web:audit"), {"object_type": "<script>"})
     assert "对象类型不正确" in bad.content.decode() and bad.context["entries"] == []
+
+
+def test_audit_log_exports_in_chinese_scoped_and_is_itself_audited(client, make_user):
+    import io
+
+    import openpyxl
+
+    audit.record(
+        AuditEntry.Action.VIEW, object_type="household", object_id=5, label="家庭 H000000005", region_code=VILLAGE
+    )
+    audit.record(
+        AuditEntry.Action.VIEW, object_type="household", object_id=6, label="外省家庭", region_code="110101001001"
+    )
+    client.force_login(make_user("auditor"))
+    response = client.get(reverse("web:audit"), {"object_type": "household", "export": "xlsx"})
+    assert response.status_code == 200
+    rows = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[0][0] == "审计日志" and "对象类型：家庭" in rows[1][0]
+    body = rows[3:]
+    assert [r[5] for r in body] == ["家庭 H000000005"] and body[0][6] == "家庭" and body[0][4] == "查看"
+    assert "南壕堑村" in body[0][8]
+    assert "外省家庭" not in str(rows)
+    entry = AuditEntry.objects.filter(action="export", object_type="audit_log").get()
+    assert entry.detail["rows"] == 1 and entry.detail["filters"] == {"object_type": "household"}
+    html = client.get(reverse("web:audit"), {"export": "print", "object_type": "household"}).content.decode()
+    assert "家庭 H000000005" in html and "外省家庭" not in html
