@@ -56,3 +56,22 @@ def test_the_command_prints_the_merged_row_of_a_prefecture_without_counties():
     call_command("import_regions", "--prefix", "4419", stdout=out)  # 东莞市: its county row repeats the city code
     county = next(line for line in out.getvalue().splitlines() if line.startswith(codes.LEVEL_NAMES[codes.COUNTY]))
     assert "数据文件 1 行" in county and "东莞市" in county
+
+
+@pytest.mark.django_db
+def test_picker_fragments_offer_a_choice_on_each_node(client, make_user):
+    from django.urls import reverse
+
+    from minzheng.regions.models import Region
+    from minzheng.regions.picker import picked, relative_name
+
+    client.force_login(make_user("county_approver"))
+    html = client.get(reverse("regions:children", args=["130722000000"]), {"pick": "1"}).content.decode()
+    assert 'data-pick-code="130722100" data-pick-name="张北镇"' in html
+    assert "?pick=1" in html and "以此为根" not in html  # deeper levels keep picking
+    plain = client.get(reverse("regions:children", args=["130722000000"])).content.decode()
+    assert "data-pick-code" not in plain
+    county = Region.objects.get(code="130722000000")
+    village = picked("１３０７２２１００２０１", county)  # full-width digits, as an IME types them
+    assert village is not None and relative_name(village, county) == "张北镇南壕堑村村民委员会"
+    assert picked("130702", county) is None and picked("abc", county) is None and picked("", county) is None
