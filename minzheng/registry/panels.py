@@ -9,7 +9,7 @@ from minzheng.core.panels import WORKBENCH, Panel, register
 from .models import Household, Person
 
 
-@register(WORKBENCH, order=5)
+@register(WORKBENCH, order=15)
 def find_people(request, today: datetime.date) -> Panel | None:
     user = request.user
     if not has_capability(user, Capability.VIEW_PEOPLE):

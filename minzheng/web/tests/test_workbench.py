@@ -78,7 +78,7 @@ def _text(html: str, testid: str) -> str:
 def test_clerk_workbench_lists_the_day(client, day):
     client.force_login(day["clerk"])
     html = client.get(reverse("web:home")).content.decode()
-    assert _panels(html)[:4] == ["search", "queue", "warnings", "referrals"]
+    assert _panels(html)[:4] == ["queue", "search", "warnings", "referrals"]
     # Accepted 03-03: investigation due 03-06 → overdue on 03-12; accepted 03-10: due 03-13 → due soon.
     assert _text(html, "wb-queue-total") == "待办2" and _text(html, "wb-queue-overdue") == "超期1"
     assert "临期1" in re.sub(r"<[^>]+>|\s+", "", html)
