@@ -186,10 +186,15 @@ def _value(key: str, value, regions: dict[str, str]) -> str:
     return str(value)
 
 
+_KEY_ORDER = {key: i for i, key in enumerate(DETAIL_KEYS)}
+
+
 def detail_pairs(detail: dict | None, regions: dict[str, str]) -> list[tuple[str, str]]:
+    """The detail's pairs in one order on every database (PostgreSQL's jsonb does not keep the written order)."""
+    items = sorted((detail or {}).items(), key=lambda item: (_KEY_ORDER.get(item[0], len(_KEY_ORDER)), item[0]))
     return [
         (DETAIL_KEYS.get(key, key), _value(key, value, regions))
-        for key, value in (detail or {}).items()
+        for key, value in items
         if value not in (None, "", [], {})
     ]
 
