@@ -31,15 +31,13 @@ def ordered(case: Case, actions: list[wf.Action]) -> list[Step]:
     """The actions the user may take on the case, in the procedure's order, the next one marked."""
     taken = _taken_in_state(case)
     rank = {code: i for i, code in enumerate(wf.MAIN_LINE)}
+    # An objection under notice is dealt with (or upheld) before the notice can end; with none open, neither step
+    # is offered — the service would refuse them (没有待处理的异议).
+    if case.state == wf.NOTICE and steps.open_objections(case) <= 0:
+        actions = [a for a in actions if a.code not in wf.OBJECTION_STEPS]
     main = sorted((a for a in actions if a.code in rank), key=lambda a: rank[a.code])
-    # An objection under notice is dealt with before the notice can end; otherwise an objection is not the way on.
-    objection_open = case.state == wf.NOTICE and steps.open_objections(case) > 0
-    if not objection_open:
-        main = [a for a in main if a.code != "resolve_objection"] + [a for a in main if a.code == "resolve_objection"]
     following = [a for a in main if a.code not in taken or a.target is not None]
     nxt = following[0] if following else (main[0] if main else None)
-    if nxt is not None and nxt.code == "resolve_objection" and not objection_open:
-        nxt = None
     rest = [a for a in actions if a.code not in rank and a.code not in wf.IRREVERSIBLE]
     last = [a for a in actions if a.code in wf.IRREVERSIBLE]
     result = []

@@ -233,6 +233,8 @@ MAIN_LINE = (
     "approve",
     "deliver_refusal",
 )
+# Steps that answer an objection raised during the public notice.
+OBJECTION_STEPS = frozenset({"resolve_objection", "reinvestigate"})
 # Steps that cannot be undone: the page asks for confirmation before it sends them.
 IRREVERSIBLE = frozenset({"reject_intake", "withdraw", "refuse", "reinvestigate"})
 

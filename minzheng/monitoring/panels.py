@@ -45,7 +45,7 @@ def warnings_to_visit(request, today: datetime.date) -> Panel | None:
         for a in open_alerts.select_related("person").order_by(F("due_on").asc(nulls_last=True), "id")[:WORKBENCH_ROWS]
     ]
     return Panel(
-        "监测预警待处置",
+        "监测预警待处置" if has_capability(user, Capability.HANDLE_WARNINGS) else "监测预警概况",
         "monitoring/_panel_warnings.html",
         {"counts": counts, "rows": rows, "can_dashboard": True},
         key="warnings",

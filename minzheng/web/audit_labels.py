@@ -26,7 +26,13 @@ EXTRA_TYPES = {
     "public_notice": "公示名单",
     "published_list": "救助对象公布名单",
     "search": "查询",
+    "user": "用户账号",
+    "api_token": "API令牌",
+    "system": "系统",
 }
+# The filters a list page records with its view (the audit log's own, the warning list's): named as on those pages.
+FILTER_KEYS = {"action": "操作", "status": "状态", "page": "页码"}
+_STATUSES = {"active": "未办结", "open": "待核实", "visited": "已走访，待处置", "closed": "已办结", "all": "全部"}
 
 DETAIL_KEYS = {
     "action": "办理事项",
@@ -160,6 +166,8 @@ def _value(key: str, value, regions: dict[str, str]) -> str:
         return dict(Outcome.choices).get(value, value)
     if key == "page" and isinstance(value, str):
         return _PAGES.get(value, value)
+    if key == "status" and isinstance(value, str):
+        return _STATUSES.get(value, value)
     if key == "format" and isinstance(value, str):
         return _FORMATS.get(value, value)
     if key == "kind" and isinstance(value, str):

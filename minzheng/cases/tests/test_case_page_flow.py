@@ -130,3 +130,18 @@ def test_irreversible_actions_ask_first_and_events_name_the_person(client, house
     assert 'data-confirm="确认“申请人撤回”？此操作办理后不能撤销。"' in html
     actors = re.findall(r'data-testid="event-actor"[^>]*>([^<]*)<', html)
     assert actors and set(actors) == {"王丽娟"}
+
+
+def test_objection_steps_appear_only_with_an_objection_open(client, apply, officers):
+    case = apply(today=D(2025, 3, 3))
+    clerk, reviewer = officers["clerk"], officers["reviewer"]
+    services.act(clerk, case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    services.act(clerk, case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 5))
+    services.act(reviewer, case.pk, "first_review", opinion="approve", amount="300", today=D(2025, 3, 6))
+    client.force_login(reviewer)
+    codes = [code for code, _n, _c in _actions(client, case)]
+    assert codes[0] == "end_notice" and "resolve_objection" not in codes and "reinvestigate" not in codes
+    services.act(clerk, case.pk, "record_objection", content="收入不实", today=D(2025, 3, 7))
+    actions = _actions(client, case)
+    assert actions[0] == ("resolve_objection", True, False)
+    assert ("reinvestigate", False, True) in actions

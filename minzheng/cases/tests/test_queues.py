@@ -264,7 +264,7 @@ def test_leader_overview_drills_city_county_township(client, staff, make_case):
     # A/accepted (survey due 03-06) is due soon on 03-04; A/notice runs on its 30-day total; B/pending has no clock.
     assert counts == {"张北镇": (2, 0, 1, True), "公会镇": (1, 0, 0, True)}
     html = _queue(client, staff["leader"])
-    assert "下钻到县级" in html and 'data-code="130722"' in html
+    assert "下钻查看" in html and 'data-code="130722"' in html
     html = _queue(client, staff["leader"], region="130722")
     assert "张北县各乡级" in html and 'data-code="130722101"' in html and len(_numbers(html)) == 3
     html = _queue(client, staff["leader"], region="130722101")
