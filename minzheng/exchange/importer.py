@@ -376,15 +376,9 @@ def _finish(
                         [snapshot_path(s) for s in _superseded(snapshot)],
                     )
                 )
-            audit.record(
-                audit.Action.CREATE,
-                user=user,
-                object_type="snapshot",
-                object_id=snapshot.pk,
-                label=f"导入{spec.name}数据（{region.name}，{period:%Y-%m-%d}，第{snapshot.version}版）",
-                region_code=region.code,
-                detail={**detail, "version": snapshot.version, "path": snapshot.path},
-            )
+            label = f"导入{spec.name}数据（{region.name}，{period:%Y-%m-%d}，第{snapshot.version}版）"
+            detail |= {"version": snapshot.version, "path": snapshot.path}
+            audit.record(audit.Action.CREATE, user=user, obj=snapshot, label=label, detail=detail)
     except IntegrityError:
         _discard(temp, final)
         again = _existing(spec, region, file_sha)
