@@ -421,10 +421,32 @@ SIGNAL_FEEDS: dict[str, Source] = {
     )
 }
 
+# Deliveries read only by the pre-payment comparison of the monthly rolls (发放前比对, DOMAIN.md §11): who is paid
+# from public funds as staff (财政供养人员). Imported and validated like every source; neither engine reads them.
+PAYMENT = "payment"
+PAYMENT_FEEDS: dict[str, Source] = {
+    s.code: s
+    for s in (
+        Source(
+            "public_payroll",
+            "财政供养人员",
+            "财政局、人力资源和社会保障局（机构编制）",
+            PAYMENT,
+            (
+                ID,
+                Field("employer", "工作单位", "text"),
+                Field("month", "工资所属期", "month"),
+                Field("gross_pay", "应发工资", "money", required=False),
+            ),
+            "每次交付应包含全部在职财政供养人员；发放前比对以截至名册月份的最新一次交付为准。",
+        ),
+    )
+}
+
 # The checking sources that also carry monitoring signals.
 SIGNALLING_SOURCES = ("medical", "disability", "civil_status")
 # Every importable source: what the import command, page and API accept.
-ALL_SOURCES: dict[str, Source] = {**SOURCES, **SIGNAL_FEEDS}
+ALL_SOURCES: dict[str, Source] = {**SOURCES, **SIGNAL_FEEDS, **PAYMENT_FEEDS}
 MONITORING_FEEDS = (*SIGNALLING_SOURCES, *SIGNAL_FEEDS)
 
 
