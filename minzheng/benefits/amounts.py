@@ -16,11 +16,11 @@ def _share(raw) -> Fraction | Decimal | None:
     return None if raw in ("", None) else as_fraction(raw)
 
 
-def _yuan(value) -> Decimal:
-    """Fractions (1/3 of a wage) and Decimals alike, rounded half-up to the fen."""
-    if isinstance(value, Fraction):
-        return cents(Decimal(value.numerator) / Decimal(value.denominator))
-    return cents(value)
+def _yuan(base: Decimal, share) -> Decimal:
+    """base × share (a Decimal or an exact Fraction such as 1/3), rounded half-up to the fen."""
+    if isinstance(share, Fraction):
+        return cents(base * share.numerator / share.denominator)
+    return cents(base * share)
 
 
 def item(code: str, label: str, amount: Decimal, **extra) -> dict:
@@ -70,7 +70,7 @@ def dibao_breakdown(
             applies.append("severe_disability")
         best = max(((code, shares[code][1]) for code in applies if shares[code][1]), key=lambda kv: kv[1], default=None)
         if best:
-            items.append(item("uplift", f"分类施保：{shares[best[0]][0]}", _yuan(standard * best[1]), person=person.pk))
+            items.append(item("uplift", f"分类施保：{shares[best[0]][0]}", _yuan(standard, best[1]), person=person.pk))
     return items, params
 
 
@@ -106,7 +106,7 @@ def tekun_breakdown(region_code: str, area_type: str, on: datetime.date, tier: s
             item(
                 "care",
                 f"照料护理费（{tier_label}，最低工资{wage} × {share_raw}）",
-                _yuan(Decimal(str(wage)) * as_fraction(share_raw)),
+                _yuan(Decimal(str(wage)), as_fraction(share_raw)),
             )
         )
     return items, params

@@ -124,6 +124,10 @@ class RollRun(BatchRun):
         ordering = ["-id"]
 
 
+class RollQuerySet(ScopedQuerySet):
+    region_field = "county"
+
+
 class PaymentRoll(models.Model):
     """发放名册: one per county, benefit and month (plus numbered supplementary rolls, 补发批次)."""
 
@@ -172,7 +176,7 @@ class PaymentRoll(models.Model):
     paid_fen = models.BigIntegerField("发放成功金额（分）", default=0)
     failed_count = models.PositiveIntegerField("发放失败行数", default=0)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = RollQuerySet.as_manager()
     audit_type = "payment_roll"
 
     class Meta:
@@ -357,7 +361,7 @@ class RollFact(models.Model):
     run = models.ForeignKey(RollRun, on_delete=models.CASCADE, related_name="facts")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20)  # death / payroll
-    on = models.DateField(null=True, blank=True)
+    from_month = models.DateField(null=True, blank=True)  # deaths: the first month no longer payable
     detail = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -83,7 +83,7 @@ def gather_facts(run, region_code: str, month: datetime.date) -> dict:
             run=run,
             person_id=pk,
             kind="death",
-            on=first_of_month(died) if stop_rule == "this_month" else first_of_next_month(died),
+            from_month=first_of_month(died) if stop_rule == "this_month" else first_of_next_month(died),
             detail=f"死亡日期 {died.isoformat()}",
         )
         for pk, died in deaths.items()
@@ -110,10 +110,10 @@ _HOLD = (
 
 _CONDITIONS = {
     "deceased": "EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'death'"
-    " AND f.person_id = benefits_paymentline.person_id AND benefits_paymentline.month >= f.on)",
+    " AND f.person_id = benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month)",
     "member_deceased": "EXISTS (SELECT 1 FROM registry_membership m JOIN benefits_rollfact f ON f.person_id ="
     " m.person_id AND f.run_id = %(run)s AND f.kind = 'death' WHERE m.household_id = benefits_paymentline.household_id"
-    " AND m.left_on IS NULL AND m.person_id <> benefits_paymentline.person_id AND benefits_paymentline.month >= f.on"
+    " AND m.left_on IS NULL AND m.person_id <> benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month"
     " AND benefits_paymentline.benefit IN %(household_benefits)s)",
     "public_payroll": "(EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'payroll'"
     " AND f.person_id = benefits_paymentline.person_id) OR (benefits_paymentline.benefit IN %(household_benefits)s"

@@ -90,9 +90,9 @@ _PAYABLE_VERSION = (
 _INSERT = (
     "INSERT INTO benefits_paymentline (roll_id, entitlement_id, household_id, person_id, region_id, benefit, month,"
     " kind, amount_fen, recipient_name, recipient_id_number, bank_name, bank_account, account_holder, state,"
-    " hold_reasons, hold_note)"
+    " hold_reasons, hold_note, bank_reason)"
     " SELECT r.id, e.id, e.household_id, p.id, e.region_id, e.benefit, {line_month}, %s, v.amount_fen, p.name,"
-    " p.id_number, h.bank_name, h.bank_account, h.account_holder, 'pending', '', ''"
+    " p.id_number, h.bank_name, h.bank_account, h.account_holder, 'pending', '', '', ''"
     " FROM benefits_entitlement e {months}"
     " JOIN benefits_entitlementversion v ON v.id = " + _PAYABLE_VERSION.format(month="{line_month}") + ""
     " JOIN registry_household h ON h.id = e.household_id"
@@ -212,7 +212,7 @@ def _death_recoveries(run: RollRun) -> int:
     from .entitlements import recover_after
 
     created = 0
-    deaths = {f.person_id: f.on for f in run.facts.filter(kind="death")}
+    deaths = {f.person_id: f.from_month for f in run.facts.filter(kind="death")}
     if not deaths:
         return 0
     committed = PaymentLine.objects.filter(person_id__in=list(deaths), state__in=COMMITTED_LINE_STATES)
