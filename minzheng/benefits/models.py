@@ -294,7 +294,7 @@ class PaymentLine(models.Model):
 
     @property
     def hold_labels(self) -> list[str]:
-        from .checks import HOLD_LABELS
+        from .prepayment import HOLD_LABELS
 
         return [HOLD_LABELS.get(code, code) for code in self.hold_reasons.split(",") if code]
 

@@ -125,7 +125,10 @@ def schedule_due(user, region_code: str, today: datetime.date | None = None) -> 
     """Open review cases for every recipient household due within DUE_SOON_DAYS (or overdue) with none open yet."""
     require(user, Capability.EDIT_PEOPLE)
     today = today or timezone.localdate()
-    due = queue(user, today).filter(region_id__startswith=region_code.rstrip("0")[:12] or "", review_open=False)
+    from minzheng.regions.models import Region
+
+    low, high = Region.objects.by_code(region_code).subtree_range()
+    due = queue(user, today).filter(region_id__gte=low, region_id__lte=high, review_open=False)
     opened, failed, seen = 0, [], set()
     for ent in due:
         if ent.household_id in seen:
