@@ -36,23 +36,51 @@ def test_two_concurrent_approvals_pay_once(regions, make_user, household_data, s
     a, b, c = (make_user("county_approver", username=n) for n in ("prep", "appr1", "appr2"))
     household = registry.create_household(clerk, household_data())
     case = Case.objects.create(
-        number="MZT1", service=ServiceItem.objects.get(code="dibao"), household=household, applicant=household.head,
-        region=household.region, channel="window", submitted_on=D(2025, 3, 1), state="approved", created_by=clerk,
+        number="MZT1",
+        service=ServiceItem.objects.get(code="dibao"),
+        household=household,
+        applicant=household.head,
+        region=household.region,
+        channel="window",
+        submitted_on=D(2025, 3, 1),
+        state="approved",
+        created_by=clerk,
         decided_amount=300,
     )
     ent = Entitlement.objects.create(
-        benefit="dibao", household=household, region=household.region, amount_fen=30000, start_month=D(2025, 4, 1),
-        decision=case, last_decision=case,
+        benefit="dibao",
+        household=household,
+        region=household.region,
+        amount_fen=30000,
+        start_month=D(2025, 4, 1),
+        decision=case,
+        last_decision=case,
     )
-    EntitlementVersion.objects.create(entitlement=ent, effective_from=D(2025, 4, 1), status="active", amount_fen=30000,
-                                      decision=case, action="approve")
+    EntitlementVersion.objects.create(
+        entitlement=ent,
+        effective_from=D(2025, 4, 1),
+        status="active",
+        amount_fen=30000,
+        decision=case,
+        action="approve",
+    )
     made = []
     for seq in (1, 2):  # two prepared rolls both holding April (e.g. two supplementary batches made at once)
-        roll = PaymentRoll.objects.create(county_id=COUNTY, benefit="dibao", month=D(2025, 7, 1), kind="supplementary",
-                                          seq=seq, prepared_by=a)
-        PaymentLine.objects.create(roll=roll, entitlement=ent, household=household, person=household.head,
-                                   region=household.region, benefit="dibao", month=D(2025, 4, 1), amount_fen=30000,
-                                   recipient_name=household.head.name, recipient_id_number=household.head.id_number)
+        roll = PaymentRoll.objects.create(
+            county_id=COUNTY, benefit="dibao", month=D(2025, 7, 1), kind="supplementary", seq=seq, prepared_by=a
+        )
+        PaymentLine.objects.create(
+            roll=roll,
+            entitlement=ent,
+            household=household,
+            person=household.head,
+            region=household.region,
+            benefit="dibao",
+            month=D(2025, 4, 1),
+            amount_fen=30000,
+            recipient_name=household.head.name,
+            recipient_id_number=household.head.id_number,
+        )
         rolls.refresh_totals([roll.pk])
         made.append(roll)
     results, barrier = [], threading.Barrier(2)

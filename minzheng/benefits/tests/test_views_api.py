@@ -96,8 +96,14 @@ def _review(officers, household, outcome, **data):
     case = reviews.open_review(officers["county"], household.pk, due_on=None, note="定期复核", today=D(2025, 8, 1))
     c = officers
     services.act(c["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 8, 1))
-    services.act(c["assistant"], case.pk, "complete_investigation", findings="入户核实", visit_date="2025-08-01",
-                 today=D(2025, 8, 2))
+    services.act(
+        c["assistant"],
+        case.pk,
+        "complete_investigation",
+        findings="入户核实",
+        visit_date="2025-08-01",
+        today=D(2025, 8, 2),
+    )
     services.act(c["reviewer"], case.pk, "first_review", opinion="approve", amount="300", today=D(2025, 8, 3))
     return services.act(c["county"], case.pk, outcome, today=D(2025, 8, 10), **data)
 
