@@ -101,14 +101,17 @@ class EntitlementVersion(models.Model):
         ordering = ["entitlement", "effective_from", "id"]
         indexes = [models.Index(fields=["entitlement", "effective_from", "id"])]
 
-    @property
-    def amount(self):
-        return from_fen(self.amount_fen)
+    def __str__(self) -> str:
+        return f"{self.entitlement_id} {self.effective_from:%Y-%m} {self.status}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise PermissionError("待遇变更记录只能追加，不能修改")
         super().save(*args, **kwargs)
+
+    @property
+    def amount(self):
+        return from_fen(self.amount_fen)
 
 
 class RollRun(BatchRun):
@@ -122,6 +125,9 @@ class RollRun(BatchRun):
     class Meta:
         verbose_name = verbose_name_plural = "名册编制任务"
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"名册编制 {self.pk} {self.month:%Y-%m}"
 
 
 class RollQuerySet(ScopedQuerySet):
@@ -284,6 +290,9 @@ class PaymentLine(models.Model):
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="line_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.roll_id}#{self.pk} {self.month:%Y-%m}"
+
     @property
     def amount(self):
         return from_fen(self.amount_fen)
@@ -314,6 +323,9 @@ class BankReturn(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "银行回盘"
         constraints = [models.UniqueConstraint(fields=["roll", "file_sha256"], name="return_once_per_file")]
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class Recovery(models.Model):
@@ -346,6 +358,9 @@ class Recovery(models.Model):
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="recovery_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return self.reason
+
     @property
     def amount(self):
         return from_fen(self.amount_fen)
@@ -366,3 +381,6 @@ class RollFact(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["run", "kind", "person"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.person_id}"

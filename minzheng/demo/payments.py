@@ -150,9 +150,12 @@ def generate_payment_data(prefix: str, seed: int = 1, today: datetime.date | Non
 def _reviews(rng, maker, county: str, today: datetime.date, result: PaymentDemo) -> None:
     """Reviews due and overdue (the schedule's dates moved to show both), and one household in 渐退期."""
     ents = list(
-        Entitlement.objects.filter(region_id__startswith=county[:6], benefit="dibao", status=Status.ACTIVE).order_by(
-            "id"
-        )[:8]
+        Entitlement.objects.filter(
+            region_id__gte=county[:6] + "000000",
+            region_id__lte=county[:6] + "999999",
+            benefit="dibao",
+            status=Status.ACTIVE,
+        ).order_by("id")[:8]
     )
     for k, ent in enumerate(ents[:6]):
         due = today + datetime.timedelta(days=(-20 - 10 * k) if k < 3 else (5 + 5 * k))

@@ -15,11 +15,12 @@ def county_officers(make_user):
 
 
 @pytest.fixture
-def approve_case(officers):
+def approve_case(officers):  # noqa: F811
     """Run a case through to the county decision with paper (manual) check results and approve it."""
     from minzheng.cases import services
 
-    def run(case, amount="300", pci="500", decided=D(2025, 3, 20), tier=None):
+    def run(case, amount="300", pci="500", decided=None, tier=None):
+        decided = decided or D(2025, 3, 20)
         c = officers
         services.act(
             c["clerk"], case.pk, "start_investigation", investigators=["张工作", "李工作"], today=D(2025, 3, 5)
@@ -73,7 +74,7 @@ def standards(set_params):
 
 
 @pytest.fixture
-def bank(household):
+def bank(household):  # noqa: F811
     """Give the household a valid debit card (Luhn) in the head's name."""
     from stdnum import luhn
 

@@ -19,5 +19,5 @@ class Command(ScheduleCommand):
         return jobs.ensure_schedule(region, day=day, hour=hour)
 
     def timing(self, schedule) -> str:
-        minute, hour, day, *_ = schedule.cron.split()
+        _minute, hour, day, *_ = schedule.cron.split()
         return f"每月 {day} 日 {hour} 时"
