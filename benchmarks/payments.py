@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minzheng.settings")
 
-import django  # noqa: E402
+import django
 
 MONTH = datetime.date(2027, 1, 1)
 
