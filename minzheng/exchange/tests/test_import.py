@@ -525,8 +525,9 @@ def test_api_push_size_limits(client, registered, approver):
 def test_api_sources_publish_the_contract(client, clerk):
     token = issue_token(clerk, "x")[1]
     data = call(client, "get", "/api/v1/checks/sources", token=token).json()
-    # The 12 checking sources and the 4 monitoring-only signal feeds.
-    assert len(data) == 16
+    # The 12 checking sources, the 4 monitoring-only signal feeds and the payment rolls' public-payroll delivery.
+    assert len(data) == 17
+    assert {s["code"] for s in data if s["category"] == "payment"} == {"public_payroll"}
     assert {s["code"] for s in data if s["category"] == "signal"} == {
         "employment",
         "student",
