@@ -1,28 +1,45 @@
-"""What benefits contributes to the shared pages (core.panels): on the household page, the benefit the household
-receives now (`selectors.current_recipients`). The payments module adds its workbench panel (payment lines held for
-checking) here, as a WORKBENCH provider."""
+"""What benefits contributes to the workbench (core.panels): the payment work waiting for the user — lines the
+pre-payment comparison held (暂停，待核实), rolls awaiting approval, failed payments to follow up and recipients due
+for review. (The household page shows the household's entitlements and lines through `{% household_money %}`.)"""
+
+import datetime
+
+from django.db.models import Count, Q
 
 from minzheng.accounts.roles import Capability, has_capability
-from minzheng.cases import workflows as wf
-from minzheng.core.panels import HOUSEHOLD, Panel, register
-from minzheng.policy.models import ServiceItem
+from minzheng.core.panels import WORKBENCH, Panel, register
 
-from .selectors import current_recipients
+from . import reviews, settlement
+from .models import LineState, PaymentLine, PaymentRoll
+
+WORKBENCH_ROWS = 6
 
 
-@register(HOUSEHOLD, order=20)
-def household_benefit(request, household) -> Panel | None:
-    if not has_capability(request.user, Capability.VIEW_PEOPLE):
+@register(WORKBENCH, order=25)
+def payments_to_check(request, today: datetime.date) -> Panel | None:
+    user = request.user
+    if not has_capability(user, Capability.VIEW_PAYMENTS):
         return None
-    # The village's recipients (a few hundred households at most): the household's own line is read from them, so
-    # the page and the monthly rolls agree on who receives what.
-    current = current_recipients(household.region_id).get(household.pk)
-    benefit = None
-    if current is not None:
-        workflow, amount = current
-        name = (
-            ServiceItem.objects.filter(workflow=workflow).order_by("order").values_list("name", flat=True).first()
-            or workflow
-        )
-        benefit = {"name": name, "amount": amount, "unit": wf.amount_unit(workflow)}
-    return Panel("享受待遇", "benefits/_panel_household.html", {"benefit": benefit}, key="household-benefit")
+    held = (
+        PaymentLine.objects.for_user(user)
+        .filter(state=LineState.HELD, roll__state=PaymentRoll.State.PREPARED)
+        .select_related("roll")
+        .order_by("roll_id", "id")
+    )
+    rolls = PaymentRoll.objects.for_user(user).aggregate(
+        prepared=Count("pk", filter=Q(state=PaymentRoll.State.PREPARED)),
+        approved=Count("pk", filter=Q(state=PaymentRoll.State.APPROVED)),
+    )
+    counts = {
+        "held": held.count(),
+        "failed": settlement.follow_up(user).count(),
+        "reviews": reviews.queue(user, today).count(),
+        **rolls,
+    }
+    return Panel(
+        "资金发放",
+        "benefits/_panel_workbench.html",
+        {"counts": counts, "held": list(held[:WORKBENCH_ROWS])},
+        key="payments",
+        attention=counts["held"] + counts["failed"],
+    )

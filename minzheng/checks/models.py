@@ -66,7 +66,7 @@ class CheckRun(BatchRun):
     households = models.PositiveIntegerField("核对户数", default=0)
 
     objects = ScopedQuerySet.as_manager()
-    audit_run_type = "check_run"
+    audit_type = "check_run"
 
     class Meta:
         verbose_name = verbose_name_plural = "核对运行"
@@ -135,9 +135,6 @@ class CheckResult(models.Model):
 
     def audit_label(self) -> str:
         return f"核对报告 {self.pk}（家庭 {self.household.number}）"
-
-    def audit_region_code(self) -> str:
-        return self.region_id
 
     @property
     def verdict_label(self) -> str:

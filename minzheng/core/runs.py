@@ -44,7 +44,7 @@ class BatchRun(models.Model):
     heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
-    audit_run_type = "batch_run"  # the audit log's object type for this kind of run
+    audit_type = "batch_run"  # the audit log's object type for this kind of run
 
     class Meta:
         abstract = True
@@ -143,7 +143,7 @@ def create(model, *, user, label: str, region_code: str, detail: dict | None = N
         audit.record(
             audit.Action.CHECK,
             user=user,
-            object_type=model.audit_run_type,
+            object_type=model.audit_type,
             object_id=run.pk,
             label=label + ("" if user else "（系统定时）"),
             region_code=region_code,

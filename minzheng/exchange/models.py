@@ -18,6 +18,8 @@ class Snapshot(models.Model):
     """One delivery of one source's data for a region, as a columnar Parquet file. A later delivery for the same
     period is a new version; the engine reads, per source, the newest snapshot whose period is on or before its date."""
 
+    audit_type = "snapshot"
+
     source = models.CharField("数据来源", max_length=20, choices=SOURCE_CHOICES, db_index=True)
     region = models.ForeignKey(Region, verbose_name="覆盖区划", on_delete=models.PROTECT, related_name="+")
     period = models.DateField("数据截至日期")

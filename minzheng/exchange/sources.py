@@ -76,20 +76,24 @@ def _load() -> tuple[dict[str, str], dict[str, Source], dict[str, Source]]:
 
     sources = {e["code"]: source(e, e["category"]) for e in data["source"]}
     feeds = {e["code"]: source(e, SIGNAL) for e in data["signal_feed"]}
-    return data["categories"], sources, feeds
+    payment = {e["code"]: source(e, PAYMENT) for e in data["payment_feed"]}
+    return data["categories"], sources, feeds, payment
 
 
 # Signal feeds for low-income monitoring (DOMAIN.md §4, JC) are departments' events, not read by the checking engine;
 # they are imported, validated and stored exactly like the checking sources.
 SIGNAL = "signal"
+# Deliveries read only by the pre-payment comparison of the monthly rolls (发放前比对, DOMAIN.md §11), such as who is
+# paid from public funds as staff (财政供养人员): imported and validated like every source; neither engine reads them.
+PAYMENT = "payment"
 # CATEGORIES: the authorisation categories (授权核对书 lists the kinds of information the family agrees may be queried).
-CATEGORIES, SOURCES, SIGNAL_FEEDS = _load()
+CATEGORIES, SOURCES, SIGNAL_FEEDS, PAYMENT_FEEDS = _load()
 ID = SOURCES["pension"].field("id_number")
 
 # The checking sources that also carry monitoring signals.
 SIGNALLING_SOURCES = ("medical", "disability", "civil_status")
 # Every importable source: what the import command, page and API accept.
-ALL_SOURCES: dict[str, Source] = {**SOURCES, **SIGNAL_FEEDS}
+ALL_SOURCES: dict[str, Source] = {**SOURCES, **SIGNAL_FEEDS, **PAYMENT_FEEDS}
 MONITORING_FEEDS = (*SIGNALLING_SOURCES, *SIGNAL_FEEDS)
 
 

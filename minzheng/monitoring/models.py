@@ -51,6 +51,8 @@ class MonitoredQuerySet(ScopedQuerySet):
 class MonitoredEntry(models.Model):
     """One person in one monitored category over a period. History is kept: leaving a category closes the row."""
 
+    audit_type = "monitored_entry"
+
     person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="+")
     household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
     region = models.ForeignKey(Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+")
@@ -89,7 +91,7 @@ class Sweep(BatchRun):
         "exchange.Snapshot", verbose_name="读取的信号快照", related_name="sweeps", blank=True
     )
 
-    audit_run_type = "sweep"
+    audit_type = "sweep"
 
     class Meta:
         verbose_name = verbose_name_plural = "监测比对运行"
@@ -186,9 +188,6 @@ class Alert(models.Model):
 
     def audit_label(self) -> str:
         return f"预警 {self.number}（{self.summary[:60]}）"
-
-    def audit_region_code(self) -> str:
-        return self.region_id
 
 
 class Visit(models.Model):

@@ -64,9 +64,6 @@ class Person(models.Model):
     def audit_label(self) -> str:
         return f"{self.name}（{mask_id_number(self.id_number)}）"
 
-    def audit_region_code(self) -> str:
-        return self.region_id
-
     def age_on(self, day: datetime.date) -> int:
         return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
@@ -116,9 +113,6 @@ class Household(models.Model):
     def audit_label(self) -> str:
         head = self.head.masked_name if self.head_id and self.head else ""
         return f"家庭 {self.number}" + (f"（户主 {head}）" if head else "")
-
-    def audit_region_code(self) -> str:
-        return self.region_id
 
     def current_memberships(self):
         return self.memberships.filter(left_on__isnull=True).select_related("person").order_by("relationship", "id")
@@ -187,6 +181,3 @@ class Organisation(models.Model):
 
     def audit_label(self) -> str:
         return self.name
-
-    def audit_region_code(self) -> str:
-        return self.region_id

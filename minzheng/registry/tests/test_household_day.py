@@ -68,10 +68,9 @@ def test_household_page_lists_cases_benefit_and_warnings(client, family, make_us
     assert rows == ["accepted", "approved"]  # open first, then closed
     for case in (old, current):
         assert reverse("cases:case", args=[case.pk]) in html
-    benefit = re.sub(
-        r"<[^>]+>|\s+", "", re.search(r'data-testid="household-benefit".*?</div>\s*</div>', html, re.S).group(0)
-    )
-    assert "最低生活保障456.78元/月" in benefit
+    # The entitlement the approval created, with its amount (the payments module's section of the page).
+    entitlements = re.search(r'data-testid="entitlements".*?</table>', html, re.S).group(0)
+    assert "最低生活保障" in entitlements and "456.78" in entitlements
     assert 'data-testid="panel-household-warnings"' in html and reverse("monitoring:chain", args=[household.pk]) in html
     assert "未纳入低收入人口监测" in html
 

@@ -157,7 +157,7 @@ def test_clerk_works_the_day_from_the_workbench(page, live_server, regions, make
     expect(cases.get_by_role("link", name=overdue.number)).to_be_visible()
     expect(cases.get_by_role("link", name=posted.number)).to_be_visible()
     expect(cases).to_contain_text("拟 4252.00元")
-    expect(page.get_by_test_id("household-benefit")).to_contain_text("目前未享受")
+    expect(page.get_by_test_id("entitlements")).to_contain_text("暂无救助待遇")
     expect(page.get_by_test_id("household-alerts").get_by_role("link", name="JC2026009999")).to_be_visible()
     expect(page.get_by_test_id("household-referrals")).to_contain_text("卫生健康")
     page.screenshot(path=str(ARTIFACTS / "household-page.png"), full_page=True)
