@@ -5,6 +5,7 @@ for review. (The household page shows the household's entitlements and lines thr
 import datetime
 
 from django.db.models import Count, Q
+from django.urls import reverse
 
 from minzheng.accounts.roles import Capability, has_capability
 from minzheng.core.panels import WORKBENCH, Panel, register
@@ -36,10 +37,24 @@ def payments_to_check(request, today: datetime.date) -> Panel | None:
         "reviews": reviews.queue(user, today).count(),
         **rolls,
     }
+    lines = list(held[:WORKBENCH_ROWS])
+    # A roll is the county's: a township officer sees its held lines of the township, and opens the household.
+    visible = set(
+        PaymentRoll.objects.for_user(user).filter(pk__in={line.roll_id for line in lines}).values_list("pk", flat=True)
+    )
+    rows = [
+        {
+            "line": line,
+            "url": reverse("benefits:roll", args=[line.roll_id])
+            if line.roll_id in visible
+            else reverse("registry:household", args=[line.household_id]),
+        }
+        for line in lines
+    ]
     return Panel(
         "资金发放",
         "benefits/_panel_workbench.html",
-        {"counts": counts, "held": list(held[:WORKBENCH_ROWS])},
+        {"counts": counts, "held": rows},
         key="payments",
         attention=counts["held"] + counts["failed"],
     )
