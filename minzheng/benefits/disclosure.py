@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Subquery, Sum
 
-from minzheng.cases.queries import public_region
+from minzheng.cases.public import public_region
 from minzheng.core.masking import mask_name
 from minzheng.core.money import from_fen
 from minzheng.registry.models import Membership

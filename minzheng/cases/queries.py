@@ -1,15 +1,9 @@
-"""Read-side queries for cases: work queues (待办), referrals (转办) and the public notice pages (公示).
-
-Staff queries go through `for_user` (ARCHITECTURE.md principle 4). The public pages have no user: they read one
-region's subtree by its code range and return only what DOMAIN.md §1 allows to be published (masked name, household
-size, amount, and for a notice its period and the township to contact) — never identity numbers, addresses, phones,
-household numbers or incomes. Rows are built from `values()` with explicit fields, so nothing else is even loaded.
-"""
+"""Read-side queries for cases: work queues (待办) and referrals (转办). Staff queries go through `for_user`
+(ARCHITECTURE.md principle 4). The public notice pages (公示, 名单) are in `public.py`."""
 
 import datetime
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db.models import Case as CaseExpr
 from django.db.models import CharField, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -18,7 +12,8 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
-from minzheng.core.errors import DomainError, NotFound
+from minzheng.core import audit
+from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_name
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.policy.models import ServiceItem
@@ -29,12 +24,10 @@ from minzheng.registry.identifiers import fold_input
 from minzheng.registry.models import Membership
 
 from . import workflows as wf
-from .models import Case, CaseEvent, Referral
+from .models import Case, Referral
 
 QUEUE_PAGE_SIZE = 50
 REFERRAL_LIMIT = 100
-PUBLIC_NOTICE_LIMIT = 1000
-PUBLISHED_PAGE_SIZE = 200
 
 # The states in which each role takes the next step (workflows.py: who may act in which state).
 ROLE_STATES: dict[str, tuple[str, ...]] = {
@@ -48,7 +41,7 @@ CONFIRMING_STATES = (wf.COUNTY_REVIEW, wf.REFUSED)
 OVERVIEW_ROLES = frozenset({"leader", "admin"})
 
 
-def _household_size() -> Subquery:
+def household_size_subquery() -> Subquery:
     """Current members of the case's household, as a correlated subquery (no join fan-out)."""
     members = (
         Membership.objects.filter(household_id=OuterRef("household_id"), left_on__isnull=True)
@@ -109,8 +102,14 @@ class QueueFilters:
     service: str = ""
     state: str = ""
     overdue_only: bool = False
-    township: str = ""  # 9-digit township prefix, overview roles only
+    township: str = ""  # 9-digit township prefix (older links; `region` supersedes it)
     after: str = ""  # keyset cursor: "<due or ->~<number>"
+    region: str = ""  # 2–12 digit code of a region inside the user's own: the drill-down and the region filter
+    q: str = ""  # a case number (MZ…, or its start) or any part of the applicant's name
+
+    @property
+    def drill(self) -> str:
+        return self.region or self.township
 
 
 @dataclass(frozen=True)
@@ -136,12 +135,16 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class TownshipCount:
-    code: str  # 9-digit prefix
+class RegionCount:
+    code: str  # the child region's significant prefix (6 digits for a county, 9 for a township, ...)
     name: str
     open: int
     overdue: int
     due_soon: int
+    leaf: bool  # a township or village: its cases are listed, no further drill-down
+
+
+TownshipCount = RegionCount  # the name the overview used when it grouped by township only
 
 
 @dataclass
@@ -157,8 +160,15 @@ class Queue:
     states: list[tuple[str, str]]
     services: list[tuple[str, str]]
     overview: bool
-    townships: list[TownshipCount] = field(default_factory=list)
+    children: list[RegionCount] = field(default_factory=list)  # the selected region's children, with counts
     notes: list[str] = field(default_factory=list)
+    region: Region | None = None  # the region drilled into (the user's own by default)
+    trail: list[Region] = field(default_factory=list)  # from the user's region down to `region`
+    child_level: str = ""
+
+    @property
+    def townships(self) -> list[RegionCount]:
+        return self.children
 
 
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}|-)~([A-Za-z0-9-]{1,32})$")
@@ -195,11 +205,15 @@ def _services_in_use() -> list[tuple[str, str]]:
     return list(ServiceItem.objects.exclude(workflow="").order_by("order", "code").values_list("code", "name"))
 
 
-def work_queue(user, filters: QueueFilters | None = None, today: datetime.date | None = None) -> Queue:
-    """The user's 待办: open cases their role acts on next, in their region, earliest deadline first."""
+def work_queue(
+    user, filters: QueueFilters | None = None, today: datetime.date | None = None, page_size: int | None = None
+) -> Queue:
+    """The user's 待办: open cases their role acts on next, in their region, earliest deadline first. An export asks
+    for a larger `page_size` (the whole filtered queue, up to the export ceiling)."""
     require(user, Capability.VIEW_PEOPLE)
     filters = filters or QueueFilters()
     today = today or timezone.localdate()
+    page_size = page_size or QUEUE_PAGE_SIZE
     calendar = WorkingCalendar()
     soon_days = due_soon_days(user.region_id, today)
     # today ≤ due < soon_limit  ⟺  0 ≤ working days from today to due ≤ soon_days
@@ -222,18 +236,20 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
         else:
             notes.append("状态筛选条件无效，已忽略")
 
+    region, trail = _drill_region(user, filters.drill, notes)
+    if region is not None and region.code != user.region_id:
+        low, high = region.subtree_range()
+        qs = qs.filter(region_id__gte=low, region_id__lte=high)
+    if filters.q:
+        qs = _search(user, qs, filters.q, notes)
+
     counts = qs.aggregate(total=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
-    townships: list[TownshipCount] = []
-    if overview:
-        townships = _township_counts(qs, overdue_q, soon_q)
+    shown = region or user.region
+    children: list[RegionCount] = []
+    if shown is not None and shown.level < region_codes.VILLAGE and (overview or shown.level < region_codes.TOWNSHIP):
+        children = _child_counts(qs, shown, overdue_q, soon_q)
 
     listed = qs
-    if overview and filters.township:
-        if re.fullmatch(r"\d{9}", filters.township) and any(t.code == filters.township for t in townships):
-            low, high = region_codes.subtree_range(filters.township.ljust(12, "0"))
-            listed = listed.filter(region_id__gte=low, region_id__lte=high)
-        else:
-            notes.append("乡镇（街道）筛选条件无效，已忽略")
     if filters.overdue_only:
         listed = listed.filter(overdue_q)
     if filters.after:
@@ -243,7 +259,7 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
         else:
             listed = listed.filter(after)
     values = list(
-        listed.annotate(household_size=_household_size())
+        listed.annotate(household_size=household_size_subquery())
         .order_by(F("current_due").asc(nulls_last=True), "number")
         .values(
             "pk",
@@ -256,10 +272,10 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
             "current_due",
             "due_provisional",
             "region__name",
-        )[: QUEUE_PAGE_SIZE + 1]
+        )[: page_size + 1]
     )
-    more = len(values) > QUEUE_PAGE_SIZE
-    values = values[:QUEUE_PAGE_SIZE]
+    more = len(values) > page_size
+    values = values[:page_size]
     rows = [_queue_row(v, today, soon_limit, calendar) for v in values]
     next_cursor = _encode_cursor(values[-1]["current_due"], values[-1]["number"]) if more else ""
     return Queue(
@@ -274,8 +290,11 @@ def work_queue(user, filters: QueueFilters | None = None, today: datetime.date |
         states=states,
         services=services,
         overview=overview,
-        townships=townships,
+        children=children,
         notes=notes,
+        region=region or user.region,
+        trail=trail,
+        child_level=region_codes.LEVEL_NAMES[min(shown.level + 1, region_codes.VILLAGE)] if shown else "",
     )
 
 
@@ -304,24 +323,72 @@ def _queue_row(v: dict, today: datetime.date, soon_limit: datetime.date, calenda
     )
 
 
-def _township_counts(qs: QuerySet, overdue_q: Q, soon_q: Q) -> list[TownshipCount]:
+def _drill_region(user, raw: str, notes: list[str]) -> tuple[Region | None, list[Region]]:
+    """The region chosen inside the user's own (a typed code with full-width digits is folded); a bad or foreign
+    one is noted and ignored. Returns it and the trail from the user's region down to it."""
+    own = user.region
+    raw = fold_input(raw)
+    if not raw or own is None:
+        return None, [own] if own else []
+    region = None
+    if re.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}", raw):
+        region = Region.objects.filter(code=region_codes.canonical(raw)).first()
+    if region is None or not own.contains(region.code):
+        notes.append("区划筛选条件无效或不在您的管辖范围内，已忽略")
+        return None, [own]
+    trail = [r for r in region.ancestors() if own.contains(r.code)] + [region]
+    return region, trail
+
+
+_QUEUE_CASE_NUMBER = re.compile(r"^MZ\d{1,11}$")
+
+
+def _search(user, qs: QuerySet, raw: str, notes: list[str]) -> QuerySet:
+    """Narrow the queue to a case number (or its start) or a part of the applicant's name; the search is audited
+    as the registry's number searches are (the name masked)."""
+    folded = fold_input(raw)
+    text = " ".join(raw.split())
+    if len(text) > 40:
+        notes.append("查询内容过长，已忽略")
+        return qs
+    if _QUEUE_CASE_NUMBER.match(folded):
+        kind, shown, qs = "case", folded, qs.filter(number__startswith=folded)
+    else:
+        kind, shown, qs = "name", mask_name(text), qs.filter(applicant__name__contains=text)
+    audit.record(
+        audit.Action.SEARCH,
+        user=user,
+        object_type="case_queue",
+        label=f"待办案件查询：{shown}",
+        region_code=user.region_id,
+        detail={"kind": kind, "q": shown},
+    )
+    return qs
+
+
+def _child_counts(qs: QuerySet, region: Region, overdue_q: Q, soon_q: Q) -> list[RegionCount]:
+    """Open, overdue and due-soon cases per child of `region` (city → counties → townships → villages): one grouped
+    query on the code prefix."""
+    child = min(region.level + 1, region_codes.VILLAGE)
+    width = region_codes.PREFIX_LENGTH[child]
     grouped = list(
-        qs.annotate(township=Substr("region_id", 1, 9))
+        qs.annotate(prefix=Substr("region_id", 1, width))
         .order_by()
-        .values("township")
+        .values("prefix")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
-        .order_by("township")
+        .order_by("prefix")
     )
     names = dict(
-        Region.objects.filter(code__in=[g["township"].ljust(12, "0") for g in grouped]).values_list("code", "name")
+        Region.objects.filter(code__in=[g["prefix"].ljust(12, "0") for g in grouped]).values_list("code", "name")
     )
     return [
-        TownshipCount(
-            g["township"],
-            names.get(g["township"].ljust(12, "0"), g["township"]),
+        RegionCount(
+            g["prefix"],
+            names.get(g["prefix"].ljust(12, "0"), g["prefix"]),
             g["open"],
             g["overdue"],
             g["due_soon"],
+            leaf=child >= region_codes.TOWNSHIP,
         )
         for g in grouped
     ]
@@ -447,190 +514,3 @@ def referral_list(user, filters: ReferralFilters | None = None, today: datetime.
         departments=list(Referral.Department.choices),
         notes=notes,
     )
-
-
-# ---------------------------------------------------------------- public pages (no login)
-
-_REGION_CODE = re.compile(r"^[0-9]{12}$")  # ASCII digits only
-
-
-def public_region(code: str) -> Region:
-    """The village or township a public page is for; anything else is not found."""
-    region = None
-    if _REGION_CODE.match(code or ""):
-        region = (
-            Region.objects.filter(code=code, level__in=(region_codes.TOWNSHIP, region_codes.VILLAGE))
-            .select_related("parent")
-            .first()
-        )
-    if region is None:
-        raise NotFound("未找到该村（社区）或乡镇（街道）：请核对12位区划代码")
-    return region
-
-
-def _public_cases(region: Region) -> QuerySet:
-    low, high = region.subtree_range()
-    return Case.objects.filter(region_id__gte=low, region_id__lte=high, service__public_notice=True)
-
-
-def _township_office(code: str, name: str) -> str:
-    kind = region_codes.township_kind(code)
-    if kind == "街道":
-        return f"{name}办事处"
-    if kind in ("镇", "乡"):
-        return f"{name}人民政府"
-    return name
-
-
-def _township_names(region_codes_: set[str]) -> dict[str, str]:
-    wanted = {code[:9].ljust(12, "0") for code in region_codes_}
-    return dict(Region.objects.filter(code__in=wanted).values_list("code", "name"))
-
-
-@dataclass(frozen=True)
-class NoticeRow:
-    service: str
-    name: str  # masked
-    household_size: int
-    amount: Decimal
-    village: str
-    notice_from: datetime.date
-    notice_to: datetime.date
-    contact: str  # the township office that takes objections
-
-
-@dataclass
-class PublicNotice:
-    region: Region
-    rows: list[NoticeRow]
-    truncated: bool
-
-    @property
-    def per_village(self) -> bool:
-        """A township's page lists its villages' notices together, so each row names its village."""
-        return self.region.level != region_codes.VILLAGE
-
-
-def public_notice(region: Region) -> PublicNotice:
-    """Cases under public notice (公示) in a village or township: the first-review opinion to approve.
-
-    A first-review opinion to refuse is told to the applicant in writing, never posted: publishing it would expose a
-    family's application without any public-supervision purpose.
-    """
-    latest_review = CaseEvent.objects.filter(case=OuterRef("pk"), action="first_review").order_by("-seq")
-    values = list(
-        _public_cases(region)
-        .filter(state=wf.NOTICE, proposed_amount__isnull=False)
-        .annotate(
-            review_on=Subquery(latest_review.values("on")[:1]),
-            opinion=Subquery(latest_review.annotate(o=KT("data__opinion")).values("o")[:1]),
-            notice_days=KT("parameters__notice_days__value"),
-            household_size=_household_size(),
-        )
-        .filter(opinion="approve", review_on__isnull=False)
-        .order_by("service__order", "service__code", "region_id", "review_on", "number")
-        .values(
-            "service__name",
-            "applicant__name",
-            "household_size",
-            "proposed_amount",
-            "region_id",
-            "region__name",
-            "review_on",
-            "notice_days",
-        )[: PUBLIC_NOTICE_LIMIT + 1]
-    )
-    townships = _township_names({v["region_id"] for v in values})
-    rows = []
-    for v in values[:PUBLIC_NOTICE_LIMIT]:
-        try:
-            days = int(v["notice_days"])
-        except (TypeError, ValueError):
-            days = 7  # DB §19; a case under notice always carries its snapshot, this is only a guard
-        township_code = v["region_id"][:9].ljust(12, "0")
-        rows.append(
-            NoticeRow(
-                service=v["service__name"],
-                name=mask_name(v["applicant__name"]),
-                household_size=v["household_size"],
-                amount=v["proposed_amount"],
-                village=v["region__name"],
-                notice_from=v["review_on"],
-                notice_to=v["review_on"] + datetime.timedelta(days=days),
-                contact=_township_office(township_code, townships.get(township_code, "")),
-            )
-        )
-    return PublicNotice(region=region, rows=rows, truncated=len(values) > PUBLIC_NOTICE_LIMIT)
-
-
-@dataclass(frozen=True)
-class PublishedRow:
-    service: str
-    name: str  # masked
-    household_size: int
-    amount: Decimal
-
-
-@dataclass
-class Published:
-    region: Region
-    rows: list[PublishedRow]
-    year: int | None
-    month: int | None
-    next_cursor: str
-    notes: list[str] = field(default_factory=list)
-
-
-_PUBLISHED_CURSOR = re.compile(r"^(\d{1,18})~(\d{1,18})$")
-
-
-def parse_period(raw_year: str, raw_month: str) -> tuple[int | None, int | None, list[str]]:
-    """Optional year and month of the decision, from query parameters; bad values are ignored with a note."""
-    notes: list[str] = []
-    year = month = None
-    if raw_year:
-        if re.fullmatch(r"\d{4}", raw_year) and 2000 <= int(raw_year) <= 2100:
-            year = int(raw_year)
-        else:
-            notes.append("年份应为四位数字，已显示全部年份")
-    if raw_month:
-        if year is None:
-            if not notes:
-                notes.append("请同时选择年份，已显示全部月份")
-        elif re.fullmatch(r"\d{1,2}", raw_month) and 1 <= int(raw_month) <= 12:
-            month = int(raw_month)
-        else:
-            notes.append("月份应为1至12，已显示全年")
-    return year, month, notes
-
-
-def published(region: Region, year: int | None = None, month: int | None = None, after: str = "") -> Published:
-    """Decided approvals under a region: only the applicant's masked name, household size and amount (DB §24)."""
-    qs = _public_cases(region).filter(state=wf.APPROVED, decided_amount__isnull=False)
-    if year:
-        qs = qs.filter(decided_on__year=year)
-        if month:
-            qs = qs.filter(decided_on__month=month)
-    notes: list[str] = []
-    if after:
-        match = _PUBLISHED_CURSOR.match(after)
-        if match:
-            service_id, pk = int(match.group(1)), int(match.group(2))
-            qs = qs.filter(Q(service_id__gt=service_id) | Q(service_id=service_id, pk__gt=pk))
-        else:
-            notes.append("翻页参数无效，已从第一页显示")
-    values = list(
-        qs.annotate(household_size=_household_size())
-        .order_by("service_id", "pk")
-        .values("service_id", "pk", "service__name", "applicant__name", "household_size", "decided_amount")[
-            : PUBLISHED_PAGE_SIZE + 1
-        ]
-    )
-    more = len(values) > PUBLISHED_PAGE_SIZE
-    values = values[:PUBLISHED_PAGE_SIZE]
-    rows = [
-        PublishedRow(v["service__name"], mask_name(v["applicant__name"]), v["household_size"], v["decided_amount"])
-        for v in values
-    ]
-    cursor = f"{values[-1]['service_id']}~{values[-1]['pk']}" if more else ""
-    return Published(region=region, rows=rows, year=year, month=month, next_cursor=cursor, notes=notes)

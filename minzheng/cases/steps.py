@@ -62,6 +62,10 @@ def _complete_materials(case, user, workflow, today, data):
     codes = procedure.with_signatures(
         codes, bool(data.get("authorisation_signed")), bool(data.get("pledge_signed"))
     ) & set(rows)
+    newly = {code for code in codes if not rows[code].received}
+    if not newly:
+        # Nothing ticked (or only what was already in the file): no success, no empty row in the case history.
+        raise DomainError("未勾选本次补齐的材料，请勾选收到的材料后再提交", "nothing_received", field="received")
     notified = case.events.filter(action="notify_missing").values_list("data", flat=True).first()
     for code in codes:
         row = rows[code]

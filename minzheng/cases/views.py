@@ -19,7 +19,7 @@ from minzheng.core.masking import mask_name
 from minzheng.registry import queries
 from minzheng.registry import services as registry_services
 
-from . import eventlog, procedure, services
+from . import eventlog, next_step, procedure, services
 from . import workflows as wf
 from .deadlines import ClockStatus, current
 from .forms import SELF_CARE_ITEMS, HouseholdSearchForm, IntakeForm, action_form, latest_check, member_choices
@@ -215,7 +215,6 @@ def describe_event(event: CaseEvent, material_names: dict[str, str]) -> list[tup
 
 # As in eventlog.refresh: a refused case still has the written-refusal limit running.
 _NO_CURRENT_DEADLINE = (wf.APPROVED, wf.WITHDRAWN, wf.NOT_ACCEPTED, wf.TRANSFERRED)
-_DANGER = {"reject_intake", "refuse", "withdraw", "reinvestigate"}
 
 
 def _mask_conflict_note(note: str) -> str:
@@ -313,7 +312,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "first_review": case.state == wf.FIRST_REVIEW,
         }
     action_forms = [
-        (a, action_form(a.code, case), a.code in _DANGER) for a in services.available_actions(request.user, case)
+        (step.action, action_form(step.action.code, case), step)
+        for step in next_step.ordered(case, services.available_actions(request.user, case))
     ]
     return render(
         request,

@@ -77,6 +77,7 @@ class Workflow:
     parameter_group: str
     requires_self_care: bool = False
     spot_check: bool = False
+    monthly: bool = True  # the decided amount is paid every month; False: a one-off payment (临时救助)
     extra: dict = field(default_factory=dict)
 
     def allowed(self, state: str) -> list[Action]:
@@ -161,6 +162,7 @@ TEMP_EXPENSE = Workflow(
         Clock("refusal", "书面告知不予救助理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
     "temp_aid",
+    monthly=False,
 )
 
 TEMP_EMERGENCY = Workflow(
@@ -177,6 +179,7 @@ TEMP_EMERGENCY = Workflow(
         Clock("refusal", "书面告知不予救助理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
     "temp_aid",
+    monthly=False,
 )
 
 # 动态复核: a recipient household re-examined (scheduled, or after a monitoring warning such as a member's death):
@@ -214,3 +217,36 @@ REVIEW = Workflow(
 )
 
 WORKFLOWS = {w.code: w for w in (DIBAO, TEKUN, TEMP_EXPENSE, TEMP_EMERGENCY, REVIEW)}
+
+# The order the procedures expect their steps in (DOMAIN.md §1–3), every workflow alike: in any state the first of
+# these the officer may still take is the next step. The rest are taken when something happens (an objection, a
+# special circumstance) or end the case early.
+MAIN_LINE = (
+    "notify_missing",
+    "complete_materials",
+    "accept",
+    "pay_first",
+    "complete_documents",
+    "start_investigation",
+    "request_check",
+    "record_check",
+    "assess_self_care",
+    "complete_investigation",
+    "first_review",
+    "resolve_objection",
+    "end_notice",
+    "county_visit",
+    "spot_check",
+    "approve",
+    "deliver_refusal",
+)
+# Steps that answer an objection raised during the public notice.
+OBJECTION_STEPS = frozenset({"resolve_objection", "reinvestigate"})
+# Steps that cannot be undone: the page asks for confirmation before it sends them.
+IRREVERSIBLE = frozenset({"reject_intake", "withdraw", "refuse", "reinvestigate"})
+
+
+def amount_unit(workflow_code: str) -> str:
+    """How an amount decided under the workflow reads: 元/月 for a monthly benefit, 元 for a one-off payment."""
+    workflow = WORKFLOWS.get(workflow_code)
+    return "元" if workflow is not None and not workflow.monthly else "元/月"

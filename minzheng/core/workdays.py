@@ -17,6 +17,7 @@ from .errors import DomainError
 OFFICIAL_BASIS = "国务院办公厅节假日安排"
 TABLE_BASIS = "管理员录入的节假日安排"
 PROVISIONAL_BASIS = "暂按周一至周五计算（该年度节假日安排尚未录入）"
+UNOFFICIAL_BASIS = "暂按管理员录入的节假日安排计算（{years}年的安排已录入，尚未标记为已按国务院办公厅通知正式录入）"
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,10 @@ class WorkingCalendar:
     """Answers working-day questions; loads each unknown year's table once per instance (one query per year)."""
 
     def __init__(self) -> None:
-        self._years: dict[int, tuple[dict[datetime.date, bool], bool] | None] = {}
+        self._years: dict[int, tuple[dict[datetime.date, bool], bool, bool] | None] = {}
 
-    def _table(self, year: int) -> tuple[dict[datetime.date, bool], bool] | None:
-        """None when the library knows the year; else (exceptions, official)."""
+    def _table(self, year: int) -> tuple[dict[datetime.date, bool], bool, bool] | None:
+        """None when the library knows the year; else (exceptions, official, entered: the year is in the table)."""
         if year not in self._years:
             if library_knows(year):
                 self._years[year] = None
@@ -54,7 +55,7 @@ class WorkingCalendar:
 
                 entry = CalendarYear.objects.filter(year=year).first()
                 days = dict(CalendarDay.objects.filter(calendar_year__year=year).values_list("date", "is_workday"))
-                self._years[year] = (days, bool(entry and entry.official))
+                self._years[year] = (days, bool(entry and entry.official), entry is not None)
         return self._years[year]
 
     def is_workday(self, day: datetime.date) -> tuple[bool, bool]:
@@ -62,7 +63,7 @@ class WorkingCalendar:
         table = self._table(day.year)
         if table is None:
             return chinese_calendar.is_workday(day), False
-        exceptions, official = table
+        exceptions, official, _entered = table
         workday = exceptions.get(day, day.weekday() < 5)
         return workday, not official
 
@@ -73,13 +74,25 @@ class WorkingCalendar:
         if days > 366:
             raise DomainError("工作日天数过大", "invalid_working_days")
         day, counted, provisional, tabled = start, 0, False, False
+        unentered, unofficial = False, set()
         while counted < days:
             day += datetime.timedelta(days=1)
             workday, judged_provisionally = self.is_workday(day)
             provisional |= judged_provisionally
-            tabled |= self._table(day.year) is not None
+            table = self._table(day.year)
+            tabled |= table is not None
+            if judged_provisionally:
+                if table[2]:
+                    unofficial.add(day.year)
+                else:
+                    unentered = True
             counted += workday
-        basis = PROVISIONAL_BASIS if provisional else (TABLE_BASIS if tabled else OFFICIAL_BASIS)
+        if unentered:
+            basis = PROVISIONAL_BASIS
+        elif unofficial:
+            basis = UNOFFICIAL_BASIS.format(years="、".join(str(y) for y in sorted(unofficial)))
+        else:
+            basis = TABLE_BASIS if tabled else OFFICIAL_BASIS
         return Deadline(due=day, provisional=provisional, basis=basis)
 
     def working_days_between(self, start: datetime.date, end: datetime.date) -> int:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from minzheng.accounts.roles import Capability, require
+from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.checks.models import CheckResult
 from minzheng.core import audit
 from minzheng.core.masking import mask_id_number, mask_name
@@ -141,11 +141,29 @@ def household_chain(user, household_id: int) -> list[dict]:
     require(user, Capability.VIEW_MONITORING)
     household = Household.objects.select_related("region", "head").get_for_user(user, pk=household_id)
     audit.record(audit.Action.VIEW, user=user, obj=household, detail={"page": "monitoring_chain"})
-    return build_chain(household)
+    return build_chain(household, user)
 
 
-def build_chain(household: Household) -> list[dict]:
+def _linker(user):
+    """reverse() for the pages the user may open; "" for the rest (a link that answers 403 is no link)."""
+    allowed = {
+        "cases:case": Capability.VIEW_PEOPLE,
+        "cases:referrals": Capability.VIEW_PEOPLE,
+        "checks:report": Capability.VIEW_CHECKS,
+        "monitoring:alert": Capability.VIEW_MONITORING,
+    }
+
+    def link(name: str, *args, anchor: str = "") -> str:
+        return reverse(name, args=args) + anchor if has_capability(user, allowed[name]) else ""
+
+    return link
+
+
+def build_chain(household: Household, user) -> list[dict]:
+    """The entries of the chain; each links to its page only where `user` may open that page."""
     from minzheng.cases.models import Case, CaseEvent, Referral
+
+    link = _linker(user)
 
     members = list(
         Membership.objects.filter(household=household).values_list("person_id", "person__name", "person__id_number")
@@ -185,7 +203,7 @@ def build_chain(household: Household) -> list[dict]:
     # Warnings, their visits and closures.
     alerts = list(Alert.objects.filter(household=household).select_related("person", "case", "referral").order_by("id"))
     for a in alerts:
-        url = reverse("monitoring:alert", args=[a.pk])
+        url = link("monitoring:alert", a.pk)
         who = mask_name(a.person.name) if a.person_id else ""
         entries.append(
             _entry(
@@ -219,7 +237,7 @@ def build_chain(household: Household) -> list[dict]:
                 "visit",
                 f"入户核实：{v.get_finding_display()}",
                 v.notes.rstrip("。") + (f"；主要需求：{v.needs}" if v.needs else ""),
-                reverse("monitoring:alert", args=[v.alert_id]),
+                link("monitoring:alert", v.alert_id),
             )
         )
 
@@ -236,9 +254,7 @@ def build_chain(household: Household) -> list[dict]:
             detail += f"；核定金额 {Decimal(case.decided_amount):,.2f} 元"
         if ev.note:
             detail += f"；{ev.note}"
-        entries.append(
-            _entry(ev.on, "case", f"案件 {case.number}：{label}", detail, reverse("cases:case", args=[case.pk]))
-        )
+        entries.append(_entry(ev.on, "case", f"案件 {case.number}：{label}", detail, link("cases:case", case.pk)))
 
     # Checks (finished runs only).
     for c in CheckResult.objects.visible().filter(household=household).select_related("run").order_by("id"):
@@ -249,13 +265,13 @@ def build_chain(household: Household) -> list[dict]:
                 f"{c.run.get_kind_display()}：{c.verdict_label}",
                 f"人均月收入 {c.per_capita_income} 元"
                 + (f"；{c.get_change_display()}" if c.run.kind == "batch" else ""),
-                reverse("checks:report", args=[c.pk]),
+                link("checks:report", c.pk),
             )
         )
 
     # Referrals to other departments.
     for ref in Referral.objects.filter(household=household).order_by("referred_on", "id"):
-        url = reverse("cases:referrals") + f"#referral-{ref.pk}"
+        url = link("cases:referrals", anchor=f"#referral-{ref.pk}")
         entries.append(_entry(ref.referred_on, "referral", f"转介{ref.get_department_display()}", ref.need[:200], url))
         if ref.replied_on:
             entries.append(
@@ -266,8 +282,10 @@ def build_chain(household: Household) -> list[dict]:
     return entries
 
 
-def evidence(alert: Alert) -> list[dict]:
-    """The department rows behind a warning: source name, snapshot and the row itself (identity number masked)."""
+def evidence(alert: Alert, user) -> list[dict]:
+    """The department rows behind a warning: source name, snapshot and the row itself (identity number masked); a
+    batch re-check's row links to its report for users who may read check results."""
+    link = _linker(user)
     items = list(alert.evidence or [])
     snapshots = {
         s.pk: s for s in Snapshot.objects.filter(pk__in=[i.get("snapshot") for i in items]).select_related("region")
@@ -306,7 +324,7 @@ def evidence(alert: Alert) -> list[dict]:
             {
                 "source": source,
                 "source_name": spec.name if spec else ("批量复核结果" if source == "check" else source),
-                "url": reverse("checks:report", args=[item["row_no"]]) if check else "",
+                "url": link("checks:report", item["row_no"]) if check else "",
                 "department": spec.department if spec else "",
                 "snapshot": snap,
                 "row_no": item.get("row_no"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from minzheng.cases.models import Referral
 from minzheng.core import forms as staff_forms
 from minzheng.policy.models import ServiceItem
+from minzheng.regions.widgets import RegionPicker
 from minzheng.registry.forms import clean_identity_number
 
 from .models import Alert, Category, Outcome, Visit
@@ -82,8 +83,13 @@ class SweepForm(staff_forms.StaffForm):
         kwargs.setdefault("initial", {})
         if user is not None and user.region is not None:
             kwargs["initial"].setdefault("region", user.region.official_code)
+        self._root = user.region if user is not None else None
         kwargs["initial"].setdefault("as_of", timezone.localdate())
         super().__init__(*args, **kwargs)
+        # Picked from the division tree under the user's region, not typed as a 9- or 12-digit code.
+        self.fields["region"].widget = RegionPicker(self._root)
+        self.fields["region"].label = "区划"
+        self.fields["region"].help_text = "从区划树中选择本辖区内的区划（市、县、乡镇或村）"
 
 
 class EntryForm(staff_forms.StaffForm):

@@ -159,7 +159,7 @@ def _detail_context(request: HttpRequest, alert: Alert, visit_form=None, close_f
         "person": mask_name(alert.person.name) if alert.person_id else "—",
         "person_id_number": mask_id_number(alert.person.id_number) if alert.person_id else "",
         "head": mask_name(alert.household.head.name) if alert.household.head_id else "—",
-        "evidence": chains.evidence(alert),
+        "evidence": chains.evidence(alert, user),
         "visits": list(alert.visits.select_related("visitor").order_by("visited_on", "id")),
         "can_handle": can_handle,
         "can_close": can_close,

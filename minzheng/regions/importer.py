@@ -10,7 +10,7 @@ import io
 import lzma
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from django.db import connection, transaction
@@ -34,6 +34,15 @@ Row = tuple[str, str, int, str | None, str]  # code, name, level, parent code, u
 
 
 @dataclass
+class ReadStats:
+    """What the shipped files hold under the prefix: rows per level, and the rows merged into a higher level's row
+    because they repeat its code (东莞/中山/儋州's county rows, 金门县's township and village rows)."""
+
+    shipped: dict[int, int] = field(default_factory=dict)
+    merged: dict[int, list[str]] = field(default_factory=dict)  # level -> names of the merged rows
+
+
+@dataclass
 class ImportResult:
     prefix: str
     rows_read: int
@@ -41,9 +50,24 @@ class ImportResult:
     updated: int
     seconds: float
     counts: dict[int, int]
+    shipped: dict[int, int] = field(default_factory=dict)
+    merged: dict[int, list[str]] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
-        return [f"{codes.LEVEL_NAMES[level]}: {n}" for level, n in sorted(self.counts.items())]
+        """Per level: the regions now in the database and, where that differs, the rows shipped and why (the counts
+        of regions/data/README.md are the shipped rows)."""
+        lines = []
+        for level in sorted(set(self.counts) | set(self.shipped)):
+            line = f"{codes.LEVEL_NAMES[level]}: {self.counts.get(level, 0)}"
+            shipped = self.shipped.get(level)
+            if shipped is not None and shipped != self.counts.get(level, 0):
+                merged = self.merged.get(level, [])
+                line += f"（数据文件 {shipped} 行"
+                if merged:
+                    line += f"，其中 {len(merged)} 行与上级区划代码相同已合并：{'、'.join(merged)}"
+                line += "）"
+            lines.append(line)
+        return lines
 
 
 def _open_source(filename: str) -> io.TextIOWrapper:
@@ -61,8 +85,9 @@ def verify_checksums() -> None:
             raise DomainError(f"区划数据文件 {filename} 校验失败，数据可能已损坏", "corrupt_division_data")
 
 
-def read_rows(prefix: str) -> Iterator[Row]:
-    """Every division under `prefix` (official code digits), its ancestors, and the national root."""
+def read_rows(prefix: str, stats: ReadStats | None = None) -> Iterator[Row]:
+    """Every division under `prefix` (official code digits), its ancestors, and the national root. `stats`, when
+    given, counts the shipped rows under the prefix per level and names the merged ones."""
     canonical_prefix = codes.canonical(prefix) if prefix else codes.ROOT_CODE
     prefix_level = codes.level_of(canonical_prefix) if prefix else codes.COUNTRY
     wanted = {canonical_prefix[: codes.PREFIX_LENGTH[lv]] for lv in range(codes.PROVINCE, prefix_level)}
@@ -77,9 +102,14 @@ def read_rows(prefix: str) -> Iterator[Row]:
                 if not (official.startswith(prefix) or official in wanted):
                     continue
                 code = official.ljust(12, "0")
+                counted = stats is not None and official.startswith(prefix)
+                if counted:
+                    stats.shipped[level] = stats.shipped.get(level, 0) + 1
                 # 东莞/中山/儋州 list a county row with the city's own canonical code, and 金门县 repeats itself as a
                 # township and a village: the higher-level row stands for all of them.
                 if code in seen:
+                    if counted:
+                        stats.merged.setdefault(level, []).append(name.strip())
                     continue
                 seen.add(code)
                 urban = codes.urban_rural(code) if level == codes.VILLAGE else ""
@@ -108,7 +138,8 @@ def import_regions(prefix: str = "") -> ImportResult:
     """Load divisions under `prefix` ("" = the whole country). All-or-nothing, idempotent."""
     prefix = _check_prefix(prefix)
     started = time.perf_counter()
-    rows = list(read_rows(prefix))
+    stats = ReadStats()
+    rows = list(read_rows(prefix, stats))
     if not any(row[0].startswith(prefix) and row[0] != codes.ROOT_CODE for row in rows):  # only ancestors were read
         raise DomainError(f"区划数据中没有代码以“{prefix}”开头的区划", "unknown_region_code")
     table = Region._meta.db_table
@@ -149,4 +180,6 @@ def import_regions(prefix: str = "") -> ImportResult:
         updated=updated,
         seconds=time.perf_counter() - started,
         counts=count_levels(prefix),
+        shipped=stats.shipped,
+        merged=stats.merged,
     )

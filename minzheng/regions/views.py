@@ -91,5 +91,10 @@ def children(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "regions/_children.html",
-        {"parent": region, "children": [decorate(child) for child in children_of(region)]},
+        {
+            "parent": region,
+            "children": [decorate(child) for child in children_of(region)],
+            # In a region picker (templates/regions/_picker.html) each node offers 选择 instead of 以此为根.
+            "pick": request.GET.get("pick") == "1",
+        },
     )

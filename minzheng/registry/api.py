@@ -230,7 +230,9 @@ def _organisation_out(o: Organisation) -> OrganisationOut:
     )
 
 
-@router.get("/search", response=SearchOut, summary="按姓名、公民身份号码（精确）或户编号查询")
+@router.get(
+    "/search", response=SearchOut, summary="按姓名或住址（任意部分）、公民身份号码（完整或末4–6位）或户编号查询"
+)
 def search(request, q: str = ""):
     result = queries.search(request.user, q)
     return SearchOut(

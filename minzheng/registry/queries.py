@@ -13,13 +13,17 @@ from minzheng.core.masking import mask_id_number
 from .identifiers import fold_input, parse_identity_number
 from .models import Household, Membership, Organisation, Person
 
-_HOUSEHOLD_NUMBER = re.compile(r"^H?(\d{1,12})$")
+_HOUSEHOLD_NUMBER = re.compile(r"^H(\d{1,12})$")
+_DIGITS = re.compile(r"^\d{1,12}$")
+# The last 4–6 characters of an identity number (the check character may be X), as staff read them off a card.
+_ID_TAIL = re.compile(r"^\d{3,5}[\dX]$")
+RESULT_LIMIT = 200
 
 
 @dataclass
 class SearchResult:
     query: str
-    kind: str  # "id_number", "household", "name", ""
+    kind: str  # "id_number", "id_tail", "household", "text" (name or address), ""
     persons: QuerySet
     households: QuerySet
     message: str = ""
@@ -46,35 +50,61 @@ def _persons(user) -> QuerySet:
     )
 
 
-def search(user, query: str) -> SearchResult:
-    """Search by identity number (exact), household number (H000000123) or name (prefix), within the user's scope."""
+def _their_households(persons: QuerySet) -> QuerySet:
+    return Membership.objects.filter(person__in=persons.values("pk"), left_on__isnull=True).values("household_id")
+
+
+def _audit_number_search(user, kind: str, label: str) -> None:
+    """Looking people up by identity number (whole or its tail) is recorded; the number only masked."""
+    audit.record(audit.Action.SEARCH, user=user, object_type="person", label=label, detail={"kind": kind})
+
+
+def households_in(user, region=None) -> QuerySet:
+    """The user's households (with their current size), under `region` when given (a Region inside the scope)."""
+    households = _households(user)
+    if region is not None:
+        low, high = region.subtree_range()
+        households = households.filter(region_id__gte=low, region_id__lte=high)
+    return households
+
+
+def search(user, query: str, region=None) -> SearchResult:
+    """Search within the user's scope (and under `region`, when given) by: identity number (15/18 characters, exact);
+    its last 4–6 characters; household number (H000000123, or its digits); or any part of a name or an address. A
+    number of 4–6 digits is both an identity-number tail and a household number: both are searched."""
     require(user, Capability.VIEW_PEOPLE)
     folded = fold_input(query)
-    persons, households = _persons(user), _households(user)
+    persons, households = _persons(user), households_in(user, region)
+    if region is not None:
+        low, high = region.subtree_range()
+        persons = persons.filter(region_id__gte=low, region_id__lte=high)
     if not folded:
-        return SearchResult("", "", persons.none(), households[:50])
+        return SearchResult("", "", persons.none(), households[: RESULT_LIMIT if region is not None else 50])
     if len(folded) in (15, 18) and folded[:-1].isdigit():
         try:
             number = parse_identity_number(folded).number
         except DomainError as exc:
             return SearchResult(query, "id_number", persons.none(), households.none(), exc.message)
-        audit.record(
-            audit.Action.SEARCH,
-            user=user,
-            object_type="person",
-            label=mask_id_number(number),
-            detail={"id_number": mask_id_number(number)},
-        )
+        _audit_number_search(user, "id_number", mask_id_number(number))
         found = persons.filter(id_number=number)
-        household_ids = Membership.objects.filter(person__in=found, left_on__isnull=True).values("household_id")
-        return SearchResult(query, "id_number", found, households.filter(pk__in=household_ids))
+        return SearchResult(query, "id_number", found, households.filter(pk__in=_their_households(found)))
     match = _HOUSEHOLD_NUMBER.match(folded)
     if match:
         return SearchResult(query, "household", persons.none(), households.filter(pk=int(match.group(1))))
-    name = query.strip()
-    found = persons.filter(name__startswith=name)
-    household_ids = Membership.objects.filter(person__in=found, left_on__isnull=True).values("household_id")
-    return SearchResult(query, "name", found[:200], households.filter(pk__in=household_ids)[:200])
+    if _ID_TAIL.match(folded):
+        _audit_number_search(user, "id_tail", "身份号码尾号 " + "*" * (18 - len(folded)) + folded)
+        found = persons.filter(id_number__endswith=folded)
+        by_number = Q(pk=int(folded)) if folded.isdigit() else Q(pk__in=[])
+        matched = households.filter(by_number | Q(pk__in=_their_households(found)))
+        return SearchResult(query, "id_tail", found[:RESULT_LIMIT], matched[:RESULT_LIMIT])
+    if _DIGITS.match(folded):
+        return SearchResult(query, "household", persons.none(), households.filter(pk=int(folded)))
+    text = " ".join(query.split())
+    if len(text) > 60:
+        return SearchResult(query, "text", persons.none(), households.none(), "查询内容过长，请输入姓名或住址的一部分")
+    found = persons.filter(name__contains=text)
+    matched = households.filter(Q(address__contains=text) | Q(pk__in=_their_households(found)))
+    return SearchResult(query, "text", found[:RESULT_LIMIT], matched[:RESULT_LIMIT])
 
 
 def household_history(household: Household) -> QuerySet:

@@ -2,12 +2,16 @@
 
 from django.contrib import messages
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from minzheng.accounts.roles import Capability, has_capability, require
+from minzheng.core import exports, panels
 from minzheng.core.errors import DomainError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
+from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.regions.picker import picked
 
 from . import queries, services
 from .forms import (
@@ -24,13 +28,70 @@ from .forms import (
 from .identifiers import parse_identity_number
 from .models import Household, Organisation, Person
 
+HOUSEHOLD_COLUMNS = [
+    exports.Column("户编号", 12),
+    exports.Column("户主", 10),
+    exports.Column("户主公民身份号码", 22),
+    exports.Column("人数", 6, "int"),
+    exports.Column("所在村（社区）", 24),
+    exports.Column("城乡类别", 8),
+]
+
 
 @staff_view
 def search(request):
+    """Find people and households; with a region picked and no query, the region's household list — which is what
+    the Excel export and the print view write (masked, audited)."""
     form = SearchForm(request.GET or None)
     query = form.data.get("q", "") if form.is_bound else ""
-    result = queries.search(request.user, query)
-    return render(request, "registry/search.html", {"form": form, "result": result})
+    region = picked(request.GET.get("region"), request.user.region)
+    if exports.wants_export(request):
+        return _household_export(request, query, region)
+    result = queries.search(request.user, query, region)
+    found = panels.collect(panels.SEARCH, request, query=query) if query.strip() else []
+    query_string = request.GET.copy()
+    query_string.pop("export", None)
+    return render(
+        request,
+        "registry/search.html",
+        {
+            "form": form,
+            "result": result,
+            "panels": found,
+            "region": region,
+            "region_value": request.GET.get("region", ""),
+            "base_query": query_string.urlencode(),
+        },
+    )
+
+
+def _household_export(request, query: str, region) -> HttpResponse:
+    user = request.user
+    if query.strip():
+        households = queries.search(user, query, region).households
+    else:
+        households = queries.households_in(user, region)
+    scope = region or user.region
+    rows = (
+        (
+            h.number,
+            mask_name(h.head.name) if h.head_id else "",
+            mask_id_number(h.head.id_number) if h.head_id else "",
+            h.size,
+            h.region.name,
+            h.get_area_type_display(),
+        )
+        for h in households.iterator(chunk_size=2000)
+    )
+    conditions = [scope.path_name(), f"查询“{query.strip()}”" if query.strip() else ""]
+    table = exports.Table("家庭名单", HOUSEHOLD_COLUMNS, rows, " · ".join(c for c in conditions if c), "家庭名单")
+    target = exports.AuditTarget(
+        "household_list",
+        f"家庭名单导出（{scope.name}）",
+        scope.code,
+        {"filters": {k: v for k, v in request.GET.items() if k != "export" and v}},
+    )
+    return exports.respond(request, table, target)
 
 
 @staff_view
@@ -75,6 +136,8 @@ def household_detail(request, pk: int):
             "existing_form": ExistingMemberForm(prefix="in"),
             "change_head_form": change_head,
             "can_edit": _can_edit(request.user),
+            # The household's cases, benefit and warnings, contributed by the apps that hold them (core.panels).
+            "panels": panels.collect(panels.HOUSEHOLD, request, household=household),
         },
     )
 

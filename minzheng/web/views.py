@@ -1,14 +1,14 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
-from minzheng.accounts.roles import Capability, has_capability
-from minzheng.registry.models import Household, Person
+from minzheng.core import panels
 
 
 @login_required
 def home(request):
-    context = {}
-    if has_capability(request.user, Capability.VIEW_PEOPLE):
-        context["households"] = Household.objects.for_user(request.user).count()
-        context["persons"] = Person.objects.for_user(request.user).count()
-    return render(request, "web/home.html", context)
+    """工作台: what the user's role has to do today, each app contributing its panel (core.panels)."""
+    today = timezone.localdate()
+    return render(
+        request, "web/home.html", {"panels": panels.collect(panels.WORKBENCH, request, today=today), "today": today}
+    )

@@ -7,8 +7,10 @@ from itertools import count
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from minzheng.cases import queries, services
+from minzheng.cases import public as queries
+from minzheng.cases import services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case
 from minzheng.conftest import OTHER_VILLAGE, SIBLING_VILLAGE, TOWNSHIP, VILLAGE, make_id_number
@@ -92,6 +94,12 @@ def drive(officers):
     return run
 
 
+@pytest.fixture
+def during_notice(monkeypatch):
+    """Today inside the notice period of the cases `drive` reviews on 2025-03-06 (it runs to 2025-03-13)."""
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: D(2025, 3, 10))
+
+
 def _get(client, name, code, **params):
     response = client.get(reverse(f"public:{name}", args=[code]), params)
     return response, response.content.decode()
@@ -111,7 +119,7 @@ def _assert_no_personal_data(html, household, case):
     assert "123.45" not in html  # per-capita income from the investigation
 
 
-def test_case_under_notice_is_shown_masked_to_anyone(client, family, drive):
+def test_case_under_notice_is_shown_masked_to_anyone(client, family, drive, during_notice):
     household = family("张三丰")
     case = drive(household, wf.NOTICE)
     assert not client.session.get("_auth_user_id")  # anonymous
@@ -119,14 +127,19 @@ def test_case_under_notice_is_shown_masked_to_anyone(client, family, drive):
     assert response.status_code == 200
     rows = re.findall(r'<tr data-testid="notice-row">(.*?)</tr>', html, re.S)
     assert len(rows) == 1
-    cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)]
-    assert cells == ["最低生活保障", "张*丰", "3", "456.78", "2025年3月6日 至 2025年3月13日", "张北镇人民政府"]
+    cells = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)
+    ]
+    assert cells == ["最低生活保障", "张*丰", "3", "456.78元/月", "2025年3月6日 至 2025年3月13日", "张北镇人民政府"]
     _assert_no_personal_data(html, household, case)
     assert '<meta name="robots" content="noindex, nofollow">' in html
     assert response["X-Robots-Tag"] == "noindex, nofollow"
 
 
-def test_township_page_lists_its_villages_and_the_notice_period_follows_the_parameter(client, family, drive):
+def test_township_page_lists_its_villages_and_the_notice_period_follows_the_parameter(
+    client, family, drive, during_notice
+):
     drive(family("李四"), wf.NOTICE)
     second = drive(family("王五", region=SIBLING_VILLAGE), wf.NOTICE)
     Case.objects.filter(pk=second.pk).update(
@@ -138,7 +151,7 @@ def test_township_page_lists_its_villages_and_the_notice_period_follows_the_para
         clerk="other_clerk",
         reviewer="other_reviewer",
     )
-    notice = queries.public_notice(queries.public_region(TOWNSHIP))
+    notice = queries.public_notice(queries.public_region(TOWNSHIP), today=D(2025, 3, 10))
     assert [(r.name, r.village, r.notice_to) for r in notice.rows] == [
         ("王*", "建设街社区居民委员会", D(2025, 3, 16)),
         ("李*", "南壕堑村村民委员会", D(2025, 3, 13)),
@@ -262,3 +275,96 @@ def test_public_pages_do_not_need_login_and_show_an_empty_board(db, client):
     assert response.status_code == 200 and "目前没有正在公示的社会救助申请" in html and "南壕堑村" in html
     response, html = _get(client, "published", VILLAGE)
     assert response.status_code == 200 and "暂无可公布的救助对象" in html
+
+
+# ---------------------------------------------------------------- current notices and the archive (issue 15 §3)
+
+
+def _rows(html: str, testid: str) -> list[str]:
+    return re.findall(rf'<tr data-testid="{testid}">(.*?)</tr>', html, re.S)
+
+
+def test_a_notice_leaves_the_current_board_when_its_days_have_run(client, family, drive, monkeypatch):
+    """Reviewed 2025-03-06 with a 7-day notice (DB §19, the case's snapshot): current to 03-13, then archived for
+    public.notice_archive_days (30 by default), then gone — although the case still waits for 公示期满，报送."""
+    drive(family("钱多"), wf.NOTICE)
+    today = {"day": D(2025, 3, 13)}
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: today["day"])
+    _, html = _get(client, "public_notice", VILLAGE)
+    assert len(_rows(html, "notice-row")) == 1 and not _rows(html, "archived-row")
+    today["day"] = D(2025, 3, 14)
+    _, html = _get(client, "public_notice", VILLAGE)
+    assert not _rows(html, "notice-row") and 'data-testid="notice-empty"' in html
+    archived = _rows(html, "archived-row")
+    assert len(archived) == 1 and "钱*" in archived[0] and "已期满" in archived[0]
+    assert "保留30日" in html
+    today["day"] = D(2025, 4, 12)
+    assert len(_rows(_get(client, "public_notice", VILLAGE)[1], "archived-row")) == 1
+    today["day"] = D(2025, 4, 13)
+    _, html = _get(client, "public_notice", VILLAGE)
+    assert "钱*" not in html
+
+
+def test_the_archive_keeps_notices_sent_on_and_follows_its_parameter(client, family, drive, set_params, monkeypatch):
+    drive(family("孙传"), wf.COUNTY_REVIEW)  # notice 03-06..03-13, sent on 03-13
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: D(2025, 3, 20))
+    notice = queries.public_notice(queries.public_region(VILLAGE), today=D(2025, 3, 20))
+    assert not notice.rows
+    assert [(r.name, r.notice_from, r.notice_to) for r in notice.archived] == [("孙*", D(2025, 3, 6), D(2025, 3, 13))]
+    set_params(public__notice_archive_days=5)  # a county keeps ended notices on its board for 5 days only
+    assert not queries.public_notice(queries.public_region(VILLAGE), today=D(2025, 3, 20)).archived
+    assert queries.public_notice(queries.public_region(VILLAGE), today=D(2025, 3, 18)).archived
+
+
+def test_one_off_temporary_assistance_is_not_labelled_per_month(client, family, drive, during_notice):
+    drive(family("冯临"), wf.NOTICE, service="temp_expense", amount="4252.00")
+    drive(family("冯保"), wf.NOTICE)
+    _, html = _get(client, "public_notice", VILLAGE)
+    rows = {re.search(r"冯\*", r) and r for r in _rows(html, "notice-row")}
+    texts = [re.sub(r"<[^>]+>|\s+", "", r) for r in rows if r]
+    assert any("临时救助（支出型）" in t and "4252.00元" in t and "4252.00元/月" not in t for t in texts)
+    assert any("最低生活保障" in t and "456.78元/月" in t for t in texts)
+    assert "元/月）" not in html  # no per-month column heading over a mixed board
+
+
+def test_published_list_labels_one_off_amounts_in_yuan(client, family, drive):
+    drive(family("陈临"), wf.APPROVED, service="temp_expense", amount="4252.00")
+    drive(family("陈保"), wf.APPROVED)
+    _, html = _get(client, "published", VILLAGE)
+    sections = re.findall(r'<h2 class="h5 mt-3">(.*?)</h2>.*?data-testid="amount-heading">(.*?)</th>', html, re.S)
+    assert dict(sections) == {"最低生活保障": "救助金额（元/月）", "临时救助（支出型）": "救助金额（元）"}
+
+
+def test_staff_export_the_boards_masked_and_audited_the_public_cannot(client, family, drive, officers, monkeypatch):
+    import io
+
+    import openpyxl
+
+    from minzheng.core.models import AuditEntry
+
+    drive(family("钱公示"), wf.NOTICE)
+    drive(family("钱名单"), wf.APPROVED)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: D(2025, 3, 10))  # the first is under notice
+    anonymous = client.get(reverse("public:public_notice", args=[VILLAGE]), {"export": "xlsx"})
+    assert anonymous.status_code == 403
+    assert 'data-testid="export-xlsx"' not in _get(client, "public_notice", VILLAGE)[1]
+    client.force_login(officers["other_clerk"])  # another township's clerk
+    assert client.get(reverse("public:published", args=[VILLAGE]), {"export": "xlsx"}).status_code == 403
+
+    client.force_login(officers["clerk"])
+    assert 'data-testid="export-xlsx"' in _get(client, "public_notice", VILLAGE)[1]
+    response = client.get(reverse("public:public_notice", args=[VILLAGE]), {"export": "xlsx"})
+    rows = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[3][:5] == ["最低生活保障", "钱*示", 3, 456.78, "元/月"] and rows[3][7] == "公示中"
+    response = client.get(reverse("public:published", args=[VILLAGE]), {"export": "xlsx", "year": "2025"})
+    rows = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[3] == ["最低生活保障", "钱*单", 3, 456.78, "元/月"] and "2025年" in rows[1][0]
+    assert "钱公示" not in str(rows) and "钱名单" not in str(rows)
+    printed = client.get(reverse("public:published", args=[VILLAGE]), {"export": "print"}).content.decode()
+    assert "钱*单" in printed and 'data-testid="print-table"' in printed
+    exports = AuditEntry.objects.filter(action="export", username=officers["clerk"].username)
+    assert sorted((e.object_type, e.detail["format"]) for e in exports) == [
+        ("public_notice", "xlsx"),
+        ("published_list", "print"),
+        ("published_list", "xlsx"),
+    ]

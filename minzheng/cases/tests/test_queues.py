@@ -248,17 +248,30 @@ def test_keyset_pages_cover_every_case_once(client, staff, make_case, monkeypatc
     assert "翻页参数无效" in html
 
 
-def test_leader_overview_counts_per_township(client, staff, make_case):
+def test_leader_overview_drills_city_county_township(client, staff, make_case):
+    """Issue 15 §4: the city leader's 在办总览 goes city → county → township (it skipped the county)."""
     make_case("A", wf.ACCEPTED, "甲一户")
     make_case("A", wf.NOTICE, "甲二户")
     make_case("B", wf.PENDING, "乙一户")
+    make_case("X", wf.ACCEPTED, "丙一户")  # 桥东区, another county of the city
     result = queries.work_queue(staff["leader"], today=D(2025, 3, 4))
-    assert result.overview
-    counts = {t.name: (t.open, t.overdue, t.due_soon) for t in result.townships}
+    assert result.overview and result.child_level == "县级"
+    counts = {c.name: (c.open, c.overdue, c.due_soon, c.leaf) for c in result.children}
+    assert counts == {"张北县": (3, 0, 1, False), "桥东区": (1, 0, 1, False)}
+    county = queries.work_queue(staff["leader"], queries.QueueFilters(region="130722"), today=D(2025, 3, 4))
+    assert [r.name for r in county.trail] == ["张家口市", "张北县"] and county.total == 3
+    counts = {c.name: (c.open, c.overdue, c.due_soon, c.leaf) for c in county.children}
     # A/accepted (survey due 03-06) is due soon on 03-04; A/notice runs on its 30-day total; B/pending has no clock.
-    assert counts == {"张北镇": (2, 0, 1), "公会镇": (1, 0, 0)}
-    html = _queue(client, staff["leader"], township="130722101")
+    assert counts == {"张北镇": (2, 0, 1, True), "公会镇": (1, 0, 0, True)}
+    html = _queue(client, staff["leader"])
+    assert "下钻查看" in html and 'data-code="130722"' in html
+    html = _queue(client, staff["leader"], region="130722")
+    assert "张北县各乡级" in html and 'data-code="130722101"' in html and len(_numbers(html)) == 3
+    html = _queue(client, staff["leader"], region="130722101")
     assert "在办案件总览" in html and "公会镇" in html and len(_numbers(html)) == 1
+    # The older township link still works; a region outside the leader's city is ignored with a note.
+    assert len(_numbers(_queue(client, staff["leader"], township="130722101"))) == 1
+    assert "不在您的管辖范围内" in _queue(client, staff["leader"], region="110101")
 
 
 def test_auditor_is_forbidden_and_anonymous_must_log_in(client, staff):

@@ -78,3 +78,14 @@ def test_admin_refuses_a_year_the_library_knows(admin_client):
     )
     assert "已内置" in response.content.decode()
     assert not CalendarYear.objects.exists()
+
+
+@pytest.mark.django_db
+def test_basis_tells_an_entered_but_unofficial_year_from_a_missing_one():
+    from minzheng.core.workdays import PROVISIONAL_BASIS
+
+    assert add_working_days(D(2026, 12, 15), 30).basis == PROVISIONAL_BASIS
+    year = CalendarYear.objects.create(year=2027)
+    CalendarDay.objects.create(calendar_year=year, date=D(2027, 1, 1), is_workday=False, name="元旦")
+    basis = add_working_days(D(2026, 12, 15), 30).basis
+    assert "尚未录入" not in basis and "2027年的安排已录入" in basis and "尚未标记" in basis

@@ -83,7 +83,9 @@ def test_death_signal_becomes_a_review_case(page, live_server, regions, make_use
     log_in(page, officer.username, PASSWORD)
     expect(page).to_have_url(re.compile(r"/monitoring/sweeps/$"))
     form = page.get_by_test_id("run-form")
-    expect(form.get_by_label("区划代码")).to_have_value("130722")
+    # The region is picked from the division tree; the county officer's own county is preselected.
+    expect(form.get_by_test_id("picker-region").locator("input[type=hidden]")).to_have_value("130722")
+    expect(form.get_by_test_id("picker-region").locator("[data-picked-name]")).to_have_text("张北县")
     form.get_by_label("比对基准日").fill("2026-11-01")
     form.get_by_role("button", name="开始比对").click()
     expect(page).to_have_url(re.compile(r"/monitoring/sweeps/\d+/$"))

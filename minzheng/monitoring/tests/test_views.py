@@ -315,7 +315,7 @@ def test_chain_reads_unmatched_rows_by_number_and_ignores_other_households(
         ],
         period=D(2026, 9, 30),
     )
-    entries = [e for e in build_chain(h) if e["kind"] == "signal"]
+    entries = [e for e in build_chain(h, assistant) if e["kind"] == "signal"]
     assert len(entries) == 1 and "失业登记" in entries[0]["title"]
 
 

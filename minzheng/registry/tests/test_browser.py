@@ -157,7 +157,8 @@ def test_clerk_registers_household_and_auditor_sees_it(page, live_server, region
     rows = page.get_by_test_id("audit-table").locator("tbody tr")
 
     def entry(object_type: str, pk: int, action_label: str):
-        return rows.filter(has_text=f"[{object_type} #{pk}]").filter(
+        kind = {"household": "家庭", "person": "人员"}[object_type]
+        return rows.filter(has_text=f"（{kind}，编号{pk}）").filter(
             has=page.locator(".badge", has_text=re.compile(f"^{action_label}$"))
         )
 

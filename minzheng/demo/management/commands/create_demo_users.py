@@ -43,18 +43,19 @@ class Command(BaseCommand):
             .order_by("code")
             .first()
         )
+        # Each account is a (fictitious) person: the case history's 经办人 names who acted, the role is shown beside.
         accounts = [
-            ("admin", Role.ADMIN, root, "系统", "管理员"),
-            ("leader", Role.LEADER, root, "局", "领导"),
-            ("auditor", Role.AUDITOR, root, "审计", "员"),
-            ("county", Role.COUNTY_APPROVER, county, "县级", "审批员"),
-            ("reviewer", Role.TOWNSHIP_REVIEWER, township, "乡镇", "审核员"),
-            ("clerk", Role.CLERK, township, "窗口", "受理员"),
-            ("assistant", Role.ASSISTANT, village, "村", "协理员"),
+            ("admin", Role.ADMIN, root, "陈", "晓东"),
+            ("leader", Role.LEADER, root, "刘", "志强"),
+            ("auditor", Role.AUDITOR, root, "孙", "卫红"),
+            ("county", Role.COUNTY_APPROVER, county, "赵", "敏"),
+            ("reviewer", Role.TOWNSHIP_REVIEWER, township, "李", "建国"),
+            ("clerk", Role.CLERK, township, "王", "丽娟"),
+            ("assistant", Role.ASSISTANT, village, "张", "秀英"),
         ]
         if other_township:
-            accounts.append(("clerk2", Role.CLERK, other_township, "邻镇", "受理员"))
-            accounts.append(("reviewer2", Role.TOWNSHIP_REVIEWER, other_township, "邻镇", "审核员"))
+            accounts.append(("clerk2", Role.CLERK, other_township, "周", "海燕"))
+            accounts.append(("reviewer2", Role.TOWNSHIP_REVIEWER, other_township, "吴", "国庆"))
         validate_password(password)
         for username, role, region, last, first in accounts:
             user, created = User.objects.get_or_create(username=username, defaults={"role": role, "region": region})

@@ -1,0 +1,23 @@
+"""The payments panel on the workbench (issue 15 §4: held payment lines once payments exist)."""
+
+import re
+
+from django.urls import reverse
+
+from minzheng.benefits.models import PaymentRoll
+
+from .conftest import apply, approve_case, county_officers, household, officers, standards  # noqa: F401
+from .test_rolls import prepare
+
+
+def test_held_lines_are_on_the_county_officers_workbench(client, apply, approve_case, standards, county_officers):  # noqa: F811
+    maker, _checker = county_officers
+    approve_case(apply())  # no bank account: the pre-payment comparison holds the line
+    roll = PaymentRoll.objects.get(run=prepare(maker, "2025-04"))
+    client.force_login(maker)
+    html = client.get(reverse("web:home")).content.decode()
+    assert 'data-testid="panel-payments"' in html
+    held = re.sub(r"<[^>]+>|\s+", "", re.search(r'data-testid="wb-payments-held"[^>]*>(.*?)</a>', html, re.S).group(1))
+    assert held == "暂停待核实1"
+    panel = re.search(r'data-testid="panel-payments".*?</section>', html, re.S).group(0)
+    assert reverse("benefits:roll", args=[roll.pk]) in panel and "缺少银行账号" in panel

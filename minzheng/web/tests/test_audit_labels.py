@@ -1,0 +1,87 @@
+"""The audit log in Chinese (issue 15 §3): object types, details and regions named for people, not stored codes."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from minzheng.conftest import VILLAGE
+from minzheng.core import audit
+from minzheng.core.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def _cells(html: str, testid: str) -> list[str]:
+    return [re.sub(r"<[^>]+>|\s+", "", c) for c in re.findall(rf'data-testid="{testid}"[^>]*>(.*?)</td>', html, re.S)]
+
+
+def test_audit_log_reads_in_chinese(client, make_user):
+    clerk = make_user("clerk", username="wangli", last_name="王", first_name="丽")
+    audit.record(
+        AuditEntry.Action.UPDATE,
+        user=clerk,
+        object_type="warning",
+        object_id=472,
+        label="预警 JC2026000472",
+        region_code=VILLAGE,
+        detail={"action": "visit", "finding": "confirmed"},
+    )
+    audit.record(
+        AuditEntry.Action.UPDATE,
+        user=clerk,
+        object_type="case",
+        object_id=9,
+        label="案件 DB2025000009",
+        region_code=VILLAGE,
+        detail={"action": "first_review", "state": "notice"},
+    )
+    client.force_login(make_user("auditor"))
+    response = client.get(reverse("web:audit"))
+    html = response.content.decode()
+    assert (
+        "[warning" not in html and "#472" not in html and '{"action"' not in html and "&quot;action&quot;" not in html
+    )
+    objects = _cells(html, "audit-object")
+    assert "预警JC2026000472（监测预警，编号472）" in objects
+    details = _cells(html, "audit-detail")
+    assert "办理事项：入户核实；核实结论：情况属实" in details
+    assert "办理事项：乡镇初审；办理后状态：公示中" in details
+    # The region is named; its code stays available on hover only.
+    assert "张北镇南壕堑村村民委员会" in html and f">{VILLAGE}<" not in html
+    assert "王丽" in html  # the person, with the account name beside it
+
+    # The object-type filter lists Chinese names and filters by them (or by the stored code, as links carry it).
+    options = dict(re.findall(r'<option value="([a-z_]+)"[^>]*>([^<]+)</option>', html))
+    assert options["warning"] == "监测预警" and options["case"] == "案件" and options["household"] == "家庭"
+    for value in ("warning", "监测预警"):
+        entries = client.get(reverse("web:audit"), {"object_type": value}).context["entries"]
+        assert [e.object_id for e in entries if e.object_type != "audit_log"] == ["472"]
+    bad = client.get(reverse("web:audit"), {"object_type": "<script>"})
+    assert "对象类型不正确" in bad.content.decode() and bad.context["entries"] == []
+
+
+def test_audit_log_exports_in_chinese_scoped_and_is_itself_audited(client, make_user):
+    import io
+
+    import openpyxl
+
+    audit.record(
+        AuditEntry.Action.VIEW, object_type="household", object_id=5, label="家庭 H000000005", region_code=VILLAGE
+    )
+    audit.record(
+        AuditEntry.Action.VIEW, object_type="household", object_id=6, label="外省家庭", region_code="110101001001"
+    )
+    client.force_login(make_user("auditor"))
+    response = client.get(reverse("web:audit"), {"object_type": "household", "export": "xlsx"})
+    assert response.status_code == 200
+    rows = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[0][0] == "审计日志" and "对象类型：家庭" in rows[1][0]
+    body = rows[3:]
+    assert [r[5] for r in body] == ["家庭 H000000005"] and body[0][6] == "家庭" and body[0][4] == "查看"
+    assert "南壕堑村" in body[0][8]
+    assert "外省家庭" not in str(rows)
+    entry = AuditEntry.objects.filter(action="export", object_type="audit_log").get()
+    assert entry.detail["rows"] == 1 and entry.detail["filters"] == {"object_type": "household"}
+    html = client.get(reverse("web:audit"), {"export": "print", "object_type": "household"}).content.decode()
+    assert "家庭 H000000005" in html and "外省家庭" not in html
