@@ -37,7 +37,7 @@ def text(document: bytes) -> str:
     return "".join("".join((p.extract_text() or "").split()) for p in pypdf.PdfReader(io.BytesIO(document)).pages)
 
 
-def test_documents_from_many_threads_render_on_one_thread_with_one_font_configuration():
+def test_documents_from_many_threads_render_on_one_thread_with_one_font_configuration(monkeypatch):
     results, seen = {}, []
     original = pdf.convert
 
@@ -45,18 +45,15 @@ def test_documents_from_many_threads_render_on_one_thread_with_one_font_configur
         seen.append((threading.current_thread().name, id(font_config)))
         return original(html, directory, font_config)
 
-    pdf.convert = watched
-    try:
-        threads = [
-            threading.Thread(target=lambda i=i: results.__setitem__(i, pdf.render(NOTICE.format(extra=f"第{i}号"))))
-            for i in range(4)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        pdf.convert = original
+    monkeypatch.setattr(pdf, "convert", watched)
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, pdf.render(NOTICE.format(extra=f"第{i}号"))))
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert len(seen) == 4 and len(set(seen)) == 1, seen
     assert seen[0][0].startswith(pdf.THREAD_NAME) and seen[0][1] != id(None)
     for i, document in results.items():
@@ -76,7 +73,7 @@ def test_the_cjk_font_is_embedded_as_a_subset():
 
 
 def test_a_document_asked_for_twice_at_once_is_rendered_once(monkeypatch):
-    started, release, calls = threading.Event(), threading.Event(), []
+    started, release, submitted, calls = threading.Event(), threading.Event(), threading.Semaphore(0), []
 
     def slow(html, directory, font_config=None):
         calls.append(html)
@@ -84,16 +81,23 @@ def test_a_document_asked_for_twice_at_once_is_rendered_once(monkeypatch):
         release.wait(10)
         return b"%PDF-1.7 rendered once"
 
+    def counted(self, html, directory):
+        future = submit(self, html, directory)
+        submitted.release()
+        return future
+
+    submit = pdf._Renderer.submit
     monkeypatch.setattr(pdf, "convert", slow)
+    monkeypatch.setattr(pdf._Renderer, "submit", counted)
     results = []
-    first = threading.Thread(target=lambda: results.append(pdf.render(NOTICE.format(extra="双击"))))
-    first.start()
+    threads = [threading.Thread(target=lambda: results.append(pdf.render(NOTICE.format(extra="双击")))) for _ in "12"]
+    threads[0].start()
     assert started.wait(10)
-    second = threading.Thread(target=lambda: results.append(pdf.render(NOTICE.format(extra="双击"))))
-    second.start()
+    threads[1].start()
+    assert submitted.acquire(timeout=10) and submitted.acquire(timeout=10)  # both asked while the first renders
     release.set()
-    first.join()
-    second.join()
+    for t in threads:
+        t.join()
     assert len(calls) == 1 and results == [b"%PDF-1.7 rendered once"] * 2
     pdf.render(NOTICE.format(extra="双击"))  # once done, the same document is rendered afresh
     assert len(calls) == 2
