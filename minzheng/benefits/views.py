@@ -349,7 +349,7 @@ def review_notice(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, pk=pk
     )
     data = notices.render(case)
-    audit.record(audit.Action.EXPORT, user=request.user, obj=case, detail={"document": "review_decision"})
+    audit.record_once(audit.Action.EXPORT, user=request.user, obj=case, detail={"document": "review_decision"})
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(notices.filename(case), safe='')}"
     response["Cache-Control"] = "private, no-store"

@@ -230,14 +230,19 @@ def latest_result(household_id: int, *, case=None) -> CheckResult | None:
     return qs.order_by("-id").first()
 
 
-def view_result(user, result_id: int) -> CheckResult:
-    """A stored check result for the report page (scoped, and the view of personal data is audited)."""
+def result_for(user, result_id: int) -> CheckResult:
+    """A stored check result the user may read (scoped); the caller audits what it does with it."""
     require(user, Capability.VIEW_CHECKS)
-    result = (
+    return (
         CheckResult.objects.visible()
         .select_related("run", "household", "region", "authorisation", "case")
         .get_for_user(user, pk=result_id)
     )
+
+
+def view_result(user, result_id: int) -> CheckResult:
+    """A stored check result for the report page (scoped, and the view of personal data is audited)."""
+    result = result_for(user, result_id)
     audit.record(audit.Action.VIEW, user=user, obj=result)
     return result
 

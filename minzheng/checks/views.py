@@ -64,10 +64,11 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_view
 @require_safe
 def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    result = services.view_result(request.user, pk)
+    """The report as PDF, audited as one export (the export is the view; a double click is one export)."""
+    result = services.result_for(request.user, pk)
     built = reports.build(result)
     pdf = reports.render_pdf(built)
-    audit.record(audit.Action.EXPORT, user=request.user, obj=result, detail={"format": "pdf"})
+    audit.record_once(audit.Action.EXPORT, user=request.user, obj=result, detail={"format": "pdf"})
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(reports.filename(built), safe='')}"
     response["Cache-Control"] = "private, no-store"

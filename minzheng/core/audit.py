@@ -1,5 +1,6 @@
 """Writing and verifying the hash-chained audit log."""
 
+import datetime
 import hashlib
 import json
 from collections.abc import Iterator
@@ -87,6 +88,30 @@ def record(
         head.last_seq, head.last_hash = entry.seq, entry.hash
         head.save(update_fields=["last_seq", "last_hash"])
     return entry
+
+
+# A repeat of the same export by the same user within this many seconds is one export: a double click on a
+# download link sends two requests, and the audit trail should show what the officer did, not how they clicked.
+REPEAT_SECONDS = 5
+
+
+def record_once(action: str, *, user, obj, detail: dict) -> AuditEntry:
+    """`record`, unless `user` already has an entry of `action` on `obj` with the same `detail` from the last
+    REPEAT_SECONDS seconds: then that entry, and nothing is written."""
+    object_type = getattr(obj, "audit_type", obj._meta.model_name)
+    normalised = json.loads(json.dumps(detail, ensure_ascii=False, default=str))
+    with transaction.atomic():
+        # The chain head's row lock orders this look-up with every audit write, so the two requests of a double
+        # click cannot both find nothing and both write.
+        AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        since = timezone.now().replace(microsecond=0) - datetime.timedelta(seconds=REPEAT_SECONDS)
+        recent = AuditEntry.objects.filter(
+            action=action, user=user, object_type=object_type, object_id=str(obj.pk), at__gte=since
+        ).order_by("-seq")
+        for entry in recent[:20]:
+            if entry.detail == normalised:
+                return entry
+        return record(action, user=user, obj=obj, detail=detail)
 
 
 @dataclass

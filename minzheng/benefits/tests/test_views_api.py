@@ -126,6 +126,10 @@ def test_review_taper_within_limit_and_notice(client, roll, officers, household)
     pdf = client.get(f"/benefits/cases/{case.pk}/review-notice.pdf")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "渐退期" in text and "行政复议" in text and "长子就业" in text
+    # A double click is one export in the audit trail.
+    assert client.get(f"/benefits/cases/{case.pk}/review-notice.pdf").content == pdf.content
+    exports = AuditEntry.objects.filter(action="export", object_type="case", object_id=str(case.pk))
+    assert [e.detail for e in exports] == [{"document": "review_decision"}]
 
 
 def test_review_stop_from_past_month_recovers_paid_months(roll, officers, household):

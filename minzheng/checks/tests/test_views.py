@@ -131,6 +131,18 @@ def test_report_pdf_is_read_back(client, officer, checked):
     assert AuditEntry.objects.filter(action="export", object_type="check_result", object_id=str(checked.pk)).exists()
 
 
+def test_report_pdf_double_click_is_one_export_and_no_view(client, officer, checked):
+    """The PDF is audited as its export (the export is the view); a double click is one export (issue 15 §4)."""
+    client.force_login(officer)
+    entries = AuditEntry.objects.filter(object_type="check_result", object_id=str(checked.pk))
+    before = entries.count()
+    first = client.get(reverse("checks:report_pdf", args=[checked.pk]))
+    second = client.get(reverse("checks:report_pdf", args=[checked.pk]))
+    assert first.status_code == second.status_code == 200 and second.content.startswith(b"%PDF-")
+    added = list(entries.order_by("seq"))[before:]
+    assert [(e.action, e.user, e.detail) for e in added] == [("export", officer, {"format": "pdf"})]
+
+
 def test_report_out_of_scope_is_404_and_without_capability_403(client, make_user, checked):
     client.force_login(make_user("township_reviewer", region=OTHER_TOWNSHIP))
     assert client.get(reverse("checks:report", args=[checked.pk])).status_code == 404
