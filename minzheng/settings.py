@@ -183,6 +183,14 @@ CHECKS_DATA_DIR = Path(os.environ.get("CHECKS_DATA_DIR", Path.cwd() / "var" / "c
 # A batch re-check of a province runs the rules over this many households at a time (`checks.engine.stream`): a
 # chunk's working set stays in memory instead of spilling to disk, and the results are streamed, never held whole.
 CHECKS_BATCH_CHUNK_HOUSEHOLDS = int(os.environ.get("CHECKS_BATCH_CHUNK_HOUSEHOLDS", "1000000"))
+# The engine of batch re-checks and monitoring sweeps started from the pages and schedules (the commands take
+# --engine): "duckdb" on this machine, or "spark" on SPARK_MASTER (`local[2]`, `spark://host:7077`, `yarn`), reading
+# the snapshots at SNAPSHOT_URI (empty: CHECKS_DATA_DIR itself, e.g. mounted at the same path on every worker; or
+# `hdfs://…`/`s3a://…` holding a copy of CHECKS_DATA_DIR's files). See README, "A province on Spark".
+CHECKS_ENGINE = os.environ.get("CHECKS_ENGINE", "duckdb")
+SPARK_MASTER = os.environ.get("SPARK_MASTER", "local[2]")
+SPARK_DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "4g")
+SNAPSHOT_URI = os.environ.get("SNAPSHOT_URI", "")
 
 # Background jobs (batch re-checks, nightly sweeps): django-q2 with the ORM broker, so SQLite and PostgreSQL
 # deployments need no extra server. `minzheng qcluster` runs the worker; Q_SYNC=1 runs jobs inline (tests).
