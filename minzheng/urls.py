@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from minzheng.accounts.urls import auth_urlpatterns
 from minzheng.api.router import api
+from minzheng.benefits.urls import public_urlpatterns as public_benefits
 from minzheng.cases.urls import public_urlpatterns
 
 admin.site.site_header = "民政一体化服务平台 · 管理后台"
@@ -19,7 +20,9 @@ urlpatterns = [
     # The exchange's pages keep the addresses departments and staff already use (/checks/snapshots/, rejects links).
     path("checks/", include("minzheng.exchange.urls")),
     path("monitoring/", include("minzheng.monitoring.urls")),
+    path("benefits/", include("minzheng.benefits.urls")),
     path("", include((public_urlpatterns, "public"))),
+    path("", include((public_benefits, "public_benefits"))),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

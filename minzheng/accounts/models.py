@@ -50,6 +50,8 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     """A per-user, revocable API token. Only its SHA-256 is stored; the token is shown once, at creation."""
 
+    audit_type = "api_token"
+
     PREFIX = "mz_"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")

@@ -43,6 +43,9 @@ class Capability(models.TextChoices):
     VIEW_MONITORING = "monitoring.view", "查看监测对象、预警与看板"
     HANDLE_WARNINGS = "monitoring.handle", "核实处置监测预警"
     RUN_MONITORING = "monitoring.run", "运行监测比对"
+    VIEW_PAYMENTS = "benefits.view", "查看救助待遇与发放名册"
+    PREPARE_ROLLS = "benefits.prepare", "编制发放名册、核实暂停明细"
+    APPROVE_ROLLS = "benefits.approve", "审核发放名册、导出银行文件、导入回盘"
 
 
 _FRONT_LINE = {Capability.VIEW_PEOPLE, Capability.EDIT_PEOPLE}
@@ -52,7 +55,13 @@ _MONITOR = {Capability.VIEW_MONITORING, Capability.HANDLE_WARNINGS}
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.CLERK: {*_FRONT_LINE, *_MONITOR},
     Role.ASSISTANT: {*_FRONT_LINE, *_MONITOR},
-    Role.TOWNSHIP_REVIEWER: {*_FRONT_LINE, *_MONITOR, Capability.RUN_CHECKS, Capability.VIEW_CHECKS},
+    Role.TOWNSHIP_REVIEWER: {
+        *_FRONT_LINE,
+        *_MONITOR,
+        Capability.RUN_CHECKS,
+        Capability.VIEW_CHECKS,
+        Capability.VIEW_PAYMENTS,
+    },
     # Checking is requested from and run by the county (DB §17); the county also receives the departments' data.
     Role.COUNTY_APPROVER: {
         *_FRONT_LINE,
@@ -61,8 +70,12 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         Capability.VIEW_CHECKS,
         Capability.IMPORT_DATA,
         Capability.RUN_MONITORING,
+        # Payments (DOMAIN.md §11): the county prepares and a second county officer approves (maker–checker).
+        Capability.VIEW_PAYMENTS,
+        Capability.PREPARE_ROLLS,
+        Capability.APPROVE_ROLLS,
     },
-    Role.LEADER: {Capability.VIEW_PEOPLE, Capability.VIEW_CHECKS, Capability.VIEW_MONITORING},
+    Role.LEADER: {Capability.VIEW_PEOPLE, Capability.VIEW_CHECKS, Capability.VIEW_MONITORING, Capability.VIEW_PAYMENTS},
     Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS, Capability.IMPORT_DATA, Capability.RUN_MONITORING},
     # Auditors read the audit trail; reading personal records is not part of their job.
     Role.AUDITOR: {Capability.VIEW_AUDIT},

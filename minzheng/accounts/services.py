@@ -20,14 +20,7 @@ def issue_token(user, name: str, days: int | None = 90) -> tuple[ApiToken, str]:
         raise DomainError(f"有效期应为1至{MAX_TOKEN_DAYS}天", "invalid", field="days")
     expires = timezone.now() + datetime.timedelta(days=days) if days else None
     token, raw = ApiToken.issue(user, name[:100], expires_at=expires)
-    audit.record(
-        audit.Action.TOKEN,
-        user=user,
-        object_type="api_token",
-        object_id=token.pk,
-        label=str(token),
-        detail={"issued": True, "expires_at": expires},
-    )
+    audit.record(audit.Action.TOKEN, user=user, obj=token, detail={"issued": True, "expires_at": expires})
     return token, raw
 
 
@@ -38,12 +31,5 @@ def revoke_token(user, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(
-            audit.Action.TOKEN,
-            user=user,
-            object_type="api_token",
-            object_id=token.pk,
-            label=str(token),
-            detail={"revoked": True},
-        )
+        audit.record(audit.Action.TOKEN, user=user, obj=token, detail={"revoked": True})
     return token

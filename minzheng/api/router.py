@@ -69,6 +69,7 @@ def django_validation_error(request, exc: DjangoValidationError):
 
 def _register_routers() -> None:
     from minzheng.accounts.api import router as accounts_router
+    from minzheng.benefits.api import router as benefits_router
     from minzheng.cases.api import router as cases_router
     from minzheng.exchange.api import router as exchange_router
     from minzheng.monitoring.api import router as monitoring_router
@@ -82,6 +83,7 @@ def _register_routers() -> None:
     # Departments push to /api/v1/checks/…: the exchange keeps that address.
     api.add_router("/checks", exchange_router)
     api.add_router("/monitoring", monitoring_router)
+    api.add_router("/benefits", benefits_router)
 
 
 _register_routers()

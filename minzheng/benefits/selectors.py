@@ -1,49 +1,102 @@
-"""Who receives which benefit, since when and at what amount, as the decisions on cases left it.
+"""Reads of benefits shared by pages, the API, the batch re-check and the monitoring chain: all scoped."""
 
-Read by the batch re-check (checks) and, with the payments issue, by the monthly rolls: nothing outside this app reads
-cases to know who is a recipient.
-"""
-
+import datetime
 from decimal import Decimal
 
-from django.db.models import Max
+from django.db.models import Count, Sum
+from django.db.models.functions import Substr
 
-from minzheng.cases import workflows as wf
-from minzheng.cases.models import Case
-from minzheng.core import batching
+from minzheng.accounts.roles import Capability, has_capability, require
+from minzheng.core.money import from_fen
 from minzheng.regions import codes
+
+from .models import Entitlement, PaymentLine, PaymentRoll, Recovery, Status
 
 
 def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
-    """household id -> (workflow, monthly amount) of the latest approved 低保/特困 decision per household, as a later
-    动态复核 left it: stopped (refused) households are no longer recipients; a continued one has the review's amount."""
+    """household id -> (benefit, monthly amount) of the 低保/特困 entitlements in force (not stopped): what the batch
+    re-check compares its verdicts with. A household with both is listed under 特困 with their sum."""
     low, high = codes.subtree_range(region_code)
-    in_region = Case.objects.filter(region_id__gte=low, region_id__lte=high)
-    latest = (
-        in_region.filter(state=wf.APPROVED, service__workflow__in=("dibao", "tekun"))
-        .values("household_id")
-        .annotate(last=Max("id"))
+    rows = (
+        Entitlement.objects.filter(region_id__gte=low, region_id__lte=high, benefit__in=("dibao", "tekun"))
+        .exclude(status=Status.STOPPED)
+        .values_list("household_id", "benefit", "amount_fen")
     )
-    reviews = (
-        in_region.filter(state__in=(wf.APPROVED, wf.REFUSED), service__workflow="review")
-        .values("household_id")
-        .annotate(last=Max("id"))
+    out: dict[int, tuple[str, int]] = {}
+    for household, benefit, fen in rows:
+        if household in out:
+            prior_benefit, prior = out[household]
+            out[household] = ("tekun" if "tekun" in (benefit, prior_benefit) else benefit, prior + fen)
+        else:
+            out[household] = (benefit, fen)
+    return {h: (b, from_fen(f)) for h, (b, f) in out.items()}
+
+
+def household_money(user, household_id: int) -> dict | None:
+    """Entitlements, every payment line with its roll and bank result, arrears and recoveries of one household."""
+    if not has_capability(user, Capability.VIEW_PEOPLE) and not has_capability(user, Capability.VIEW_PAYMENTS):
+        return None
+    ents = list(
+        Entitlement.objects.for_user(user)
+        .filter(household_id=household_id)
+        .select_related("person", "decision", "last_decision")
+        .prefetch_related("versions")
+        .order_by("-id")
     )
-    ids = [row["last"] for row in latest] + [row["last"] for row in reviews]
-    grants: dict[int, tuple] = {}
-    review_of: dict[int, tuple] = {}
-    for batch in batching.in_batches(ids):
-        for pk, hid, workflow, state, decided, proposed in Case.objects.filter(pk__in=batch).values_list(
-            "id", "household_id", "service__workflow", "state", "decided_amount", "proposed_amount"
-        ):
-            (review_of if workflow == "review" else grants)[hid] = (pk, workflow, state, decided, proposed)
-    out = {}
-    for hid, (pk, workflow, _state, decided, proposed) in grants.items():
-        amount = decided if decided is not None else (proposed or Decimal("0"))
-        review = review_of.get(hid)
-        if review and review[0] > pk:
-            if review[2] == wf.REFUSED:
-                continue
-            amount = review[3] if review[3] is not None else amount
-        out[hid] = (workflow, amount)
-    return out
+    lines = list(
+        PaymentLine.objects.for_user(user)
+        .filter(household_id=household_id)
+        .select_related("roll")
+        .order_by("-month", "-id")[:120]
+    )
+    recoveries = list(Recovery.objects.for_user(user).filter(household_id=household_id).select_related("line"))
+    return {
+        "entitlements": ents,
+        "lines": lines,
+        "arrears": [line for line in lines if line.kind == PaymentLine.Kind.ARREARS],
+        "recoveries": recoveries,
+    }
+
+
+def rolls_for(user, month: datetime.date | None = None):
+    require(user, Capability.VIEW_PAYMENTS)
+    qs = PaymentRoll.objects.for_user(user).select_related("county", "prepared_by", "approved_by")
+    if month:
+        qs = qs.filter(month=month)
+    return qs
+
+
+def totals(user, month: datetime.date) -> dict[str, list[dict]]:
+    """The month's committed and payable amounts by benefit, by township and by fund source (民政统计)."""
+    from .kinds import TYPES
+
+    require(user, Capability.VIEW_PAYMENTS)
+    lines = (
+        PaymentLine.objects.for_user(user).filter(roll__month=month).exclude(state__in=("held", "stopped", "reissued"))
+    )
+    by_benefit = list(lines.values("benefit").annotate(n=Count("id"), fen=Sum("amount_fen")).order_by("benefit"))
+    by_township = list(
+        lines.annotate(township=Substr("region_id", 1, 9))
+        .values("township")
+        .annotate(n=Count("id"), fen=Sum("amount_fen"))
+        .order_by("township")
+    )
+    from minzheng.regions.models import Region
+
+    names = dict(
+        Region.objects.filter(code__in=[r["township"] + "000" for r in by_township]).values_list("code", "name")
+    )
+    funds: dict[str, dict] = {}
+    for row in by_benefit:
+        row["name"] = TYPES[row["benefit"]].name if row["benefit"] in TYPES else row["benefit"]
+        row["amount"] = from_fen(row["fen"])
+        fund = TYPES[row["benefit"]].fund if row["benefit"] in TYPES else "—"
+        entry = funds.setdefault(fund, {"fund": fund, "n": 0, "fen": 0})
+        entry["n"] += row["n"]
+        entry["fen"] += row["fen"] or 0
+    for row in by_township:
+        row["name"] = names.get(row["township"] + "000", row["township"])
+        row["amount"] = from_fen(row["fen"])
+    for entry in funds.values():
+        entry["amount"] = from_fen(entry["fen"])
+    return {"benefit": by_benefit, "township": by_township, "fund": list(funds.values())}

@@ -465,6 +465,42 @@ class RefuseForm(ReasonsForm):
     reasons = forms.CharField(label="不予批准的理由", max_length=2000, widget=_textarea(3))
 
 
+class ReviewDecisionForm(ActionForm):
+    """A 动态复核 decision: its reasons (printed on the notice) and the month it takes effect."""
+
+    reasons = forms.CharField(label="决定理由", max_length=2000, widget=_textarea(3))
+    effective_month = forms.CharField(
+        label="生效月份", max_length=7, required=False, help_text="YYYY-MM，默认决定的次月", widget=forms.TextInput()
+    )
+    field_order = ["amount", "months", "reasons", "effective_month", "note"]
+
+
+class ChangeAmountForm(ReviewDecisionForm):
+    amount = _money_field("调整后金额（元/月）")
+
+
+class TaperForm(ReviewDecisionForm):
+    amount = _money_field("渐退期内金额（元/月）")
+    months = forms.IntegerField(label="渐退期（月）", min_value=1, max_value=24)
+
+
+class ReviewStopForm(ReviewDecisionForm):
+    reasons = forms.CharField(label="停止保障的理由", max_length=2000, widget=_textarea(3))
+    transfer_to = forms.ChoiceField(
+        label="转入其他救助",
+        required=False,
+        choices=[("", "不转入"), ("dibao", "符合条件的，转入低保"), ("temp_expense", "符合条件的，给予临时救助")],
+    )
+
+
+class NotifyTerminationForm(ReasonsForm):
+    reasons = forms.CharField(label="终止理由", max_length=2000, widget=_textarea(3))
+
+
+def _refuse_form(action: str, case: Case):
+    return ReviewStopForm if case.service.workflow == "review" else RefuseForm
+
+
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     "complete_materials": CompleteMaterialsForm,
     "reject_intake": RejectIntakeForm,
@@ -484,10 +520,15 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     "extend": ExtendForm,
     "withdraw": WithdrawForm,
     "pay_first": PayFirstForm,
+    "change_amount": ChangeAmountForm,
+    "taper": TaperForm,
+    "suspend": ReviewDecisionForm,
+    "notify_termination": NotifyTerminationForm,
 }
 # Every other action (notify_missing, accept, request_check, end_notice, complete_documents) takes a note only.
 
 
 def action_form(action: str, case: Case, data=None) -> ActionForm:
     """The form for one action on one case, bound to posted data when given."""
-    return ACTION_FORMS.get(action, ActionForm)(data, case=case, auto_id=f"id_{action}_%s")
+    form_class = _refuse_form(action, case) if action == "refuse" else ACTION_FORMS.get(action, ActionForm)
+    return form_class(data, case=case, auto_id=f"id_{action}_%s")

@@ -83,9 +83,6 @@ class Case(models.Model):
     def audit_label(self) -> str:
         return f"{self.number} {self.service.name} {mask_name(self.applicant.name)}"
 
-    def audit_region_code(self) -> str:
-        return self.region_id
-
 
 class CaseEvent(models.Model):
     """One action on a case: who, when, what, from which state to which. Never updated or deleted."""
@@ -139,6 +136,8 @@ class CaseMaterial(models.Model):
 
 class Referral(models.Model):
     """转办: a need outside civil affairs, referred to the department concerned, which reports back."""
+
+    audit_type = "referral"
 
     class Department(models.TextChoices):
         EDUCATION = "education", "教育部门"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from minzheng.accounts.roles import Capability, has_capability, require
+from minzheng.core import forms as staff_forms
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import BootstrapMixin, attach_error
 from minzheng.core.http import staff_view
@@ -54,17 +55,8 @@ class ReferralForm(BootstrapMixin, forms.Form):
         error_messages={"required": "请填写户编号"},
         widget=forms.TextInput(attrs={"placeholder": "如 H000000123"}),
     )
-    department = forms.ChoiceField(
-        label="转办部门",
-        choices=[("", "请选择"), *Referral.Department.choices],
-        error_messages={"required": "请选择转办部门", "invalid_choice": "请选择转办部门"},
-    )
-    need = forms.CharField(
-        label="需求说明",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "请填写转办需求", "max_length": "需求说明不能超过2000字"},
-    )
+    department = staff_forms.choice("转办部门", Referral.Department.choices)
+    need = staff_forms.text("需求说明", 2000, rows=2, required_message="请填写转办需求")
     days = forms.IntegerField(
         label="回复期限（工作日）",
         min_value=1,

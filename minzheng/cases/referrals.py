@@ -47,14 +47,7 @@ def refer(
             due_provisional=deadline.provisional,
             created_by=user,
         )
-        audit.record(
-            audit.Action.CREATE,
-            user=user,
-            object_type="referral",
-            object_id=referral.pk,
-            label=f"转办 {referral.get_department_display()}",
-            region_code=household.region_id,
-        )
+        audit.record(audit.Action.CREATE, user=user, obj=referral, label=f"转办 {referral.get_department_display()}")
     return referral
 
 
@@ -66,12 +59,5 @@ def record_referral_reply(user, referral_id: int, reply: str, today: datetime.da
     referral.reply = values.text(reply, "部门回复", "reply")
     referral.replied_on = today or timezone.localdate()
     referral.save(update_fields=["reply", "replied_on"])
-    audit.record(
-        audit.Action.UPDATE,
-        user=user,
-        object_type="referral",
-        object_id=referral.pk,
-        label=f"转办回复 {referral.get_department_display()}",
-        region_code=referral.region_id,
-    )
+    audit.record(audit.Action.UPDATE, user=user, obj=referral, label=f"转办回复 {referral.get_department_display()}")
     return referral

@@ -15,7 +15,7 @@ from minzheng.policy.models import ServiceItem
 from minzheng.registry.identifiers import parse_identity_number
 from minzheng.registry.models import Household, Membership, Person
 
-from . import eventlog, procedure, steps, values
+from . import decisions, eventlog, procedure, steps, values
 from . import workflows as wf
 from .models import Case, CaseMaterial, Channel
 
@@ -182,8 +182,10 @@ def act(
         case.version = Case.objects.values_list("version", flat=True).get(pk=case.pk)
         handler = steps.HANDLERS[action]
         target, payload, note = handler(case, user, workflow, today, data)
-        eventlog.append(case, user, action, target or case.state, today, payload, note)
+        event = eventlog.append(case, user, action, target or case.state, today, payload, note)
         eventlog.refresh(case)
+        if event is not None and action in decisions.DECISION_ACTIONS:
+            decisions.decided.send(sender=Case, case=case, event=event, user=user, on=today)
         audit.record(audit.Action.UPDATE, user=user, obj=case, detail={"action": action, "state": case.state})
     return case
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from minzheng.core.errors import DomainError
 from minzheng.core.money import parse as parse_amount
-from minzheng.core.months import first_of_next_month
+from minzheng.core.months import add_months, first_of_month, first_of_next_month
 from minzheng.policy.parameters import group, resolve
 
 from . import checking, eventlog, procedure, values
@@ -257,10 +257,90 @@ def _approve(case, user, workflow, today, data):
 
 def _refuse(case, user, workflow, today, data):
     decision_guards(case, workflow)
-    reasons = values.text(data.get("reasons"), "不予批准的理由", "reasons")
+    reasons = values.text(
+        data.get("reasons"), "不予批准的理由" if workflow.code != "review" else "停止保障的理由", "reasons"
+    )
     case.decided_on = today
     Case.objects.filter(pk=case.pk).update(decided_on=today)
-    return wf.REFUSED, {"reasons": reasons}, data.get("note", "")
+    payload = {"reasons": reasons}
+    if workflow.code == "review":
+        payload.update(_review_stop(case, today, data))
+    return wf.REFUSED, payload, data.get("note", "")
+
+
+# ---------------------------------------------------------------- review decisions (动态复核, DB §31–33; TK)
+
+
+def effective_month(data, today: datetime.date) -> datetime.date:
+    """The month a change takes effect (the decision says it): next month by default; an earlier month is allowed
+    (an unreported death or income found late), so what was paid since becomes an overpayment to recover."""
+    raw = str(data.get("effective_month") or "").strip()
+    if not raw:
+        return first_of_next_month(today)
+    try:
+        year, month = (int(part) for part in raw[:7].split("-"))
+        month_start = datetime.date(year, month, 1)
+    except ValueError:
+        raise DomainError(f"生效月份“{raw}”格式错误，应为 YYYY-MM", "invalid_month", field="effective_month") from None
+    if month_start < add_months(first_of_month(today), -24) or month_start > add_months(first_of_month(today), 12):
+        raise DomainError("生效月份应在决定日前24个月至后12个月之间", "invalid_month", field="effective_month")
+    return month_start
+
+
+def _review_stop(case, today, data) -> dict:
+    """停止保障: from the month the decision states; a 特困 termination only after its 7-day notice, from the month
+    after the decision (TK), with the person moved to 低保/临时救助 if eligible (`transfer_to`)."""
+    payload = {"outcome": "stop", "effective_month": effective_month(data, today).isoformat()}
+    notice = case.events.filter(action="notify_termination").order_by("-seq").first()
+    if notice is not None:
+        days = int(notice.data.get("days") or 7)
+        ends = notice.on + datetime.timedelta(days=days)
+        if today < ends:
+            raise DomainError(f"终止供养公示{days}日，{ends:%Y年%m月%d日}期满后方可作出终止决定", "notice_running")
+        payload["effective_month"] = first_of_next_month(today).isoformat()
+        payload["termination_notice"] = {"from": notice.on.isoformat(), "to": ends.isoformat()}
+    transfer = data.get("transfer_to") or ""
+    if transfer not in ("", "dibao", "temp_expense"):
+        raise DomainError("转入救助只能选择低保或临时救助", "invalid_transfer", field="transfer_to")
+    if transfer:
+        payload["transfer_to"] = transfer
+    return payload
+
+
+def _review_decision(outcome: str):
+    def handler(case, user, workflow, today, data):
+        decision_guards(case, workflow)
+        payload = {
+            "outcome": outcome,
+            "effective_month": effective_month(data, today).isoformat(),
+            "reasons": values.text(data.get("reasons"), "决定理由", "reasons"),
+        }
+        if outcome in ("change", "taper"):
+            amount = parse_amount(data.get("amount"), "调整后金额" if outcome == "change" else "渐退期内金额")
+            payload["amount"] = str(amount)
+            case.decided_amount = amount
+        if outcome == "taper":
+            limit = int(resolve("dibao.taper_max_months", case.region_id, today).value)
+            try:
+                months = int(str(data.get("months") or "").strip())
+            except ValueError:
+                raise DomainError("请填写渐退期月数", "invalid_months", field="months") from None
+            if not 1 <= months <= limit:
+                raise DomainError(f"渐退期应为1至{limit}个月", "invalid_months", field="months")
+            payload["months"] = months
+        case.decided_on = today
+        Case.objects.filter(pk=case.pk).update(decided_on=today, decided_amount=case.decided_amount)
+        return wf.APPROVED, payload, data.get("note", "")
+
+    return handler
+
+
+def _notify_termination(case, user, workflow, today, data):
+    if eventlog.has(case, "notify_termination"):
+        raise DomainError("终止供养公示已经发布", "already_notified")
+    days = int(resolve("tekun.termination_notice_days", case.region_id, today).value)
+    reasons = values.text(data.get("reasons"), "终止理由", "reasons")
+    return None, {"reasons": reasons, "days": days, "ends": (today + datetime.timedelta(days=days)).isoformat()}, ""
 
 
 def _deliver_refusal(case, user, workflow, today, data):
@@ -333,4 +413,8 @@ HANDLERS = {
     "withdraw": _withdraw,
     "pay_first": _pay_first,
     "complete_documents": _complete_documents,
+    "change_amount": _review_decision("change"),
+    "taper": _review_decision("taper"),
+    "suspend": _review_decision("suspend"),
+    "notify_termination": _notify_termination,
 }

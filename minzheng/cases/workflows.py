@@ -182,6 +182,8 @@ TEMP_EMERGENCY = Workflow(
 # 动态复核: a recipient household re-examined (scheduled, or after a monitoring warning such as a member's death):
 # investigation and checking as for an application, the township's opinion straight to the county (no public notice:
 # the service item has none), and the county decides to continue (possibly with a new amount) or to stop.
+# The decisions a review may end in (DB §31): continue, change the amount, 渐退, suspend, stop.
+REVIEW_DECISIONS = ("approve", "change_amount", "taper", "suspend", "refuse")
 REVIEW = Workflow(
     "review",
     _actions(
@@ -194,13 +196,18 @@ REVIEW = Workflow(
         Action("first_review", "乡镇提出复核意见", (FIRST_REVIEW,), COUNTY_REVIEW, REVIEWER),
         Action("county_visit", "县级入户核查", (COUNTY_REVIEW,), None, CONFIRM),
         Action("approve", "复核决定：继续保障", (COUNTY_REVIEW,), APPROVED, CONFIRM),
+        Action("change_amount", "复核决定：调整保障金额", (COUNTY_REVIEW,), APPROVED, CONFIRM),
+        Action("taper", "复核决定：渐退", (COUNTY_REVIEW,), APPROVED, CONFIRM),
+        Action("suspend", "复核决定：暂停发放", (COUNTY_REVIEW,), APPROVED, CONFIRM),
+        # 特困 termination (DOMAIN.md §2): posted for 7 days before the stop decision, which then stops next month.
+        Action("notify_termination", "终止救助供养公示", (COUNTY_REVIEW,), None, CONFIRM),
         Action("refuse", "复核决定：停止保障", (COUNTY_REVIEW,), REFUSED, CONFIRM),
         Action("deliver_refusal", "送达停止保障通知书", (REFUSED,), None, CONFIRM),
     ),
     (
-        Clock("review", "复核期限", "submit", "", ("approve", "refuse"), due_key="due_on"),
+        Clock("review", "复核期限", "submit", "", REVIEW_DECISIONS, due_key="due_on"),
         Clock("check", "启动信息核对", "request_check", "check_start_wd", ("record_check", "complete_investigation")),
-        Clock("county", "县级复核决定", "enter:county_review", "county_review_wd", ("approve", "refuse")),
+        Clock("county", "县级复核决定", "enter:county_review", "county_review_wd", REVIEW_DECISIONS),
         Clock("refusal", "书面告知停止保障理由", "refuse", "refusal_notice_wd", ("deliver_refusal",)),
     ),
     "dibao",

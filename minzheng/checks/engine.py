@@ -17,7 +17,7 @@ from django.conf import settings
 from minzheng.exchange import rowstore
 from minzheng.exchange.sources import SOURCES, source_schema
 
-from . import rules
+from . import rules, schemas
 
 
 @dataclass
@@ -79,7 +79,7 @@ class DuckDBRunner:
         self.con = duckdb.connect(config=config)
 
     def bind(self, inputs: EngineInputs) -> None:
-        for name in rules.INPUTS:
+        for name in schemas.INPUTS:
             self.con.register(name, getattr(inputs, name))
         self._bind_sources(inputs.snapshots)
 
@@ -100,7 +100,7 @@ class DuckDBRunner:
     def household_ranges(self, inputs: EngineInputs, size: int) -> list[tuple[int, int]]:
         """The inputs registered whole (as `input_<name>`) and their households split into key ranges of at most
         `size` households each."""
-        for name in rules.INPUTS:
+        for name in schemas.INPUTS:
             self.con.register(f"input_{name}", getattr(inputs, name))
         return self.con.execute(
             "SELECT min(h), max(h) FROM (SELECT h, (row_number() OVER (ORDER BY h) - 1) // $size AS chunk"
@@ -112,7 +112,7 @@ class DuckDBRunner:
         """Bind the households with keys in [low, high] of the inputs `household_ranges` registered: their rows kept
         as tables (each is read by several stages), the snapshots narrowed to their people's range of keys."""
         households = f"household_key BETWEEN {int(low)} AND {int(high)}"
-        # The inputs with rows per household, member or authorisation: the chunk's own (in `rules.INPUTS` order,
+        # The inputs with rows per household, member or authorisation: the chunk's own (in `schemas.INPUTS` order,
         # authorisations before their signers); the rest are shared.
         own = {
             "members": households,
@@ -120,7 +120,7 @@ class DuckDBRunner:
             "authorisations": households,
             "authorised_persons": "authorisation_id IN (SELECT authorisation_id FROM authorisations)",
         }
-        for name in rules.INPUTS:
+        for name in schemas.INPUTS:
             if name in own:
                 self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM input_{name} WHERE {own[name]}")
             else:
@@ -209,7 +209,7 @@ class SQLiteRunner:
         self.con.execute("ATTACH DATABASE ? AS store", (str(store),))
         self.sql = rules.compiled("sqlite")
         self.tables: list[str] = []
-        for name, spec in rules.INPUTS.items():
+        for name, spec in schemas.INPUTS.items():
             self._create(name, spec)
         for code in SOURCES:
             self._create(rules.raw_table_name(code), source_schema(code))
@@ -239,7 +239,7 @@ class SQLiteRunner:
     def bind(self, inputs: EngineInputs) -> None:
         for name in self.tables:
             self.con.execute(f"DELETE FROM {name}")
-        for name, spec in rules.INPUTS.items():
+        for name, spec in schemas.INPUTS.items():
             table = getattr(inputs, name).select(list(spec))
             values = [rowstore.sqlite_values(table.column(i).combine_chunks()) for i in range(table.num_columns)]
             placeholders = ",".join("?" * len(spec))

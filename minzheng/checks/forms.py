@@ -4,30 +4,18 @@ fields into the arguments of one service call; the services decide what is allow
 from django import forms
 from django.utils import timezone
 
-from minzheng.core.forms import BootstrapMixin
+from minzheng.core import forms as staff_forms
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.exchange.sources import CATEGORIES
 
 from .jobs import default_as_of
 
 
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class _Form(BootstrapMixin, forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxSelectMultiple):
-                field.widget.attrs["class"] = "form-check-input"
-
-
-class AuthorisationForm(_Form):
+class AuthorisationForm(staff_forms.StaffForm):
     """授权核对书 (DB §9): the date it was signed, who signed (every current member by default) and which kinds of
     information may be queried (all by default)."""
 
-    signed_on = forms.DateField(label="签署日期", widget=_date_input())
+    signed_on = forms.DateField(label="签署日期", widget=staff_forms.date_input())
     persons = forms.TypedMultipleChoiceField(
         label="签署的家庭成员",
         coerce=int,
@@ -57,13 +45,15 @@ class AuthorisationForm(_Form):
         self.fields["signed_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
 
-class BatchForm(_Form):
+class BatchForm(staff_forms.StaffForm):
     """批量复核: every current recipient household of a region, as of a date."""
 
     region = forms.CharField(
         label="区划代码", max_length=12, help_text="2、4、6、9或12位区划代码，须在本辖区内，例如 130722"
     )
-    as_of = forms.DateField(label="核对基准日", widget=_date_input(), help_text="默认下月1日（下一期发放月份）")
+    as_of = forms.DateField(
+        label="核对基准日", widget=staff_forms.date_input(), help_text="默认下月1日（下一期发放月份）"
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         kwargs.setdefault("initial", {})

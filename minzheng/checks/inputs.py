@@ -19,7 +19,7 @@ from minzheng.policy.catalogue import as_fraction
 from minzheng.policy.parameters import resolve_many
 from minzheng.regions import codes
 
-from . import rules
+from . import schemas
 from .items import ITEMS
 
 PARAM_KEYS = [
@@ -88,7 +88,7 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
     else:
         low, high = codes.subtree_range(region_code)
         where, params = "h.region_id BETWEEN %s AND %s", [low, high]
-    cols: list[list] = [[] for _ in rules.MEMBERS]
+    cols: list[list] = [[] for _ in schemas.MEMBERS]
     with connection.cursor() as cur:
         cur.execute(_MEMBER_SQL.format(where=where), params)
         while batch := cur.fetchmany(100_000):
@@ -107,7 +107,7 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
                 )
                 for col, value in zip(cols, row, strict=True):
                     col.append(value)
-    return arrow.from_columns(rules.MEMBERS, cols)
+    return arrow.from_columns(schemas.MEMBERS, cols)
 
 
 def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
@@ -121,7 +121,7 @@ def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
         (h, p, kind, item, to_fen(amount) or 0)
         for h, p, kind, item, amount in qs.values_list("household_id", "person_id", "kind", "item", "monthly_amount")
     ]
-    return arrow.table(rules.DECLARATIONS, rows)
+    return arrow.table(schemas.DECLARATIONS, rows)
 
 
 def _restrict(qs, household_ids_or_region, prefix: str):
@@ -142,7 +142,7 @@ def authorisations(household_ids_or_region) -> tuple[pa.Table, pa.Table]:
     ]
     through = Authorisation.persons.through.objects.filter(authorisation__in=qs)
     person_rows = list(through.values_list("authorisation_id", "person_id"))
-    return arrow.table(rules.AUTHORISATIONS, auth_rows), arrow.table(rules.AUTHORISED_PERSONS, person_rows)
+    return arrow.table(schemas.AUTHORISATIONS, auth_rows), arrow.table(schemas.AUTHORISED_PERSONS, person_rows)
 
 
 # ---------------------------------------------------------------------------------------------------- parameters
@@ -207,11 +207,11 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.
             common[f"{prefix}_num"], common[f"{prefix}_den"] = num, den
         for area, key in (("urban", "dibao.standard_urban"), ("rural", "dibao.standard_rural")):
             row = dict(common, area_type=area, std=to_fen(v[key]))
-            param_rows.append(tuple(row[c] for c in rules.PARAMS))
+            param_rows.append(tuple(row[c] for c in schemas.PARAMS))
         extra = {s.strip() for s in str(v["dibao.extra_excluded_items"]).split(",") if s.strip()}
         for item in ITEMS.values():
             item_rows.append((county, item.code, item.role, item.counted and item.code not in extra))
-    return arrow.table(rules.PARAMS, param_rows), arrow.table(rules.ITEM_RULES, item_rows), record
+    return arrow.table(schemas.PARAMS, param_rows), arrow.table(schemas.ITEM_RULES, item_rows), record
 
 
 # ------------------------------------------------------------------------------------------ one call per execution

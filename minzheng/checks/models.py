@@ -1,9 +1,9 @@
 """核对 (economic-status checking): the household's authorisation, the investigation's declarations, and check runs
 and results. The departmental rows the rules read are the exchange app's snapshots."""
 
-from django.conf import settings
 from django.db import models
 
+from minzheng.core import fields
 from minzheng.core.masking import mask_name
 from minzheng.core.runs import BatchRun
 from minzheng.core.scoping import ScopedQuerySet
@@ -31,14 +31,7 @@ class Authorisation(models.Model):
     signed_on = models.DateField("签署日期")
     valid_until = models.DateField("有效期至")
     revoked_on = models.DateField("撤回日期", null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="登记人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = fields.staff("登记人")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 
     objects = AuthorisationQuerySet.as_manager()
@@ -73,7 +66,7 @@ class CheckRun(BatchRun):
     households = models.PositiveIntegerField("核对户数", default=0)
 
     objects = ScopedQuerySet.as_manager()
-    audit_run_type = "check_run"
+    audit_type = "check_run"
 
     class Meta:
         verbose_name = verbose_name_plural = "核对运行"
@@ -143,9 +136,6 @@ class CheckResult(models.Model):
     def audit_label(self) -> str:
         return f"核对报告 {self.pk}（家庭 {self.household.number}）"
 
-    def audit_region_code(self) -> str:
-        return self.region_id
-
     @property
     def verdict_label(self) -> str:
         if self.change == self.Change.NOT_CHECKED or self.authorisation_id is None:
@@ -190,14 +180,7 @@ class Declaration(models.Model):
     note = models.CharField("说明", max_length=200, blank=True)
     valid_from = models.DateField("起始日期")
     valid_until = models.DateField("截止日期", null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="登记人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = fields.staff("登记人")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 
     class Meta:

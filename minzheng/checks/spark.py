@@ -13,7 +13,7 @@ from minzheng.core import spark as sparks
 from minzheng.exchange.files import cluster_uri
 from minzheng.exchange.sources import SOURCES, file_schema, source_schema
 
-from . import rules
+from . import rules, schemas
 from .engine import EngineInputs, normalise, stages_for
 
 
@@ -31,7 +31,7 @@ class SparkRunner:
     def bind(self, inputs: EngineInputs) -> None:
         from pyspark.sql import functions as F
 
-        for name, spec in rules.INPUTS.items():
+        for name, spec in schemas.INPUTS.items():
             self._view(sparks.frame(self.spark, getattr(inputs, name), spec), name)
         for code in SOURCES:
             spec = source_schema(code)

@@ -232,13 +232,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stats = [(label, (run.stats or {}).get(key)) for key, label in STAT_LABELS.items() if key in (run.stats or {})]
     sources = reports.sources_read(run) if run.status == CheckRun.Status.COMPLETE else []
     audit.record(
-        audit.Action.VIEW,
-        user=request.user,
-        object_type="check_run",
-        object_id=run.pk,
-        label=f"批量复核差异 {run.pk}",
-        region_code=run.region_id,
-        detail={"change": change},
+        audit.Action.VIEW, user=request.user, obj=run, label=f"批量复核差异 {run.pk}", detail={"change": change}
     )
     return render(
         request,
@@ -311,15 +305,8 @@ def run_export(request: HttpRequest, pk: int) -> HttpResponse:
         sheet.write_number(count, 10, float(r.per_capita_income), money)
         sheet.write_number(count, 11, r.pk)
     book.close()
-    audit.record(
-        audit.Action.EXPORT,
-        user=request.user,
-        object_type="check_run",
-        object_id=run.pk,
-        label=f"批量复核差异导出 {run.pk}",
-        region_code=run.region_id,
-        detail={"change": change, "rows": count, "format": "xlsx"},
-    )
+    detail = {"change": change, "rows": count, "format": "xlsx"}
+    audit.record(audit.Action.EXPORT, user=request.user, obj=run, label=f"批量复核差异导出 {run.pk}", detail=detail)
     name = f"批量复核差异-{run.region.name}-{run.as_of:%Y%m%d}-{timezone.localdate():%Y%m%d}.xlsx"
     response = HttpResponse(
         buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -53,12 +53,15 @@ def record(
     region_code: str = "",
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Append one entry. `obj` may provide `audit_type`, `audit_label()` and `audit_region_code()`."""
+    """Append one entry. `obj` may provide `audit_type`, `audit_label()` and `audit_region_code()` (else its
+    `region_id`, where it has one)."""
     if obj is not None:
         object_type = object_type or getattr(obj, "audit_type", obj._meta.model_name)
         object_id = object_id or obj.pk
         label = label or (obj.audit_label() if hasattr(obj, "audit_label") else str(obj))
-        region_code = region_code or (obj.audit_region_code() if hasattr(obj, "audit_region_code") else "")
+        region_code = region_code or (
+            obj.audit_region_code() if hasattr(obj, "audit_region_code") else getattr(obj, "region_id", "") or ""
+        )
     ctx = current_request_context()
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     with transaction.atomic():

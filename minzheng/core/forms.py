@@ -27,3 +27,67 @@ class BootstrapMixin:
             if isinstance(field.widget, forms.CheckboxInput):
                 css = "form-check-input"
             field.widget.attrs.setdefault("class", css)
+
+
+class StaffForm(BootstrapMixin, forms.Form):
+    """A staff page's form: Bootstrap classes, and check boxes and radio buttons styled as such."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                field.widget.attrs["class"] = "form-check-input"
+
+
+# Fields with their Chinese messages, worded the same everywhere: 请填写X / 请选择X / X不能超过N字 / X格式错误.
+
+
+def text(
+    label: str, max_length: int, *, rows: int | None = None, required: bool = True, required_message: str = "", **kwargs
+) -> forms.CharField:
+    if rows:
+        kwargs["widget"] = forms.Textarea(attrs={"rows": rows})
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        error_messages={
+            "required": required_message or f"请填写{label}",
+            "max_length": f"{label}不能超过{max_length}字",
+        },
+        **kwargs,
+    )
+
+
+def choice(
+    label: str, choices=(), *, blank: bool = True, required: bool = True, message: str = "", **kwargs
+) -> forms.ChoiceField:
+    """A choice; `blank` puts 请选择 first (a select that starts empty)."""
+    message = message or f"请选择{label}"
+    return forms.ChoiceField(
+        label=label,
+        choices=[("", "请选择"), *choices] if blank else list(choices),
+        required=required,
+        error_messages={"required": message, "invalid_choice": message},
+        **kwargs,
+    )
+
+
+def date_input(*, not_after_today: bool = False) -> forms.DateInput:
+    """The browser's date picker (ISO dates); `not_after_today` caps it at today."""
+    attrs = {"type": "date"}
+    if not_after_today:
+        from django.utils import timezone
+
+        attrs["max"] = timezone.localdate().isoformat()
+    return forms.DateInput(attrs=attrs, format="%Y-%m-%d")
+
+
+def day(label: str, *, not_after_today: bool = True, required: bool = True, **kwargs) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=date_input(not_after_today=not_after_today),
+        error_messages={"required": f"请填写{label}", "invalid": f"{label}格式错误"},
+        **kwargs,
+    )

@@ -50,8 +50,10 @@ def parse(
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
-        raise DomainError(f"{label}应为数字", "invalid_amount", field=field) from None
-    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
+        value = None
+    if value is None or not value.is_finite():
+        raise DomainError(f"{label}应为数字", "invalid_amount", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
         raise DomainError(f"{label}应大于0" if not allow_zero else f"{label}不能为负数", "invalid_amount", field=field)
     if maximum is not None and value > maximum:
         raise DomainError(f"{label}过大，请核对", "invalid_amount", field=field)

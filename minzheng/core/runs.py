@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.db import close_old_connections, connection, models
 from django.utils import timezone
+
+from . import fields
 
 Progress = Callable[[int, str], None]
 
@@ -37,20 +38,13 @@ class BatchRun(models.Model):
     parameters = models.JSONField("适用参数", default=dict, blank=True)
     stats = models.JSONField("统计", default=dict, blank=True)
     error = models.TextField("错误", blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="发起人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    started_by = fields.staff("发起人")
     created_at = models.DateTimeField("发起时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
-    audit_run_type = "batch_run"  # the audit log's object type for this kind of run
+    audit_type = "batch_run"  # the audit log's object type for this kind of run
 
     class Meta:
         abstract = True
@@ -149,7 +143,7 @@ def create(model, *, user, label: str, region_code: str, detail: dict | None = N
         audit.record(
             audit.Action.CHECK,
             user=user,
-            object_type=model.audit_run_type,
+            object_type=model.audit_type,
             object_id=run.pk,
             label=label + ("" if user else "（系统定时）"),
             region_code=region_code,

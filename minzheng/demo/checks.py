@@ -37,33 +37,25 @@ households pass the 低保 income and asset tests, about 6 % are 低保边缘 an
 import datetime
 import hashlib
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from minzheng.checks import inputs
 from minzheng.checks.engine import execute
-from minzheng.checks.models import Authorisation, Declaration
-from minzheng.core import audit
 from minzheng.core.errors import DomainError
-from minzheng.core.months import add_months
 from minzheng.exchange.models import Snapshot
-from minzheng.exchange.sources import CATEGORIES, SOURCES
-from minzheng.policy.catalogue import spec
-from minzheng.policy.models import Parameter
-from minzheng.policy.parameters import resolve
+from minzheng.exchange.sources import SOURCES
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
+
+from . import investigations, parameters, sql, words
 
 DEMO_BASIS = "演示数据：示例值，非官方标准"
 FORMATS = ("csv", "xlsx", "parquet")
@@ -73,149 +65,7 @@ MALFORMED_SHARE = 0.005  # rows per file spoilt the ways staff files are spoilt
 
 Progress = Callable[[str], None]
 
-# --------------------------------------------------------------------------------------------------- parameters
-
-
-def demo_parameter_values() -> tuple[datetime.date, str, dict[str, object]]:
-    """(effective_from, basis, {key: value}) from demo/parameters.toml, each value validated against its key's spec."""
-    data = tomllib.loads(resources.files("minzheng.demo").joinpath("parameters.toml").read_text("utf-8"))
-    values = {key: spec(key).parse(raw) for key, raw in data["values"].items()}
-    return data["effective_from"], data["basis"], values
-
-
-def city_code(prefix: str) -> str:
-    """The prefecture (地级) a prefix lies in, canonical; a province prefix stays the province."""
-    prefix = (prefix or "").strip()
-    if not prefix.isdigit() or len(prefix) not in (2, 4, 6, 9, 12):
-        raise DomainError(f"区划前缀“{prefix}”格式错误：应为2、4、6、9或12位数字", "invalid_region_code")
-    return region_codes.canonical(prefix[:4] if len(prefix) >= 4 else prefix)
-
-
-def load_demo_parameters(region_prefix: str) -> int:
-    """Store the illustrative demo values for the prefix's prefecture (idempotent); returns how many rows were new.
-    A value already stored for the same key, region and date is left as it is (values in force are never edited)."""
-    region = city_code(region_prefix)
-    if not Region.objects.filter(code=region).exists():
-        raise DomainError(
-            f"区划“{region}”尚未导入：请先运行 minzheng import_regions --prefix {region_prefix}", "unknown_region"
-        )
-    effective_from, basis, values = demo_parameter_values()
-    existing = set(
-        Parameter.objects.filter(region_id=region, effective_from=effective_from, key__in=values).values_list(
-            "key", flat=True
-        )
-    )
-    new = [
-        Parameter(key=key, region_id=region, effective_from=effective_from, value=value, basis=basis)
-        for key, value in values.items()
-        if key not in existing
-    ]
-    with transaction.atomic():
-        Parameter.objects.bulk_create(new)
-    return len(new)
-
-
 # ------------------------------------------------------------------------------------------ the generating SQL
-
-# Employers withholding wage tax (fictitious names in the style of the region's firms), banks, business names.
-_EMPLOYERS_FORMAL = [
-    "张家口宏达建筑工程有限公司",
-    "张家口恒信商贸有限公司",
-    "宣化鑫源机械制造有限公司",
-    "张北县风电运维服务有限公司",
-    "张家口市第三中学",
-    "张家口市中心医院",
-    "张家口冀北物流有限公司",
-    "怀来县葡萄酒业有限公司",
-    "崇礼区冰雪旅游服务有限公司",
-    "张家口市城市供热有限公司",
-    "张家口银行股份有限公司",
-    "张家口市公共交通有限公司",
-    "蔚县剪纸文化传媒有限公司",
-    "万全区玉米种业有限公司",
-]
-_EMPLOYERS_INFORMAL = [
-    "张北县兴旺建筑劳务队",
-    "康保县农民专业合作社",
-    "尚义县马铃薯种植合作社",
-    "沽源县奶牛养殖场",
-    "张家口市家政服务中心",
-    "怀安县运输服务部",
-    "阳原县毛皮加工厂",
-    "赤城县温泉度假村",
-]
-_BANKS = [
-    "中国农业银行",
-    "中国邮政储蓄银行",
-    "张家口农村商业银行",
-    "中国工商银行",
-    "中国建设银行",
-    "中国银行",
-    "张家口银行",
-]
-_ONLINE = ["支付宝（余额宝）", "微信支付（零钱通）", "京东金融"]
-_SHOP_WORDS = ["宏福", "鑫源", "兴旺", "永盛", "顺达", "金穗", "恒泰", "福来", "德顺", "丰收"]
-_SHOP_KINDS = ["便利店", "饭店", "养殖场", "汽车修理部", "超市", "种植专业合作社", "建材店", "理发店"]
-_PROVINCE_ABBR = {
-    "11": "京", "12": "津", "13": "冀", "14": "晋", "15": "蒙", "21": "辽", "22": "吉", "23": "黑", "31": "沪",
-    "32": "苏", "33": "浙", "34": "皖", "35": "闽", "36": "赣", "37": "鲁", "41": "豫", "42": "鄂", "43": "湘",
-    "44": "粤", "45": "桂", "46": "琼", "50": "渝", "51": "川", "52": "贵", "53": "云", "54": "藏", "61": "陕",
-    "62": "甘", "63": "青", "64": "宁", "65": "新",
-}  # fmt: skip
-_DISABILITY_DIGIT = {
-    "visual": 1,
-    "hearing": 2,
-    "speech": 3,
-    "physical": 4,
-    "intellectual": 5,
-    "mental": 6,
-    "multiple": 7,
-}
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def _sql_list(items: list[str]) -> str:
-    return "[" + ", ".join("'" + s.replace("'", "''") + "'" for s in items) + "]"
-
-
-def _pick(items: list[str], key: str, tag: str) -> str:
-    """One of `items`, chosen by a hash of `key` (a SQL expression)."""
-    return f"{_sql_list(items)}[1 + CAST(hash({key}, '{tag}', getvariable('seed')) % {len(items)} AS INTEGER)]"
-
-
-def _macros(con: duckdb.DuckDBPyConnection, seed: int, as_of: datetime.date, ref: datetime.date) -> None:
-    """Deterministic randomness: u() uniform in (0, 1), nrm() standard normal (Box–Muller), both hashes of a key."""
-    con.execute(f"SET VARIABLE seed = {int(seed)}")
-    con.execute(f"SET VARIABLE authorised_sample = {AUTHORISED_SAMPLE}")
-    con.execute(f"SET VARIABLE unmatched_share = {UNMATCHED_SHARE}")
-    con.execute(f"SET VARIABLE malformed_share = {MALFORMED_SHARE}")
-    con.execute(f"SET VARIABLE as_of = DATE '{as_of.isoformat()}'")
-    con.execute(f"SET VARIABLE ref = DATE '{ref.isoformat()}'")
-    id_sum = " + ".join(f"CAST(substr(b, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_ID_WEIGHTS))
-    org_sum = " + ".join(
-        f"CAST(substr(b, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate((3, 7, 9, 10, 5, 8, 4, 2))
-    )
-    uscc_sum = " + ".join(
-        f"(position(substr(b, {i + 1}, 1) IN '{_USCC_ALPHABET}') - 1) * {pow(3, i, 31)}" for i in range(17)
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE MACRO u(k, tag) AS (CAST(hash(k, tag, getvariable('seed')) % 1000000 AS DOUBLE) + 0.5) / 1e6;
-        CREATE OR REPLACE MACRO nrm(k, tag) AS sqrt(-2.0 * ln(u(k, tag || '.1'))) * cos(2.0 * pi() * u(k, tag || '.2'));
-        CREATE OR REPLACE MACRO clamp(x, lo, hi) AS greatest(lo, least(hi, x));
-        CREATE OR REPLACE MACRO yuan(x) AS CAST(round(x, 2) AS DECIMAL(18, 2));
-        CREATE OR REPLACE MACRO lognormal(median, sigma, k, tag) AS exp(ln(median) + sigma * nrm(k, tag));
-        CREATE OR REPLACE MACRO days_back(k, tag, lo, hi) AS
-            CAST(getvariable('ref') - CAST(lo + floor(u(k, tag) * (hi - lo)) AS INTEGER) AS DATE);
-        CREATE OR REPLACE MACRO id_check(b) AS substr('10X98765432', ({id_sum}) % 11 + 1, 1);
-        CREATE OR REPLACE MACRO org_code(b) AS b || CASE (11 - ({org_sum}) % 11) % 11 WHEN 10 THEN 'X'
-            ELSE CAST((11 - ({org_sum}) % 11) % 11 AS VARCHAR) END;
-        CREATE OR REPLACE MACRO uscc(b) AS b || substr('{_USCC_ALPHABET}', (31 - ({uscc_sum}) % 31) % 31 + 1, 1);
-        CREATE OR REPLACE MACRO digits(k, tag, n) AS lpad(CAST(hash(k, tag, getvariable('seed')) % CAST(pow(10, n) AS UBIGINT)
-            AS VARCHAR), n, '0');
-        """
-    )
 
 
 def _last_term_start(ref: datetime.date, month: int) -> datetime.date:
@@ -225,7 +75,7 @@ def _last_term_start(ref: datetime.date, month: int) -> datetime.date:
 
 
 def build_people(con: duckdb.DuckDBPyConnection) -> None:
-    """From `members_in` (rules.MEMBERS) and `cases_in` (CASES): `people` (living members with their age and draws),
+    """From `members_in` (schemas.MEMBERS) and `cases_in` (investigations.CASES): `people` (living members with their age and draws),
     `hh` (households), `workers` (the employed, with a monthly wage) and `support` (elderly supported by children)."""
     con.execute(
         """
@@ -327,7 +177,7 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
     """One table `src_<code>` per source: (person_key, id_number, declared fields...), from `people`, `workers` and
     `support` (build_people)."""
     sep, mar = _last_term_start(ref, 9), _last_term_start(ref, 3)
-    province = _PROVINCE_ABBR.get(city[:2], "")
+    province = words.PROVINCE_ABBR.get(city[:2], "")
     # The plate's letter stands for the prefecture (in Hebei A 石家庄 … G 张家口, in code order).
     number = int(city[2:4] or 1)
     plate = province + ("ABCDEFGHJKLMNPQRSTUVWXYZ"[number - 1] if 1 <= number <= 24 else "A")
@@ -336,8 +186,8 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
         f"""
         CREATE OR REPLACE TABLE src_wage AS
         SELECT person_key, id_number, month,
-               CASE WHEN formal THEN {_pick(_EMPLOYERS_FORMAL, "id_number", "employer")}
-                    ELSE {_pick(_EMPLOYERS_INFORMAL, "id_number", "employer")} END AS employer,
+               CASE WHEN formal THEN {sql.pick(words.EMPLOYERS_FORMAL, "id_number", "employer")}
+                    ELSE {sql.pick(words.EMPLOYERS_INFORMAL, "id_number", "employer")} END AS employer,
                gross_wage,
                CASE WHEN formal THEN yuan(greatest(0, gross_wage - 5000 - social) * 0.03) END AS tax_paid,
                CASE WHEN formal THEN social END AS social_contribution
@@ -404,21 +254,21 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
                       * exp(1.0 * z + CASE WHEN age >= 60 THEN 0.3 ELSE 0 END) AS wealth
             FROM people WHERE age >= 18
         )
-        SELECT person_key, id_number, {_pick(_BANKS, "id_number", "bank")} AS institution, 'deposit' AS product,
+        SELECT person_key, id_number, {sql.pick(words.BANKS, "id_number", "bank")} AS institution, 'deposit' AS product,
                yuan(wealth) AS balance, yuan(wealth * 0.012) AS annual_income
         FROM adults WHERE u(id_number, 'has_deposit') < CASE WHEN z < -1 THEN 0.75 ELSE 0.9 END
         UNION ALL
-        SELECT person_key, id_number, {_pick(_BANKS, "id_number", "bank2")}, 'deposit',
+        SELECT person_key, id_number, {sql.pick(words.BANKS, "id_number", "bank2")}, 'deposit',
                yuan(wealth * 0.4 * u(id_number, 'deposit2')), yuan(wealth * 0.4 * u(id_number, 'deposit2') * 0.012)
         FROM adults WHERE u(id_number, 'has_deposit2') < 0.25
         UNION ALL
-        SELECT person_key, id_number, {_pick(_BANKS, "id_number", "bank3")},
+        SELECT person_key, id_number, {sql.pick(words.BANKS, "id_number", "bank3")},
                ['wealth', 'fund', 'securities', 'insurance'][1 + CAST(hash(id_number, 'product', getvariable('seed')) % 4 AS INTEGER)],
                yuan(lognormal(50000, 0.8, id_number, 'product_balance') * exp(0.6 * z)),
                yuan(lognormal(50000, 0.8, id_number, 'product_balance') * exp(0.6 * z) * 0.025)
         FROM adults WHERE z > 0.3 AND u(id_number, 'has_product') < 0.3
         UNION ALL
-        SELECT person_key, id_number, {_pick(_ONLINE, "id_number", "online")}, 'online',
+        SELECT person_key, id_number, {sql.pick(words.ONLINE, "id_number", "online")}, 'online',
                yuan(lognormal(2500, 0.9, id_number, 'online_balance')), yuan(lognormal(2500, 0.9, id_number, 'online_balance') * 0.015)
         FROM adults WHERE age < 55 AND u(id_number, 'has_online') < 0.4;
 
@@ -480,8 +330,8 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
         CREATE OR REPLACE TABLE src_business AS
         SELECT person_key, id_number,
                uscc('92' || substr(id_number, 1, 6) || org_code(digits(id_number, 'org', 8))) AS uscc,
-               {_pick(_SHOP_WORDS, "id_number", "shop_word")}
-                   || {_pick(_SHOP_KINDS, "id_number", "shop_kind")} AS name,
+               {sql.pick(words.SHOP_WORDS, "id_number", "shop_word")}
+                   || {sql.pick(words.SHOP_KINDS, "id_number", "shop_kind")} AS name,
                'legal_rep' AS role, status,
                CASE WHEN status = 'active' THEN yuan(round(CASE WHEN z > 0.3 THEN lognormal(4500, 0.5, id_number, 'profit')
                                                             ELSE 800 + 1200 * u(id_number, 'profit') END, -1)) END
@@ -495,7 +345,7 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
         )
         UNION ALL
         SELECT person_key, id_number, uscc('91' || substr(id_number, 1, 6) || org_code(digits(id_number, 'org2', 8))),
-               {_pick(_EMPLOYERS_FORMAL, "id_number", "invest")}, 'investor', 'active', NULL
+               {sql.pick(words.EMPLOYERS_FORMAL, "id_number", "invest")}, 'investor', 'active', NULL
         FROM people WHERE z > 1.2 AND age BETWEEN 25 AND 70 AND u(id_number, 'investor') < 0.1;
 
         CREATE OR REPLACE TABLE src_housing_fund AS
@@ -530,7 +380,7 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
 
         CREATE OR REPLACE TABLE src_disability AS
         SELECT person_key, id_number,
-               id_number || CASE dis_cat {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _DISABILITY_DIGIT.items())} END
+               id_number || CASE dis_cat {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in words.DISABILITY_DIGIT.items())} END
                    || CAST(dis_grade AS VARCHAR) AS certificate_no,
                dis_cat AS category, CAST(dis_grade AS VARCHAR) AS grade,
                days_back(id_number, 'certified_on', 120, 3600) AS issued_on
@@ -569,99 +419,6 @@ def build_sources(con: duckdb.DuckDBPyConnection, *, ref: datetime.date, city: s
     )
 
 
-def _hash_key(columns: list[str]) -> str:
-    return f"hash({', '.join(columns)}, getvariable('seed'))"
-
-
-def _text_columns(code: str, chinese: bool = False) -> list[tuple[str, str, str]]:
-    """(field name, label, SQL text expression) per field of a source, in declared order. `chinese`: coded values as
-    their Chinese labels (存续, 小型汽车), as staff spreadsheets have them; machine deliveries keep the codes."""
-    out = []
-    for f in SOURCES[code].fields:
-        if f.kind == "date":
-            expr = f"strftime({f.name}, '%Y-%m-%d')"
-        elif f.kind == "month":
-            expr = f"strftime({f.name}, '%Y-%m')"
-        elif f.kind == "code" and chinese:
-            whens = " ".join(f"WHEN '{value}' THEN '{label}'" for value, label in f.choices.items())
-            expr = f"CASE CAST({f.name} AS VARCHAR) {whens} ELSE CAST({f.name} AS VARCHAR) END"
-        else:
-            expr = f"CAST({f.name} AS VARCHAR)"
-        out.append((f.name, f.label, expr))
-    return out
-
-
-def delivery_sql(code: str, chinese: bool = False) -> str:
-    """The source's rows as a department delivers them: text columns in declared order, in the department's own row
-    order, with some people the registry does not know and some malformed rows."""
-    columns = _text_columns(code, chinese)
-    names = [name for name, _, _ in columns]
-    money = next((f.name for f in SOURCES[code].fields if f.kind == "money"), None)
-    dated = next((f for f in SOURCES[code].fields if f.kind in ("date", "month")), None)
-    text = ", ".join(f"{expr} AS {name}" for name, _, expr in columns)
-    spoil = {
-        # a wrong check digit, an old 15-digit number, an impossible date, text in an amount
-        "id_number": (
-            "CASE bad WHEN 0 THEN substr(id_number, 1, 17) || CASE substr(id_number, 18, 1) WHEN '0' THEN '1' ELSE '0' END"
-            " WHEN 1 THEN substr(id_number, 1, 6) || substr(id_number, 9, 9) ELSE id_number END"
-        )
-    }
-    if dated is not None:
-        impossible = "'13'" if dated.kind == "month" else "'02-30'"
-        spoil[dated.name] = f"CASE WHEN bad = 2 THEN substr({dated.name}, 1, 5) || {impossible} ELSE {dated.name} END"
-    if money is not None:
-        spoil[money] = f"CASE WHEN bad = 3 THEN '约' || {money} || '元' ELSE {money} END"
-    spoilt = ", ".join(f"CASE WHEN bad IS NULL THEN {n} ELSE {spoil[n]} END AS {n}" if n in spoil else n for n in names)
-    row_key = _hash_key([*names, f"'{code}'"])
-    return f"""
-        WITH t AS (SELECT id_number, person_key, {text} FROM src_{code}),
-        fake AS (
-            SELECT * REPLACE (b || id_check(b) AS id_number) FROM (
-                SELECT *, substr(id_number, 1, 14) || '9' || digits(id_number, 'unmatched_seq', 2) AS b
-                FROM t WHERE u(id_number, 'unmatched.{code}') < getvariable('unmatched_share')
-            )
-        ),
-        rows AS (
-            SELECT {", ".join(names)} FROM t
-            UNION ALL
-            SELECT {", ".join(names)} FROM fake f WHERE NOT EXISTS (SELECT 1 FROM members_in m WHERE m.id_number = f.id_number)
-        ),
-        judged AS (
-            SELECT *, {row_key} AS k,
-                   CASE WHEN u(CAST({row_key} AS VARCHAR), 'malformed') < getvariable('malformed_share')
-                        THEN CAST(hash(CAST({row_key} AS VARCHAR), 'how', getvariable('seed')) % 4 AS INTEGER) END AS bad
-            FROM rows
-        )
-        SELECT {spoilt} FROM judged ORDER BY k, {", ".join(names)}
-    """
-
-
-def write_delivery(con: duckdb.DuckDBPyConnection, code: str, path: Path, file_format: str) -> int:
-    """Write one source's delivery file with Chinese column labels (field names in Parquet); returns its rows."""
-    labels = {name: label for name, label, _ in _text_columns(code)}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE delivery AS {delivery_sql(code, chinese=file_format != 'parquet')}")
-    target = str(path).replace("'", "''")
-    if file_format == "parquet":
-        con.execute(f"COPY delivery TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-    elif file_format == "csv":
-        labelled = ", ".join(f'{name} AS "{label}"' for name, label in labels.items())
-        con.execute(f"COPY (SELECT {labelled} FROM delivery) TO '{target}' (FORMAT csv, HEADER true)")
-    else:
-        import xlsxwriter
-
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-        sheet = book.add_worksheet(SOURCES[code].name[:31].replace("/", "、"))
-        sheet.write_row(0, 0, list(labels.values()))
-        cursor = con.execute("SELECT * FROM delivery")
-        row = 1
-        while batch := cursor.fetchmany(50_000):
-            for values in batch:
-                sheet.write_row(row, 0, ["" if v is None else v for v in values])
-                row += 1
-        book.close()
-    return con.execute("SELECT count(*) FROM delivery").fetchall()[0][0]
-
-
 # --------------------------------------------------------------------------------------------- the whole demo
 
 
@@ -694,14 +451,14 @@ class CheckDataResult:
 
 
 def snapshots_exist(prefix: str) -> bool:
-    low, high = region_codes.subtree_range(city_code(prefix))
+    low, high = region_codes.subtree_range(parameters.city_code(prefix))
     return Snapshot.objects.filter(region_id__gte=low, region_id__lte=high).exists()
 
 
 class Generation:
     """A DuckDB connection holding one region's generated data: `people`, `hh`, `workers`, `support` and one
-    `src_<code>` table per source. `members` is an Arrow table with rules.MEMBERS' columns (or a query giving them),
-    `cases` one with CASES'."""
+    `src_<code>` table per source. `members` is an Arrow table with schemas.MEMBERS' columns (or a query giving them),
+    `cases` one with investigations.CASES'."""
 
     def __init__(
         self,
@@ -718,12 +475,20 @@ class Generation:
     ):
         self.con = duckdb.connect(database, config=config or {})
         self.city = city
-        _macros(self.con, seed, as_of, ref)
+        sql.macros(
+            self.con,
+            seed,
+            ref,
+            as_of=as_of,
+            authorised_sample=AUTHORISED_SAMPLE,
+            unmatched_share=UNMATCHED_SHARE,
+            malformed_share=MALFORMED_SHARE,
+        )
         if isinstance(members, str):  # a query (e.g. over Parquet files), for populations too large for memory
             self.con.execute(f"CREATE TABLE members_in AS {members}")
         else:
             self.con.register("members_in", members)
-        self.con.register("cases_in", cases if cases is not None else CASES.empty_table())
+        self.con.register("cases_in", cases if cases is not None else investigations.CASES.empty_table())
         build_people(self.con)
         build_sources(self.con, ref=ref, city=city, region_name=city_name)
         self.ref = ref
@@ -737,7 +502,7 @@ class Generation:
         out = {}
         for code in SOURCES:
             path = folder / f"{code}-{self.city[:6]}-{self.ref:%Y%m%d}.{file_format}"
-            out[code] = (path, write_delivery(self.con, code, path, file_format))
+            out[code] = (path, sql.write_delivery(self.con, SOURCES[code], path, file_format))
         return out
 
     def close(self) -> None:
@@ -757,7 +522,7 @@ def _start(prefix: str, as_of: datetime.date | None, seed: int) -> tuple[Generat
     # delivered is dated after today). A run dated on the first of the month reads it, as a real one would.
     ref = min(as_of, today).replace(day=1) - datetime.timedelta(days=1)
     region = region_codes.canonical(prefix)
-    city = city_code(prefix)
+    city = parameters.city_code(prefix)
     city_region = Region.objects.filter(code=city).first()
     if city_region is None:
         raise DomainError(f"区划“{city}”尚未导入：请先运行 minzheng import_regions --prefix {prefix}", "unknown_region")
@@ -767,7 +532,13 @@ def _start(prefix: str, as_of: datetime.date | None, seed: int) -> tuple[Generat
             f"区划“{prefix}”下没有家庭数据：请先运行 minzheng generate_population --prefix {prefix}", "no_population"
         )
     generation = Generation(
-        members, seed=seed, as_of=as_of, ref=ref, city=city, city_name=city_region.name, cases=region_cases(region)
+        members,
+        seed=seed,
+        as_of=as_of,
+        ref=ref,
+        city=city,
+        city_name=city_region.name,
+        cases=investigations.region_cases(region),
     )
     return generation, members, region, city
 
@@ -797,7 +568,7 @@ def generate_check_data(
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    created = load_demo_parameters(prefix)
+    created = parameters.load_demo_parameters(prefix)
     generation, members, region, city = _start(prefix, as_of, seed)
     as_of, ref = as_of or timezone.localdate(), generation.ref
     result = CheckDataResult(
@@ -835,7 +606,7 @@ def generate_check_data(
         timings["import"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        result.authorisations, result.declarations = _investigations(generation.con, region, city, as_of, ref)
+        result.authorisations, result.declarations = investigations.record(generation.con, region, city, as_of, ref)
         timings["authorisations"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -844,167 +615,6 @@ def generate_check_data(
     timings["total"] = time.perf_counter() - started
     result.seconds = {k: round(v, 2) for k, v in timings.items()}
     return result
-
-
-# ------------------------------------------------------------------------------- authorisations and declarations
-
-
-CASES = pa.schema(
-    [
-        ("household_key", pa.int64()),
-        ("case_id", pa.int64()),
-        ("submitted_on", pa.date32()),
-        ("signed", pa.bool_()),
-        ("workflow", pa.string()),
-        ("state", pa.string()),
-    ]
-)
-
-
-def region_cases(region: str) -> pa.Table:
-    """The latest case of each household in the region (CASES)."""
-    from minzheng.cases.models import Case
-
-    low, high = region_codes.subtree_range(region)
-    rows = (
-        Case.objects.filter(household__region_id__gte=low, household__region_id__lte=high)
-        .order_by("household_id", "-id")
-        .values_list("household_id", "id", "submitted_on", "authorisation_signed", "service__workflow", "state")
-    )
-    latest: dict[int, tuple] = {}
-    for row in rows:
-        latest.setdefault(row[0], row)
-    return pa.Table.from_pylist([dict(zip(CASES.names, row, strict=True)) for row in latest.values()], schema=CASES)
-
-
-def _investigations(con, region: str, city: str, as_of: datetime.date, ref: datetime.date) -> tuple[int, int]:
-    """Authorisations for every household with a case and a sample of others; the investigation's declarations.
-    Idempotent: households already holding an authorisation valid on `as_of` and people already holding a
-    declaration of the same kind and item get nothing new."""
-    low, high = region_codes.subtree_range(region)
-    held = Authorisation.objects.filter(
-        household__region_id__gte=low,
-        household__region_id__lte=high,
-        revoked_on__isnull=True,
-        signed_on__lte=as_of,
-        valid_until__gte=as_of,
-    ).values_list("household_id", flat=True)
-    con.register("held_in", pa.table({"household_key": pa.array(sorted(set(held)), pa.int64())}))
-    months = int(resolve("check.authorisation_valid_months", city, ref).value)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE investigated AS SELECT household_key FROM hh h LEFT JOIN cases_in c"
-        " USING (household_key) WHERE c.household_key IS NOT NULL OR h.sampled"
-    )
-    # Households that sign: every one with a case, plus the sample. The case's own date when the case file holds
-    # the signed form and it is still valid on as_of; otherwise a date in the last ten months.
-    wanted = con.execute(
-        f"""
-        SELECT h.household_key,
-               CASE WHEN c.signed AND c.submitted_on + INTERVAL {months} MONTH > getvariable('as_of') THEN c.case_id END
-                   AS case_id,
-               CASE WHEN c.signed AND c.submitted_on + INTERVAL {months} MONTH > getvariable('as_of') THEN c.submitted_on
-                    ELSE days_back(h.hid, 'signed_on', 5, 300) END AS signed_on
-        FROM hh h LEFT JOIN cases_in c USING (household_key)
-        WHERE (c.household_key IS NOT NULL OR h.sampled)
-          AND h.household_key NOT IN (SELECT household_key FROM held_in)
-        ORDER BY h.household_key
-        """
-    ).fetchall()
-    signers = con.execute(
-        "SELECT household_key, person_key FROM base WHERE household_key IN (SELECT household_key FROM investigated)"
-        " ORDER BY household_key, person_key"
-    ).fetchall()
-    persons_of: dict[int, list[int]] = {}
-    for household_key, person_key in signers:
-        persons_of.setdefault(household_key, []).append(person_key)
-
-    existing = Declaration.objects.filter(household__region_id__gte=low, household__region_id__lte=high).values_list(
-        "person_id", "kind", "item"
-    )
-    con.register(
-        "declared_in",
-        pa.Table.from_pylist(
-            [{"person_key": p, "kind": k, "item": i} for p, k, i in existing],
-            schema=pa.schema([("person_key", pa.int64()), ("kind", pa.string()), ("item", pa.string())]),
-        ),
-    )
-    # What the home visits found: informal support from children; that childless elderly have no one to support
-    # them (the village knows its 五保 elders, so this is recorded for all of them); serious illness.
-    declarations = con.execute(
-        """
-        WITH d AS (
-            SELECT household_key, person_key, id_number, 'no_supporter' AS kind, '' AS item, 0.0 AS amount,
-                   CASE WHEN childless THEN '无子女，配偶亦年老或已故' ELSE '入户调查：无法定义务人或义务人无履行能力' END
-                       AS note
-            FROM people WHERE no_supporter
-            UNION ALL
-            SELECT household_key, person_key, id_number, 'has_supporter', '', 0.0, '子女在外地工作，有赡养能力'
-            FROM support WHERE kind <> 'none' AND household_key IN (SELECT household_key FROM investigated)
-            UNION ALL
-            SELECT household_key, person_key, id_number, 'income', 'support_received', amount, '入户调查：子女每月给付赡养费'
-            FROM support WHERE kind = 'informal' AND household_key IN (SELECT household_key FROM investigated)
-            UNION ALL
-            SELECT household_key, person_key, id_number, 'serious_illness', '', 0.0, '入户调查：患重特大疾病，有住院病历'
-            FROM people WHERE ill AND household_key IN (SELECT household_key FROM investigated)
-        )
-        SELECT d.household_key, d.person_key, d.kind, d.item, d.amount, d.note,
-               days_back(d.id_number, 'declared_on', 30, 200) AS valid_from
-        FROM d ANTI JOIN declared_in x ON x.person_key = d.person_key AND x.kind = d.kind AND x.item = d.item
-        ORDER BY d.household_key, d.person_key, d.kind
-        """
-    ).fetchall()
-
-    def until(day: datetime.date) -> datetime.date:
-        return add_months(day, months) - datetime.timedelta(days=1)
-
-    categories = list(CATEGORIES)
-    with transaction.atomic():
-        auths = Authorisation.objects.bulk_create(
-            [
-                Authorisation(
-                    household_id=household_key,
-                    case_id=case_id,
-                    categories=categories,
-                    signed_on=signed_on,
-                    valid_until=until(signed_on),
-                )
-                for household_key, case_id, signed_on in wanted
-            ],
-            batch_size=2000,
-        )
-        through = Authorisation.persons.through
-        through.objects.bulk_create(
-            [
-                through(authorisation_id=auth.pk, person_id=person_key)
-                for auth in auths
-                for person_key in persons_of.get(auth.household_id, [])
-            ],
-            batch_size=5000,
-        )
-        Declaration.objects.bulk_create(
-            [
-                Declaration(
-                    household_id=household_key,
-                    person_id=person_key,
-                    kind=kind,
-                    item=item,
-                    monthly_amount=Decimal(str(amount)).quantize(Decimal("0.01")),
-                    note=note,
-                    valid_from=valid_from,
-                )
-                for household_key, person_key, kind, item, amount, note, valid_from in declarations
-            ],
-            batch_size=2000,
-        )
-        if auths or declarations:
-            audit.record(
-                audit.Action.CREATE,
-                object_type="authorisation",
-                label=f"演示数据：登记核对授权 {len(auths)} 户、入户调查认定事项 {len(declarations)} 条",
-                region_code=region,
-                detail={"authorisations": len(auths), "declarations": len(declarations), "basis": DEMO_BASIS},
-            )
-    return len(auths), len(declarations)
 
 
 # ------------------------------------------------------------------------------------------------------- shares

@@ -27,7 +27,6 @@ services (as `generate_cases` does); this month one of its members dies, and a f
 """
 
 import datetime
-import functools
 import random
 import time
 from collections.abc import Callable
@@ -46,11 +45,12 @@ from minzheng.checks import inputs as check_inputs
 from minzheng.core.errors import DomainError
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.demo import checks as check_demo
+from minzheng.demo import followup, parameters, sql, words
 from minzheng.exchange.files import snapshot_path
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import ALL_SOURCES, SIGNAL_FEEDS, SIGNALLING_SOURCES
-from minzheng.monitoring import services, texts
-from minzheng.monitoring.models import Alert, EntrySource, MonitoredEntry, Outcome, Sweep, Visit
+from minzheng.monitoring import services
+from minzheng.monitoring.models import Alert, EntrySource, MonitoredEntry, Sweep
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
 
@@ -59,8 +59,6 @@ FILE_PREFIX = "jc"  # 监测: the demo's delivery files are jc-<source>-<city>-<
 UNMATCHED_SHARE = 0.01
 MALFORMED_SHARE = 0.01
 WALKTHROUGH_USER = "assistant"
-VISIT_SHARE = 0.45  # of the warnings in reach of the demo staff, visited …
-CLOSE_SHARE = 0.5  # … and of those visited, closed
 
 Progress = Callable[[str], None]
 
@@ -81,7 +79,7 @@ _RISKS += ["employment"] * 3 + ["other"]
 
 
 def _disability_digit() -> str:
-    return " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in check_demo._DISABILITY_DIGIT.items())
+    return " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in words.DISABILITY_DIGIT.items())
 
 
 def build_people(con: duckdb.DuckDBPyConnection) -> None:
@@ -123,10 +121,10 @@ def build_sources(con: duckdb.DuckDBPyConnection, ref: datetime.date) -> None:
     the background; a few rows are placed on purpose on monitored households (so every rule shows in a small
     demo) and in the walk-through village (getvariable('walk_household'), getvariable('walk_village'))."""
     digit = _disability_digit()
-    informal = check_demo._sql_list(check_demo._EMPLOYERS_INFORMAL)
-    formal = check_demo._sql_list(check_demo._EMPLOYERS_FORMAL)
+    informal = sql.sql_list(words.EMPLOYERS_INFORMAL)
+    formal = sql.sql_list(words.EMPLOYERS_FORMAL)
     school_cases = " ".join(
-        f"WHEN '{stage}' THEN {check_demo._pick(names, 'id_number', 'jc.school')}" for stage, names in _SCHOOLS.items()
+        f"WHEN '{stage}' THEN {sql.pick(names, 'id_number', 'jc.school')}" for stage, names in _SCHOOLS.items()
     )
     disaster = _SEASON_DISASTER[ref.month]
     con.execute(
@@ -170,7 +168,7 @@ def build_sources(con: duckdb.DuckDBPyConnection, ref: datetime.date) -> None:
         WITH n AS (
             SELECT person_key, id_number,
                    {
-            check_demo._pick(
+            sql.pick(
                 ["physical"] * 4 + ["visual", "hearing", "speech", "intellectual", "mental"], "id_number", "jc.dis_cat"
             )
         } AS category,
@@ -250,10 +248,10 @@ def build_sources(con: duckdb.DuckDBPyConnection, ref: datetime.date) -> None:
         SELECT person_key, id_number, status, recent(id_number, 'jc.registered_on') AS registered_on,
                CASE WHEN status = 'employed' THEN CASE WHEN u(id_number, 'jc.formal') < 0.4
                    THEN {formal}[1 + CAST(hash(id_number, 'jc.employer', getvariable('seed')) % {
-            len(check_demo._EMPLOYERS_FORMAL)
+            len(words.EMPLOYERS_FORMAL)
         } AS INTEGER)]
                    ELSE {informal}[1 + CAST(hash(id_number, 'jc.employer', getvariable('seed')) % {
-            len(check_demo._EMPLOYERS_INFORMAL)
+            len(words.EMPLOYERS_INFORMAL)
         } AS INTEGER)]
                    END END AS employer
         FROM r WHERE status IS NOT NULL QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY o) = 1;
@@ -305,7 +303,7 @@ def build_sources(con: duckdb.DuckDBPyConnection, ref: datetime.date) -> None:
         r AS (
             SELECT person_key, id_number, hid, 'identified' AS status,
                    CASE WHEN hid IN (SELECT hid FROM lost) THEN 'disaster'
-                        ELSE {check_demo._pick(_RISKS, "hid", "jc.risk")} END AS risk
+                        ELSE {sql.pick(_RISKS, "hid", "jc.risk")} END AS risk
             FROM people
             WHERE NOT urban AND NOT recipient AND (u(hid, 'jc.ap') < 0.004 OR hid IN (SELECT hid FROM lost)
                                                    OR hid = (SELECT min(hid) FROM people WHERE NOT recipient
@@ -314,90 +312,13 @@ def build_sources(con: duckdb.DuckDBPyConnection, ref: datetime.date) -> None:
                                                    OR hid = (SELECT arg_min(hid, u(hid, 'jc.f.ap')) FROM people
                                                              WHERE NOT urban AND NOT recipient))
             UNION ALL
-            SELECT person_key, id_number, hid, 'eliminated', {check_demo._pick(_RISKS, "hid", "jc.risk")} FROM people
+            SELECT person_key, id_number, hid, 'eliminated', {sql.pick(_RISKS, "hid", "jc.risk")} FROM people
             WHERE NOT urban AND NOT recipient AND u(hid, 'jc.ap') >= 0.004 AND u(hid, 'jc.ap_elim') < 0.002
         )
         SELECT person_key, id_number, status, risk, recent(hid, 'jc.ap_on') AS event_on FROM r
         QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY status = 'identified' DESC) = 1;
         """
     )
-
-
-def _text_columns(code: str) -> list[tuple[str, str, str]]:
-    """(field, Chinese label, SQL text expression) per field of a feed, coded values as their Chinese labels (as
-    staff spreadsheets have them)."""
-    out = []
-    for f in ALL_SOURCES[code].fields:
-        if f.kind == "date":
-            expr = f"strftime({f.name}, '%Y-%m-%d')"
-        elif f.kind == "month":
-            expr = f"strftime({f.name}, '%Y-%m')"
-        elif f.kind == "code":
-            whens = " ".join(f"WHEN '{value}' THEN '{label}'" for value, label in f.choices.items())
-            expr = f"CASE CAST({f.name} AS VARCHAR) {whens} ELSE CAST({f.name} AS VARCHAR) END"
-        else:
-            expr = f"CAST({f.name} AS VARCHAR)"
-        out.append((f.name, f.label, expr))
-    return out
-
-
-def delivery_sql(code: str) -> str:
-    """A feed's delivery: this month's rows (some unknown people, some malformed rows) and, for the checking sources,
-    the department's earlier rows (`base_<code>`, already validated), in the department's own row order."""
-    spec = ALL_SOURCES[code]
-    columns = _text_columns(code)
-    names = [name for name, _, _ in columns]
-    money = next((f.name for f in spec.fields if f.kind == "money"), None)
-    dated = next((f for f in spec.fields if f.kind in ("date", "month")), None)
-    text = ", ".join(f"{expr} AS {name}" for name, _, expr in columns)
-    spoil = {
-        "id_number": (
-            "CASE bad WHEN 0 THEN substr(id_number, 1, 17) || CASE substr(id_number, 18, 1) WHEN '0' THEN '1' ELSE '0' END"
-            " WHEN 1 THEN substr(id_number, 1, 6) || substr(id_number, 9, 9) ELSE id_number END"
-        )
-    }
-    if dated is not None:
-        spoil[dated.name] = f"CASE WHEN bad = 2 THEN substr({dated.name}, 1, 5) || '02-30' ELSE {dated.name} END"
-    if money is not None:
-        spoil[money] = f"CASE WHEN bad = 3 THEN '约' || {money} || '元' ELSE {money} END"
-    spoilt = ", ".join(f"CASE WHEN bad IS NULL THEN {n} ELSE {spoil[n]} END AS {n}" if n in spoil else n for n in names)
-    row_key = check_demo._hash_key([*names, f"'jc.{code}'"])
-    earlier = (
-        f"UNION ALL SELECT {', '.join(names)}, {row_key} AS k, NULL AS bad FROM (SELECT {text} FROM base_{code})"
-        if code in SIGNALLING_SOURCES
-        else ""
-    )
-    return f"""
-        WITH t AS (SELECT id_number, person_key, {text} FROM src_{code}),
-        fake AS (
-            SELECT * REPLACE (b || id_check(b) AS id_number) FROM (
-                SELECT *, substr(id_number, 1, 14) || '9' || digits(id_number, 'jc.unmatched_seq', 2) AS b
-                FROM t WHERE u(id_number, 'jc.unmatched.{code}') < getvariable('unmatched_share')
-            )
-        ),
-        rows AS (
-            SELECT {", ".join(names)} FROM t
-            UNION ALL
-            SELECT {", ".join(names)} FROM fake f WHERE NOT EXISTS (SELECT 1 FROM members_in m WHERE m.id_number = f.id_number)
-        ),
-        judged AS (
-            SELECT *, {row_key} AS k,
-                   CASE WHEN u(CAST({row_key} AS VARCHAR), 'jc.malformed') < getvariable('malformed_share')
-                        THEN CAST(hash(CAST({row_key} AS VARCHAR), 'jc.how', getvariable('seed')) % 4 AS INTEGER) END AS bad
-            FROM rows
-            {earlier}
-        )
-        SELECT {spoilt} FROM judged ORDER BY k, {", ".join(names)}
-    """
-
-
-def write_delivery(con: duckdb.DuckDBPyConnection, code: str, path: Path) -> int:
-    """One feed's delivery as CSV with the Chinese column labels; returns its rows."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE delivery AS {delivery_sql(code)}")
-    labelled = ", ".join(f'{name} AS "{label}"' for name, label, _ in _text_columns(code))
-    target = str(path).replace("'", "''")
-    con.execute(f"COPY (SELECT {labelled} FROM delivery) TO '{target}' (FORMAT csv, HEADER true)")
-    return con.execute("SELECT count(*) FROM delivery").fetchall()[0][0]
 
 
 # ------------------------------------------------------------------------------------------------- the inputs
@@ -471,9 +392,7 @@ class Generation:
     ):
         self.con = duckdb.connect()
         self.city, self.ref = city, ref
-        check_demo._macros(self.con, seed, ref, ref)
-        self.con.execute(f"SET VARIABLE unmatched_share = {UNMATCHED_SHARE}")
-        self.con.execute(f"SET VARIABLE malformed_share = {MALFORMED_SHARE}")
+        sql.macros(self.con, seed, ref, unmatched_share=UNMATCHED_SHARE, malformed_share=MALFORMED_SHARE)
         self.con.execute(f"SET VARIABLE walk_household = CAST({int(walk_household or -1)} AS BIGINT)")
         self.con.execute(f"SET VARIABLE walk_village = '{walk_village or '-'}'")
         self.con.register("members_in", members)
@@ -497,7 +416,9 @@ class Generation:
         out = {}
         for code in FEEDS:
             path = folder / f"{FILE_PREFIX}-{code}-{self.city[:6]}-{self.ref:%Y%m%d}.csv"
-            out[code] = (path, write_delivery(self.con, code, path))
+            earlier = f"base_{code}" if code in SIGNALLING_SOURCES else ""
+            rows = sql.write_delivery(self.con, ALL_SOURCES[code], path, "csv", tag="jc.", earlier=earlier)
+            out[code] = (path, rows)
         return out
 
     def counts(self) -> dict[str, int]:
@@ -518,7 +439,7 @@ class Generation:
 
 
 @dataclass
-class MonitoringDataResult:
+class MonitoringDataResult(followup.FollowUpCounts):
     region: str
     period: datetime.date
     households: int
@@ -531,15 +452,11 @@ class MonitoringDataResult:
     by_rule: dict[str, int] = field(default_factory=dict)
     by_outcome: dict[str, int] = field(default_factory=dict)
     by_status: dict[str, int] = field(default_factory=dict)
-    visits: int = 0
-    closed: int = 0
-    cases_opened: int = 0
-    referrals: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 def monitoring_data_exists(prefix: str) -> bool:
-    low, high = region_codes.subtree_range(check_demo.city_code(prefix))
+    low, high = region_codes.subtree_range(parameters.city_code(prefix))
     return (
         Snapshot.objects.filter(region_id__gte=low, region_id__lte=high, source__in=list(SIGNAL_FEEDS)).exists()
         or Sweep.objects.filter(region_id__gte=low, region_id__lte=high).exists()
@@ -551,7 +468,6 @@ def _walkthrough_household(village: str, seed: int, today: datetime.date) -> tup
     now through the case services (as `generate_cases` does). Returns (household id, case number if driven)."""
     from minzheng.cases import workflows as wf
     from minzheng.cases.models import Case
-    from minzheng.core.workdays import WorkingCalendar
     from minzheng.demo import cases as case_demo
     from minzheng.registry.models import Household, Membership
 
@@ -622,7 +538,7 @@ def build_delivery_files(
     from minzheng.cases.models import Case
 
     as_of = as_of or timezone.localdate()
-    city, village = check_demo.city_code(prefix), _walkthrough_village(region_codes.canonical(prefix))
+    city, village = parameters.city_code(prefix), _walkthrough_village(region_codes.canonical(prefix))
     approved = Case.objects.filter(household__region_id=village or "-", service__workflow="dibao", state=wf.APPROVED)
     household = approved.order_by("household_id").values_list("household_id", flat=True).first()
     with _generation(city, as_of, seed, household, village) as generation:
@@ -649,7 +565,7 @@ def generate_monitoring_data(
     as_of = as_of or today
     if as_of > today:
         raise DomainError(f"比对基准日{as_of:%Y-%m-%d}晚于今天", "future_date")
-    region, city = region_codes.canonical(prefix), check_demo.city_code(prefix)
+    region, city = region_codes.canonical(prefix), parameters.city_code(prefix)
     if not Region.objects.filter(code=city).exists():
         raise DomainError(f"区划“{city}”尚未导入：请先运行 minzheng import_regions --prefix {prefix}", "unknown_region")
     members = check_inputs.members(region_code=region)
@@ -657,7 +573,7 @@ def generate_monitoring_data(
         raise DomainError(
             f"区划“{prefix}”下没有家庭数据：请先运行 minzheng generate_population --prefix {prefix}", "no_population"
         )
-    check_demo.load_demo_parameters(prefix)
+    parameters.load_demo_parameters(prefix)
     result = MonitoringDataResult(
         region=city, period=as_of, households=len(pc.unique(members.column("household_key"))), persons=members.num_rows
     )
@@ -716,12 +632,12 @@ def generate_monitoring_data(
 
     # 4. The first follow-up work, on the warnings these sweeps raised.
     t = time.perf_counter()
-    _age_backlog(first, today)
+    followup.age_backlog(first, today)
     new = Alert.objects.filter(sweep__in=[first, nightly])
     if walk_household:
         death = new.filter(household_id=walk_household, rule="death_member").first()
         result.walkthrough_alert = death.number if death else ""
-    _follow_up(result, new, walk_household, walk_village, seed, today)
+    followup.follow_up(result, new, walk_household, walk_village, seed, today)
     timings["follow_up"] = time.perf_counter() - t
 
     low, high = region_codes.subtree_range(city)
@@ -740,159 +656,3 @@ def generate_monitoring_data(
 
 def _sweep_record(sweep: Sweep) -> dict:
     return {"id": sweep.pk, "snapshots": sweep.snapshots.count(), "stats": sweep.stats}
-
-
-def _staff_for(region_id: str, users: list) -> list:
-    """The demo staff who may handle a warning of this village, nearest first."""
-    return sorted((u for u in users if u.region.contains(region_id)), key=lambda u: u.region.level, reverse=True)
-
-
-_FINDINGS = [(Visit.Finding.CONFIRMED, 6), (Visit.Finding.PARTLY, 2), (Visit.Finding.NOT_CONFIRMED, 1)]
-_VISIT_NOTES = {
-    "death_member": "入户核实：家属确认成员已去世，已收集死亡证明复印件，家庭现有人口待复核。",
-    "registration_change": "入户核实：该成员已不在家中居住，家属提供了户口迁移证明。",
-    "employed": "入户核实：该成员已在当地企业务工，工资收入待核对。",
-    "unemployed": "入户核实：该成员失业在家，有就业意愿，需要就业援助。",
-    "medical_high": "入户核实：家庭成员患病住院，自付医疗费用较高，家庭生活困难。",
-    "disability_new": "入户核实：已办理残疾人证，生活需要照料。",
-    "dropout": "入户核实：学生已停学在家，家长称因家庭困难。",
-    "student_aid": "入户核实：学生在校就读，家庭收入较低。",
-    "disaster": "入户核实：房屋及财产受灾，家庭基本生活受到影响。",
-    "anti_poverty": "入户核实：家庭已纳入防止返贫监测，收入不稳定。",
-    "recheck_change": "入户核实：家庭收入、人口情况有变化。",
-}
-_NOT_CONFIRMED = "入户核实：家庭实际情况与部门信息不符，已请数据提供部门核对。"
-_NEEDS = {
-    "medical_high": "医疗救助、临时救助",
-    "disaster": "临时救助、住房修缮",
-    "unemployed": "就业援助",
-    "disability_new": "残疾人两项补贴",
-    "student_aid": "教育救助",
-    "anti_poverty": "低保申请",
-}
-
-
-def _follow_up(
-    result: MonitoringDataResult, alerts, walk_household: int | None, walk_village: str, seed: int, today
-) -> None:
-    """Visits and closures by the demo staff on the warnings within their reach. The walk-through death warning stays
-    open for the walk-through; the other warnings of its village are visited (so the assistant sees one of each
-    state) but left open. Deterministic: warnings are taken in number order, choices drawn from `seed`."""
-    from minzheng.accounts.models import User
-    from minzheng.accounts.roles import Capability, has_capability
-
-    staff = [
-        u
-        for u in User.objects.filter(is_active=True, region__isnull=False).select_related("region").order_by("username")
-        if has_capability(u, Capability.HANDLE_WARNINGS)
-    ]
-    if not staff:
-        return
-    rng = random.Random(seed * 7919 + 5)
-    county_staff = [u for u in staff if u.region.level <= region_codes.COUNTY]
-    for alert in alerts.order_by("number"):
-        if alert.household_id == walk_household and alert.rule == "death_member":
-            continue
-        near = _staff_for(alert.region_id, staff)
-        in_walk_village = alert.region_id == walk_village
-        if not near or (rng.random() >= VISIT_SHARE and not in_walk_village):
-            continue
-        visitor = near[0]
-        finding = rng.choices([f for f, _ in _FINDINGS], [w for _, w in _FINDINGS])[0]
-        try:
-            services.record_visit(
-                visitor,
-                alert.pk,
-                visited_on=today,
-                finding=finding,
-                notes=_NOT_CONFIRMED
-                if finding == Visit.Finding.NOT_CONFIRMED
-                else _VISIT_NOTES.get(alert.rule, "入户核实：情况已了解。"),
-                needs=_NEEDS.get(alert.rule, ""),
-            )
-        except DomainError:
-            continue
-        result.visits += 1
-        if in_walk_village or rng.random() >= CLOSE_SHARE:
-            continue
-        closer = next(
-            (u for u in near if alert.level != Alert.Level.COUNTY or u.region.level <= region_codes.COUNTY), None
-        ) or next((u for u in county_staff if u.region.contains(alert.region_id)), None)
-        if closer is None:
-            continue
-        _close(result, closer, alert, today, finding == Visit.Finding.NOT_CONFIRMED)
-
-
-# Of the first sweep's open warnings (the backlog of data delivered before the platform went live), one in
-# BACKLOG_EVERY is dated OVERDUE_DAYS calendar days back and the next one so that its task falls due tomorrow-ish.
-BACKLOG_EVERY = 5
-OVERDUE_DAYS = 25
-
-
-def _age_backlog(first: Sweep, today: datetime.date) -> None:
-    """Date part of the first sweep's warnings as raised earlier, deadlines recomputed the services' way, so the
-    queues and the dashboard show overdue and due-soon tasks as a working county's would. A warning is never dated
-    before its signal."""
-    calendar = WorkingCalendar()
-    deadline = functools.cache(lambda region, level, raised: services.task_due(region, level, raised, calendar))
-    soon = calendar.add_working_days(today, 1).due
-
-    def due_soon_raise(region: str, level: str) -> datetime.date:
-        back = 1
-        while deadline(region, level, today - datetime.timedelta(days=back + 1)).due >= soon:
-            back += 1
-        return today - datetime.timedelta(days=back)
-
-    aged = []
-    backlog = Alert.objects.filter(sweep=first, status=Alert.Status.OPEN).order_by("number")
-    for i, alert in enumerate(backlog.only("pk", "region_id", "level", "signal_on")):
-        county = alert.region_id[:6] + "000000"
-        if i % BACKLOG_EVERY == 0:
-            raised = today - datetime.timedelta(days=OVERDUE_DAYS)
-        elif i % BACKLOG_EVERY == 1:
-            raised = due_soon_raise(county, alert.level)
-        else:
-            continue
-        if alert.signal_on > raised:
-            continue
-        d = deadline(county, alert.level, raised)
-        alert.raised_on, alert.due_on, alert.due_provisional = raised, d.due, d.provisional
-        aged.append(alert)
-    Alert.objects.bulk_update(aged, ["raised_on", "due_on", "due_provisional"], batch_size=1000)
-
-
-def _close(result: MonitoringDataResult, user, alert: Alert, today: datetime.date, not_confirmed: bool) -> None:
-    """Close with what the warning suggests: a case where a service fits, else a referral, else record only."""
-    outcome = alert.suggested_outcome
-    complex_case = outcome == Outcome.COMPLEX
-    # A complex warning is settled by the county (一事一议) with whatever help fits the rule's ordinary route.
-    service = texts.SERVICE_FOR.get((alert.rule, outcome)) or texts.SERVICE_FOR.get((alert.rule, Outcome.APPLY))
-    department = texts.DEPARTMENT_FOR.get(alert.rule, "")
-    how = "经县级“一事一议”研究，" if complex_case else "入户核实后，"
-    case_first = [("case", f"{how}主动为家庭办理{texts.rule_name(alert.rule)}相关救助申请。")] if service else []
-    referral = [("referral", "已转介相关部门落实政策，跟踪办理结果。")] if department else []
-    record_only = [("none", "入户核实后已向家庭说明政策，暂无需进一步处置，纳入日常走访。")]
-    if not_confirmed:
-        attempts = record_only
-    elif outcome == Outcome.APPLY:
-        attempts = referral + case_first + record_only
-    else:
-        attempts = case_first + referral + record_only
-    for action, note in attempts:
-        try:
-            services.close_alert(
-                user,
-                alert.pk,
-                outcome=outcome,
-                note=note,
-                action=action,
-                service_code=service or "",
-                department=department,
-                today=today,
-            )
-        except DomainError:
-            continue
-        result.closed += 1
-        result.cases_opened += action == "case"
-        result.referrals += action == "referral"
-        return

@@ -363,26 +363,22 @@ def _finish(
             snapshot.path = final.relative_to(data_dir()).as_posix()
             os.replace(temp, final)
             snapshot.save(update_fields=["content_sha256", "path"])
-            # The window reads one household's rows from the row store; fill it once the snapshot is committed, and
-            # drop the deliveries this one supersedes.
-            transaction.on_commit(
-                partial(
-                    rowstore.load_quietly,
-                    rowstore.store_path(data_dir()),
-                    spec.code,
-                    final,
-                    [snapshot_path(s) for s in _superseded(snapshot)],
+            # The window reads one household's rows of the checking sources from the row store; fill it once the
+            # snapshot is committed, and drop the deliveries this one supersedes. (Signal feeds are read by the sweep
+            # from their Parquet files only.)
+            if spec.code in sources.SOURCES:
+                transaction.on_commit(
+                    partial(
+                        rowstore.load_quietly,
+                        rowstore.store_path(data_dir()),
+                        spec.code,
+                        final,
+                        [snapshot_path(s) for s in _superseded(snapshot)],
+                    )
                 )
-            )
-            audit.record(
-                audit.Action.CREATE,
-                user=user,
-                object_type="snapshot",
-                object_id=snapshot.pk,
-                label=f"导入{spec.name}数据（{region.name}，{period:%Y-%m-%d}，第{snapshot.version}版）",
-                region_code=region.code,
-                detail={**detail, "version": snapshot.version, "path": snapshot.path},
-            )
+            label = f"导入{spec.name}数据（{region.name}，{period:%Y-%m-%d}，第{snapshot.version}版）"
+            detail |= {"version": snapshot.version, "path": snapshot.path}
+            audit.record(audit.Action.CREATE, user=user, obj=snapshot, label=label, detail=detail)
     except IntegrityError:
         _discard(temp, final)
         again = _existing(spec, region, file_sha)

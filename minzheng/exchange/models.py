@@ -4,9 +4,9 @@ The rows themselves live in Parquet snapshot files under settings.CHECKS_DATA_DI
 read by the checking and monitoring engines; the database holds what is needed to find, trust and explain them.
 """
 
-from django.conf import settings
 from django.db import models
 
+from minzheng.core import fields
 from minzheng.regions.models import Region
 
 from .sources import ALL_SOURCES
@@ -17,6 +17,8 @@ SOURCE_CHOICES = [(code, s.name) for code, s in ALL_SOURCES.items()]
 class Snapshot(models.Model):
     """One delivery of one source's data for a region, as a columnar Parquet file. A later delivery for the same
     period is a new version; the engine reads, per source, the newest snapshot whose period is on or before its date."""
+
+    audit_type = "snapshot"
 
     source = models.CharField("数据来源", max_length=20, choices=SOURCE_CHOICES, db_index=True)
     region = models.ForeignKey(Region, verbose_name="覆盖区划", on_delete=models.PROTECT, related_name="+")
@@ -32,14 +34,7 @@ class Snapshot(models.Model):
     rows_rejected = models.PositiveIntegerField("拒收行数", default=0)
     rows_unmatched = models.PositiveIntegerField("未匹配到登记人员行数", default=0)
     rejects_path = models.CharField("拒收报告", max_length=300, blank=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="导入人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    imported_by = fields.staff("导入人")
     imported_at = models.DateTimeField("导入时间", auto_now_add=True)
 
     class Meta:

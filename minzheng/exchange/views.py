@@ -114,15 +114,9 @@ def unmatched_report(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """未匹配信号报告 (xlsx): a delivery's rows no registered person matched; identity numbers masked; audited."""
     report = unmatched.unmatched_rows(request.user, snapshot_id)
     snap = report.snapshot
-    audit.record(
-        audit.Action.EXPORT,
-        user=request.user,
-        object_type="snapshot",
-        object_id=snap.pk,
-        label=f"未匹配信号报告 {snap.get_source_display()} 快照{snap.pk}",
-        region_code=snap.region_id,
-        detail={"rows": len(report.rows), "format": "xlsx", "report": "unmatched"},
-    )
+    label = f"未匹配信号报告 {snap.get_source_display()} 快照{snap.pk}"
+    detail = {"rows": len(report.rows), "format": "xlsx", "report": "unmatched"}
+    audit.record(audit.Action.EXPORT, user=request.user, obj=snap, label=label, detail=detail)
     response = HttpResponse(
         unmatched.unmatched_xlsx(report),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

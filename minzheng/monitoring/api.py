@@ -10,12 +10,11 @@ import datetime
 from ninja import Router, Schema, Status
 
 from minzheng.accounts.roles import Capability, require
-from minzheng.core.errors import DomainError, NotFound
+from minzheng.core.errors import NotFound
 from minzheng.core.masking import mask_id_number, mask_name
-from minzheng.regions import codes
 
-from . import services, texts
-from .models import Alert, MonitoredEntry, Outcome, Sweep, Visit
+from . import selectors, services, texts
+from .models import Alert, Outcome, Sweep, Visit
 from .rules import RULES
 
 router = Router(tags=["低收入人口动态监测"])
@@ -181,17 +180,15 @@ def list_rules(request):
 
 
 @router.get("/alerts", response=list[AlertOut], summary="本辖区的监测预警（按编号翻页：after_id）")
-def list_alerts(request, status: str = "", rule: str = "", after_id: int = 0, limit: int = 100):
-    qs = services.alerts_for(request.user).filter(pk__gt=after_id).order_by("pk")
-    if status:
-        if status not in Alert.Status.values:
-            raise DomainError(f"状态只能取：{'、'.join(Alert.Status.values)}", "invalid_status")
-        qs = qs.filter(status=status)
-    if rule:
-        if rule not in RULES:
-            raise DomainError(f"未知的预警规则：{rule}", "unknown_rule")
-        qs = qs.filter(rule=rule)
-    return [_alert_out(a) for a in qs[: _limit(limit)]]
+def list_alerts(request, status: str = "all", rule: str = "", region: str = "", after_id: int = 0, limit: int = 100):
+    filters = {"status": status or "all", "rule": rule, "region": region}
+    qs = selectors.warnings(request.user, filters, [], strict=True).filter(pk__gt=after_id).order_by("pk")
+    rows = [_alert_out(a) for a in qs[: _limit(limit)]]
+    # The same audit entry as the page's: a list of personal data was read.
+    selectors.record_warning_list(
+        request.user, {k: v for k, v in filters.items() if v} | {"after_id": after_id, "api": True}
+    )
+    return rows
 
 
 @router.get("/alerts/{alert_id}", response=AlertDetailOut, summary="一条预警及其走访、办结情况（记入审计日志）")
@@ -261,15 +258,14 @@ def get_sweep(request, sweep_id: int):
 def list_register(
     request, category: str = "", current: bool = True, region: str = "", after_id: int = 0, limit: int = 100
 ):
-    require(request.user, Capability.VIEW_MONITORING)
-    qs = MonitoredEntry.objects.for_user(request.user).filter(pk__gt=after_id).select_related("person").order_by("pk")
-    if category:
-        qs = qs.filter(category=category)
-    if current:
-        qs = qs.filter(end_on__isnull=True)
-    if region:
-        low, high = codes.subtree_range(codes.canonical(region))
-        qs = qs.filter(region_id__gte=low, region_id__lte=high)
+    _every, qs = selectors.register(
+        request.user, category=category, history=not current, region=region, notes=[], strict=True
+    )
+    qs = qs.filter(pk__gt=after_id).select_related("person").order_by("pk")
+    selectors.record_register_view(
+        request.user,
+        {"category": category, "history": not current, "region": region, "after_id": after_id, "api": True},
+    )
     return [
         EntryOut(
             id=e.pk,

@@ -5,7 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from minzheng.cases.models import Referral
-from minzheng.core.forms import BootstrapMixin
+from minzheng.core import forms as staff_forms
 from minzheng.policy.models import ServiceItem
 from minzheng.registry.forms import clean_identity_number
 
@@ -14,40 +14,13 @@ from .models import Alert, Category, Outcome, Visit
 ACTIONS = [("case", "创建申请/复核案件"), ("referral", "转介部门"), ("none", "仅记录")]
 
 
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date", "max": timezone.localdate().isoformat()}, format="%Y-%m-%d")
-
-
-class _Form(BootstrapMixin, forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.RadioSelect):
-                field.widget.attrs["class"] = "form-check-input"
-
-
-class VisitForm(_Form):
+class VisitForm(staff_forms.StaffForm):
     """入户核实 (铁脚板摸排): what the visit found."""
 
-    visited_on = forms.DateField(
-        label="走访日期",
-        widget=_date_input(),
-        error_messages={"required": "请填写走访日期", "invalid": "走访日期格式错误"},
-    )
-    finding = forms.ChoiceField(
-        label="核实结论",
-        choices=[("", "请选择"), *Visit.Finding.choices],
-        error_messages={"required": "请选择核实结论", "invalid_choice": "请选择核实结论"},
-    )
-    notes = forms.CharField(
-        label="走访情况",
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "请填写走访情况", "max_length": "走访情况不能超过4000字"},
-    )
-    needs = forms.CharField(
-        label="家庭主要需求", max_length=300, required=False, error_messages={"max_length": "家庭主要需求不能超过300字"}
-    )
+    visited_on = staff_forms.day("走访日期")
+    finding = staff_forms.choice("核实结论", Visit.Finding.choices)
+    notes = staff_forms.text("走访情况", 4000, rows=3)
+    needs = staff_forms.text("家庭主要需求", 300, required=False)
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, alert: Alert | None = None, **kwargs):
@@ -67,37 +40,17 @@ def service_choices() -> list[tuple[str, str]]:
     )
 
 
-class CloseForm(_Form):
+class CloseForm(staff_forms.StaffForm):
     """办结: the outcome reached, why, and what is done about it (a case, a referral, or nothing more)."""
 
-    outcome = forms.ChoiceField(
-        label="处置结果",
-        choices=Outcome.choices,
-        error_messages={"required": "请选择处置结果", "invalid_choice": "请选择处置结果"},
+    outcome = staff_forms.choice("处置结果", Outcome.choices, blank=False)
+    note = staff_forms.text("处置说明", 4000, rows=3)
+    action = staff_forms.choice("处置方式", ACTIONS, blank=False, widget=forms.RadioSelect, initial="none")
+    service = staff_forms.choice(
+        "办理事项（创建申请/复核案件时选择）", required=False, message="请选择要办理的服务事项"
     )
-    note = forms.CharField(
-        label="处置说明",
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "请填写处置说明", "max_length": "处置说明不能超过4000字"},
-    )
-    action = forms.ChoiceField(
-        label="处置方式",
-        choices=ACTIONS,
-        widget=forms.RadioSelect,
-        initial="none",
-        error_messages={"required": "请选择处置方式", "invalid_choice": "请选择处置方式"},
-    )
-    service = forms.ChoiceField(
-        label="办理事项（创建申请/复核案件时选择）",
-        required=False,
-        error_messages={"invalid_choice": "请选择要办理的服务事项"},
-    )
-    department = forms.ChoiceField(
-        label="接收部门（转介时选择）",
-        required=False,
-        choices=[("", "请选择"), *Referral.Department.choices],
-        error_messages={"invalid_choice": "请选择转介部门"},
+    department = staff_forms.choice(
+        "接收部门（转介时选择）", Referral.Department.choices, required=False, message="请选择转介部门"
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -114,7 +67,7 @@ class CloseForm(_Form):
         self.fields["service"].choices = [("", "请选择"), *service_choices()]
 
 
-class SweepForm(_Form):
+class SweepForm(staff_forms.StaffForm):
     """发起监测比对: a region of the user's scope, as of a day (today by default)."""
 
     region = forms.CharField(
@@ -123,12 +76,7 @@ class SweepForm(_Form):
         help_text="2、4、6、9或12位区划代码，须在本辖区内，例如 130722",
         error_messages={"required": "请填写区划代码"},
     )
-    as_of = forms.DateField(
-        label="比对基准日",
-        widget=_date_input(),
-        help_text="读取截至该日的部门信号，不能晚于今天",
-        error_messages={"required": "请填写比对基准日", "invalid": "比对基准日格式错误"},
-    )
+    as_of = staff_forms.day("比对基准日", help_text="读取截至该日的部门信号，不能晚于今天")
 
     def __init__(self, *args, user=None, **kwargs):
         kwargs.setdefault("initial", {})
@@ -138,21 +86,12 @@ class SweepForm(_Form):
         super().__init__(*args, **kwargs)
 
 
-class EntryForm(_Form):
+class EntryForm(staff_forms.StaffForm):
     """人工登记: a person of a household in the user's scope, found on foot, into a monitored category."""
 
     id_number = forms.CharField(label="公民身份号码", max_length=30, error_messages={"required": "请填写公民身份号码"})
-    category = forms.ChoiceField(
-        label="监测类别",
-        choices=[("", "请选择"), *Category.choices],
-        initial=Category.OTHER,
-        error_messages={"required": "请选择监测类别", "invalid_choice": "请选择监测类别"},
-    )
-    start_on = forms.DateField(
-        label="纳入日期",
-        widget=_date_input(),
-        error_messages={"required": "请填写纳入日期", "invalid": "纳入日期格式错误"},
-    )
+    category = staff_forms.choice("监测类别", Category.choices, initial=Category.OTHER)
+    start_on = staff_forms.day("纳入日期")
     reference = forms.CharField(label="登记依据", max_length=100, required=False, help_text="如走访记录、部门名单文号")
 
     def __init__(self, *args, **kwargs):

@@ -5,10 +5,10 @@ The signals themselves are rows of the departments' Parquet snapshots (`checks.S
 the checking sources); a warning keeps the snapshot and row that raised it, so it can always be traced back.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from minzheng.core import fields
 from minzheng.core.runs import BatchRun
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
@@ -51,6 +51,8 @@ class MonitoredQuerySet(ScopedQuerySet):
 class MonitoredEntry(models.Model):
     """One person in one monitored category over a period. History is kept: leaving a category closes the row."""
 
+    audit_type = "monitored_entry"
+
     person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="+")
     household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
     region = models.ForeignKey(Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+")
@@ -89,7 +91,7 @@ class Sweep(BatchRun):
         "exchange.Snapshot", verbose_name="读取的信号快照", related_name="sweeps", blank=True
     )
 
-    audit_run_type = "sweep"
+    audit_type = "sweep"
 
     class Meta:
         verbose_name = verbose_name_plural = "监测比对运行"
@@ -156,14 +158,7 @@ class Alert(models.Model):
     outcome = models.CharField("处置结果", max_length=10, choices=Outcome.choices, blank=True)
     closing_note = models.TextField("处置说明", blank=True)
     closed_on = models.DateField("办结日期", null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="办结人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    closed_by = fields.staff("办结人")
     case = models.ForeignKey(
         "cases.Case", verbose_name="形成的案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -194,9 +189,6 @@ class Alert(models.Model):
     def audit_label(self) -> str:
         return f"预警 {self.number}（{self.summary[:60]}）"
 
-    def audit_region_code(self) -> str:
-        return self.region_id
-
 
 class Visit(models.Model):
     """入户核实 (铁脚板摸排): what the assistant found at the home. Appended, never edited."""
@@ -212,9 +204,7 @@ class Visit(models.Model):
     finding = models.CharField("核实结论", max_length=15, choices=Finding.choices)
     notes = models.TextField("走访情况")
     needs = models.CharField("家庭主要需求", max_length=300, blank=True)
-    visitor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="走访人", on_delete=models.PROTECT, related_name="+"
-    )
+    visitor = fields.staff("走访人", required=True)
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
 
     class Meta:

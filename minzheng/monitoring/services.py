@@ -185,14 +185,7 @@ def register_entry(
             source=EntrySource.MANUAL,
             reference=reference[:100],
         )
-        audit.record(
-            audit.Action.CREATE,
-            user=user,
-            object_type="monitored_entry",
-            object_id=entry.pk,
-            label=f"纳入监测：{entry.get_category_display()}",
-            region_code=entry.region_id,
-        )
+        audit.record(audit.Action.CREATE, user=user, obj=entry, label=f"纳入监测：{entry.get_category_display()}")
     return entry
 
 

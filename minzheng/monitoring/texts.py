@@ -1,9 +1,9 @@
 """What a warning says, in Chinese, and what it suggests doing: built from the rule's output row (no names in the
 summary — it is shown in lists; the person is shown masked beside it)."""
 
-from decimal import Decimal
 from functools import cache
 
+from minzheng.core.money import fmt_fen
 from minzheng.exchange.sources import ALL_SOURCES
 
 from .models import Category, Outcome
@@ -45,10 +45,6 @@ _CATEGORY = {
 }
 
 
-def _money(cents) -> str:
-    return "" if cents is None else f"{Decimal(int(cents)) / 100:,.2f}"
-
-
 @cache
 def _choices(feed: str, field: str) -> dict[str, str]:
     spec = ALL_SOURCES.get(feed)
@@ -63,35 +59,46 @@ def rule_name(rule: str) -> str:
     return RULES.get(rule, (rule, ""))[0]
 
 
+def _amount(r: dict, key: str, before: str) -> str:
+    return f"{before}{fmt_fen(int(r[key]))}元" if r.get(key) not in (None, "") else ""
+
+
+# Per rule, the sentence of a warning from its output row; `cat` names the household by its category, `day` is the
+# signal's date.
+_SUMMARIES = {
+    "death_member": lambda r, cat, day: f"{cat or '监测'}家庭成员死亡（{day}），须复核家庭人口及待遇",
+    "registration_change": lambda r, cat, day: (
+        f"{cat}家庭成员{_choice('civil_status', 'event', r['code'])}（{day}），已不共同生活，须核实"
+    ),
+    "employed": lambda r, cat, day: f"低保家庭成员办理就业登记（{day}），家庭收入可能变化",
+    "unemployed": lambda r, cat, day: f"{cat}家庭成员办理失业登记（{day}），可落实就业援助",
+    "medical_high": lambda r, cat, day: (
+        f"近12个月个人自付医疗费用合计{fmt_fen(r['cents'])}元{_amount(r, 'extra', '，家庭年收入约')}，达到高额医疗费用预警线"
+    ),
+    "disability_new": lambda r, cat, day: (
+        f"新办或升级残疾人证（{_choice('disability', 'grade', r['code'])}，{day}），可落实残疾人两项补贴等政策"
+    ),
+    "dropout": lambda r, cat, day: f"学生辍学、失学（{_choice('student', 'stage', r['extra'])}，{day}）",
+    "student_aid": lambda r, cat, day: (
+        f"认定为家庭经济困难学生（{_choice('student', 'stage', r['extra'])}，{day}），家庭尚未纳入社会救助"
+    ),
+    "disaster": lambda r, cat, day: (
+        f"遭受{_choice('disaster', 'disaster', r['code'])}灾害（{day}）{_amount(r, 'cents', '，直接经济损失')}"
+    ),
+    "anti_poverty": lambda r, cat, day: (
+        f"新纳入防止返贫监测（{_choice('anti_poverty', 'risk', r['extra'])}，{day}），尚未纳入低保、特困"
+    ),
+    "recheck_change": lambda r, cat, day: f"批量复核（{day}）：{_RECHECK.get(r['code'], r['code'])}",
+}
+_RECHECK = {"increase": "核定金额应增加", "decrease": "核定金额应减少", "stop": "可能不再符合条件"}
+
+
 def summary(r: dict) -> str:
-    rule, on, cat = r["rule"], r["signal_on"], _CATEGORY.get(r["category"], "")
-    day = f"{on:%Y-%m-%d}" if on else ""
-    if rule == "death_member":
-        return f"{cat or '监测'}家庭成员死亡（{day}），须复核家庭人口及待遇"
-    if rule == "registration_change":
-        return f"{cat}家庭成员{_choice('civil_status', 'event', r['code'])}（{day}），已不共同生活，须核实"
-    if rule == "employed":
-        return f"低保家庭成员办理就业登记（{day}），家庭收入可能变化"
-    if rule == "unemployed":
-        return f"{cat}家庭成员办理失业登记（{day}），可落实就业援助"
-    if rule == "medical_high":
-        yearly = f"，家庭年收入约{_money(int(r['extra']))}元" if r.get("extra") not in (None, "") else ""
-        return f"近12个月个人自付医疗费用合计{_money(r['cents'])}元{yearly}，达到高额医疗费用预警线"
-    if rule == "disability_new":
-        return f"新办或升级残疾人证（{_choice('disability', 'grade', r['code'])}，{day}），可落实残疾人两项补贴等政策"
-    if rule == "dropout":
-        return f"学生辍学、失学（{_choice('student', 'stage', r['extra'])}，{day}）"
-    if rule == "student_aid":
-        return f"认定为家庭经济困难学生（{_choice('student', 'stage', r['extra'])}，{day}），家庭尚未纳入社会救助"
-    if rule == "disaster":
-        loss = f"，直接经济损失{_money(r['cents'])}元" if r.get("cents") is not None else ""
-        return f"遭受{_choice('disaster', 'disaster', r['code'])}灾害（{day}）{loss}"
-    if rule == "anti_poverty":
-        return f"新纳入防止返贫监测（{_choice('anti_poverty', 'risk', r['extra'])}，{day}），尚未纳入低保、特困"
-    if rule == "recheck_change":
-        labels = {"increase": "核定金额应增加", "decrease": "核定金额应减少", "stop": "可能不再符合条件"}
-        return f"批量复核（{day}）：{labels.get(r['code'], r['code'])}"
-    return rule_name(rule)
+    on = r["signal_on"]
+    text = _SUMMARIES.get(r["rule"])
+    if text is None:
+        return rule_name(r["rule"])
+    return text(r, _CATEGORY.get(r["category"], ""), f"{on:%Y-%m-%d}" if on else "")
 
 
 def detail(r: dict) -> dict:
@@ -109,5 +116,5 @@ def detail(r: dict) -> dict:
     if rule == "disability_new":
         out["service"] = "disability_care" if str(r["code"]) in ("1", "2") else "disability_living"
     if r.get("cents") is not None:
-        out["amount"] = _money(r["cents"])
+        out["amount"] = fmt_fen(r["cents"])
     return out

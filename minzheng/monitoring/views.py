@@ -3,7 +3,6 @@ monitored population, the sweeps with their progress and unmatched-signal report
 call `minzheng.monitoring.services` (the only place state changes) or a read-only query module, render."""
 
 import datetime
-import re
 import unicodedata
 
 from django.contrib import messages
@@ -16,7 +15,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import run_progress, staff_view
@@ -24,14 +22,13 @@ from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.exchange.sources import ALL_SOURCES
 from minzheng.policy.parameters import resolve
-from minzheng.regions import codes
 from minzheng.registry.models import Household, Person
 
 from . import chain as chains
 from . import dashboard as dashboards
-from . import services, texts
+from . import selectors, services, texts
 from .forms import CloseForm, EntryForm, SweepForm, VisitForm
-from .models import Alert, Category, MonitoredEntry, Outcome, Sweep
+from .models import Alert, Category, Outcome, Sweep
 from .rules import RULES
 
 PAGE_SIZE = 50
@@ -74,21 +71,6 @@ def _region_input(raw: str | None) -> str:
     return unicodedata.normalize("NFKC", raw or "").strip()
 
 
-def _scope_prefix(user, raw: str, notes: list[str]) -> tuple[str, str] | None:
-    """A region filter (2–12 digits) inside the user's scope, as a code range; a bad one is noted and ignored."""
-    raw = _region_input(raw)
-    if not raw:
-        return None
-    if not re.fullmatch(r"[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}", raw):
-        notes.append("区划筛选条件格式错误（应为2、4、6、9或12位区划代码），已忽略")
-        return None
-    code = codes.canonical(raw)
-    if not user.region.contains(code):
-        notes.append("区划筛选条件不在您的管辖范围内，已忽略")
-        return None
-    return codes.subtree_range(code)
-
-
 def due_soon_days(region_code: str, today: datetime.date) -> int:
     """预警任务临期提醒 (parameter monitoring.due_soon_wd)."""
     try:
@@ -105,38 +87,17 @@ def due_soon_days(region_code: str, today: datetime.date) -> int:
 def alerts(request: HttpRequest) -> HttpResponse:
     """预警任务: the user's warnings in scope, earliest deadline first, with filters and overdue/due-soon flags."""
     user = request.user
-    qs = services.alerts_for(user)
     today = _today()
     calendar = WorkingCalendar()
     soon_days = due_soon_days(user.region_id, today)
     soon_limit = calendar.add_working_days(today, soon_days + 1).due
-    open_q = ~Q(status=Alert.Status.CLOSED)
-    overdue_q = open_q & Q(due_on__lt=today)
-    soon_q = open_q & Q(due_on__gte=today, due_on__lt=soon_limit)
+    overdue_q = selectors.overdue_q(today)
+    soon_q = selectors.open_q() & Q(due_on__gte=today, due_on__lt=soon_limit)
     notes: list[str] = []
-
-    f = {k: request.GET.get(k, "").strip() for k in ("status", "rule", "outcome", "level", "region")}
+    f = {k: request.GET.get(k, "").strip() for k in selectors.ALERT_FILTERS}
     f["status"] = f["status"] or "active"
     f["overdue"] = request.GET.get("overdue", "") in ("1", "on", "true")
-    if f["status"] == "active":
-        qs = qs.filter(open_q)
-    elif f["status"] in Alert.Status.values:
-        qs = qs.filter(status=f["status"])
-    elif f["status"] != "all":
-        notes.append("状态筛选条件无效，已忽略")
-    for key, field, allowed in (
-        ("rule", "rule", RULES),
-        ("outcome", "suggested_outcome", Outcome.values),
-        ("level", "level", Alert.Level.values),
-    ):
-        if f[key]:
-            if f[key] in allowed:
-                qs = qs.filter(**{field: f[key]})
-            else:
-                notes.append("筛选条件无效，已忽略")
-    bounds = _scope_prefix(user, f["region"], notes)
-    if bounds:
-        qs = qs.filter(region_id__gte=bounds[0], region_id__lte=bounds[1])
+    qs = selectors.warnings(user, f, notes)
     counts = qs.aggregate(total=Count("pk"), overdue=Count("pk", filter=overdue_q), due_soon=Count("pk", filter=soon_q))
     if f["overdue"]:
         qs = qs.filter(overdue_q)
@@ -159,14 +120,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
                 "days_left": calendar.working_days_between(today, a.due_on) if soon else None,
             }
         )
-    audit.record(
-        audit.Action.VIEW,
-        user=user,
-        object_type="warning_list",
-        label="监测预警任务列表",
-        region_code=user.region_id,
-        detail={k: v for k, v in f.items() if v} | {"page": page.number},
-    )
+    selectors.record_warning_list(user, {k: v for k, v in f.items() if v} | {"page": page.number})
     return render(
         request,
         "monitoring/alerts.html",
@@ -355,20 +309,11 @@ def register(request: HttpRequest) -> HttpResponse:
     notes: list[str] = []
     history = request.GET.get("history", "") == "all"
     category = request.GET.get("category", "").strip()
-    qs = MonitoredEntry.objects.for_user(user)
-    if not history:
-        qs = qs.filter(end_on__isnull=True)
-    if category and category not in Category.values:
-        notes.append("监测类别筛选条件无效，已忽略")
-        category = ""
     region_raw = request.GET.get("region", "").strip()
-    bounds = _scope_prefix(user, region_raw, notes)
-    if bounds:
-        qs = qs.filter(region_id__gte=bounds[0], region_id__lte=bounds[1])
+    every, qs = selectors.register(user, category=category, history=history, region=region_raw, notes=notes)
     # The per-category counts are the tabs: they ignore the category chosen, so every tab keeps its number.
-    by_category = dict(qs.order_by().values("category").annotate(n=Count("pk")).values_list("category", "n"))
-    if category:
-        qs = qs.filter(category=category)
+    by_category = dict(every.order_by().values("category").annotate(n=Count("pk")).values_list("category", "n"))
+    category = category if category in Category.values else ""
     page = _page(
         request, qs.select_related("person", "household", "region").order_by("region_id", "household_id", "id")
     )
@@ -380,13 +325,8 @@ def register(request: HttpRequest) -> HttpResponse:
         }
         for e in page.object_list
     ]
-    audit.record(
-        audit.Action.VIEW,
-        user=user,
-        object_type="monitored_register",
-        label="监测对象名册",
-        region_code=user.region_id,
-        detail={"category": category, "history": history, "region": region_raw, "page": page.number},
+    selectors.record_register_view(
+        user, {"category": category, "history": history, "region": region_raw, "page": page.number}
     )
     return render(
         request,

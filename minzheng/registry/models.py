@@ -1,9 +1,9 @@
 import datetime
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from minzheng.core import fields
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
@@ -64,9 +64,6 @@ class Person(models.Model):
     def audit_label(self) -> str:
         return f"{self.name}（{mask_id_number(self.id_number)}）"
 
-    def audit_region_code(self) -> str:
-        return self.region_id
-
     def age_on(self, day: datetime.date) -> int:
         return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
@@ -117,9 +114,6 @@ class Household(models.Model):
         head = self.head.masked_name if self.head_id and self.head else ""
         return f"家庭 {self.number}" + (f"（户主 {head}）" if head else "")
 
-    def audit_region_code(self) -> str:
-        return self.region_id
-
     def current_memberships(self):
         return self.memberships.filter(left_on__isnull=True).select_related("person").order_by("relationship", "id")
 
@@ -140,14 +134,7 @@ class Membership(models.Model):
     joined_on = models.DateField("迁入日期")
     left_on = models.DateField("迁出日期", null=True, blank=True)
     leave_reason = models.CharField("迁出原因", max_length=200, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="登记人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = fields.staff("登记人")
 
     objects = MembershipQuerySet.as_manager()
 
@@ -194,6 +181,3 @@ class Organisation(models.Model):
 
     def audit_label(self) -> str:
         return self.name
-
-    def audit_region_code(self) -> str:
-        return self.region_id

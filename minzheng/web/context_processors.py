@@ -11,4 +11,5 @@ def capabilities(request) -> dict:
         "perms_view_checks": has_capability(user, Capability.VIEW_CHECKS),
         "perms_view_monitoring": has_capability(user, Capability.VIEW_MONITORING),
         "perms_run_monitoring": has_capability(user, Capability.RUN_MONITORING),
+        "perms_view_payments": has_capability(user, Capability.VIEW_PAYMENTS),
     }

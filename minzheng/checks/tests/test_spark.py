@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pytest
 from django.core.management import CommandError, call_command
 
-from minzheng.checks import inputs, rules
+from minzheng.checks import inputs, schemas
 from minzheng.checks.engine import EngineInputs, execute
 from minzheng.checks.models import CheckResult, CheckRun
 from minzheng.checks.spark import SparkRunner
@@ -313,11 +313,11 @@ def engine_inputs(set_params, tmp_path) -> EngineInputs:
     ]
     covered = [(9001, 101), (9001, 102), (9001, 103), (9002, 201), (9003, 1001), (9003, 1002)]
     return EngineInputs(
-        members=arrow(rules.MEMBERS, people.rows),
-        declarations=arrow(rules.DECLARATIONS, decl),
-        authorisations=arrow(rules.AUTHORISATIONS, auth),
+        members=arrow(schemas.MEMBERS, people.rows),
+        declarations=arrow(schemas.DECLARATIONS, decl),
+        authorisations=arrow(schemas.AUTHORISATIONS, auth),
         authorised_persons=arrow(
-            rules.AUTHORISED_PERSONS, [{"authorisation_id": a, "person_key": k} for a, k in covered]
+            schemas.AUTHORISED_PERSONS, [{"authorisation_id": a, "person_key": k} for a, k in covered]
         ),
         item_rules=item_rules,
         params=params,

@@ -236,11 +236,13 @@ def sync_tasks(settings, monkeypatch):
 
 
 def approve(household, amount: str, service: str = "dibao", user=None):
-    """An approved decision, as the case procedure leaves it (the batch compares against it)."""
-    from minzheng.cases.models import Case
+    """An approved decision, as the case procedure leaves it: the case, its approval event, and the entitlement the
+    benefits app keeps from it (what the batch compares against)."""
+    from minzheng.cases.decisions import decided
+    from minzheng.cases.models import Case, CaseEvent
     from minzheng.policy.models import ServiceItem
 
-    return Case.objects.create(
+    case = Case.objects.create(
         number=f"T{household.pk:06d}{service}",
         service=ServiceItem.objects.get(code=service),
         household=household,
@@ -254,6 +256,18 @@ def approve(household, amount: str, service: str = "dibao", user=None):
         decided_on=D(2026, 2, 1),
         created_by=user,
     )
+    event = CaseEvent.objects.create(
+        case=case,
+        seq=1,
+        action="approve",
+        from_state="county_review",
+        to_state="approved",
+        on=case.decided_on,
+        actor=user,
+        data={"amount": amount},
+    )
+    decided.send(sender=Case, case=case, event=event, user=user, on=case.decided_on)
+    return case
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from minzheng.checks.models import Authorisation, Declaration
 from minzheng.conftest import CITY, VILLAGE
 from minzheng.demo import checks as demo
+from minzheng.demo import parameters
 from minzheng.demo.population import generate_population
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import SOURCES
@@ -28,9 +29,9 @@ def population():
 
 
 def test_demo_parameters_are_local_illustrative_and_idempotent():
-    created = demo.load_demo_parameters(PREFIX)
-    assert created == len(demo.demo_parameter_values()[2])
-    assert demo.load_demo_parameters("1307") == 0  # same prefecture: nothing new
+    created = parameters.load_demo_parameters(PREFIX)
+    assert created == len(parameters.demo_parameter_values()[2])
+    assert parameters.load_demo_parameters("1307") == 0  # same prefecture: nothing new
     rows = Parameter.objects.filter(region_id=CITY)
     assert rows.count() == created
     assert {p.basis for p in rows} == {"演示数据：示例值，非官方标准"}

@@ -525,8 +525,9 @@ def test_api_push_size_limits(client, registered, approver):
 def test_api_sources_publish_the_contract(client, clerk):
     token = issue_token(clerk, "x")[1]
     data = call(client, "get", "/api/v1/checks/sources", token=token).json()
-    # The 12 checking sources and the 4 monitoring-only signal feeds.
-    assert len(data) == 16
+    # The 12 checking sources, the 4 monitoring-only signal feeds and the payment rolls' public-payroll delivery.
+    assert len(data) == 17
+    assert {s["code"] for s in data if s["category"] == "payment"} == {"public_payroll"}
     assert {s["code"] for s in data if s["category"] == "signal"} == {
         "employment",
         "student",
@@ -665,3 +666,24 @@ def test_every_role_on_the_page_and_the_upload(client, make_user, tmp_path, role
             reverse("exchange:snapshots"), {"source": "wage", "region": region, "period": "2026-05-01", "file": handle}
         )
     assert (posted.status_code == 200) is can_upload and (Snapshot.objects.count() == 1) is can_upload
+
+
+def test_row_store_loads_checking_sources_only(registered, caplog, django_capture_on_commit_callbacks):
+    """The window's row store holds the checking sources; a signal feed (read by the sweep from its Parquet file) is
+    not loaded into it — loading one used to log a traceback for a table the store does not have."""
+    from minzheng.exchange import rowstore
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        importer.import_rows(
+            "employment",
+            [{"id_number": HEAD, "status": "unemployed", "registered_on": "2026-04-02"}],
+            region_code=COUNTY,
+            period=PERIOD,
+        )
+    assert callbacks == [] and "快照行存储加载失败" not in caplog.text
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        importer.import_rows(
+            "wage", [{"id_number": HEAD, "month": "2026-04", "gross_wage": "1200"}], region_code=COUNTY, period=PERIOD
+        )
+    assert len(callbacks) == 1 and "快照行存储加载失败" not in caplog.text
+    assert rowstore.store_path(files.data_dir()).is_file()

@@ -1,5 +1,6 @@
 """The monitoring API: push a signal through the departmental data endpoint, sweep, list, open, visit, close."""
 
+import datetime
 import json
 
 import pytest
@@ -113,3 +114,29 @@ def test_rules_and_register(client, tokens, make_household, monitor):
     entries = call(client, "get", "/api/v1/monitoring/register?category=anti_poverty", token=tokens["assistant"]).json()
     assert len(entries) == 2 and all("*" in e["person_id_number"] for e in entries)
     assert call(client, "get", "/api/v1/monitoring/register", token=tokens["other"]).json() == []
+
+
+def test_api_lists_write_the_same_audit_entries_as_the_pages(
+    client, county_officer, make_household, monitor, signal, sweep
+):
+    """The warning list and the register return masked personal data: through the API as through the pages, each
+    read is audited with the same entry, and an invalid filter is refused in Chinese."""
+    h = make_household()
+    monitor(h, "dibao")
+    signal("civil_status", h, 1, event="death", event_on=AS_OF - datetime.timedelta(days=3))
+    sweep()
+    token = issue_token(county_officer, "测试")[1]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    listed = client.get("/api/v1/monitoring/alerts", **headers)
+    assert listed.status_code == 200 and len(listed.json()) == 1
+    register = client.get("/api/v1/monitoring/register", **headers)
+    assert register.status_code == 200 and register.json()
+    entries = list(AuditEntry.objects.filter(object_type__in=("warning_list", "monitored_register")).order_by("seq"))
+    assert [(e.object_type, e.username, e.detail.get("api")) for e in entries] == [
+        ("warning_list", county_officer.username, True),
+        ("monitored_register", county_officer.username, True),
+    ]
+    bad = client.get("/api/v1/monitoring/alerts?status=later", **headers)
+    assert bad.status_code == 400 and "状态筛选条件无效" in bad.json()["message"]
+    outside = client.get("/api/v1/monitoring/register?region=1306", **headers)
+    assert outside.status_code == 400 and "不在您的管辖范围内" in outside.json()["message"]

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from minzheng.core.errors import DomainError
 from minzheng.demo import checks as demo
+from minzheng.demo import parameters
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         if result.parameters_created:
-            self.stdout.write(f"写入演示参数 {result.parameters_created} 项（{demo.DEMO_BASIS}）")
+            self.stdout.write(f"写入演示参数 {result.parameters_created} 项（{parameters.DEMO_BASIS}）")
         rows = sum(s.rows for s in result.sources)
         self.stdout.write(
             f"{result.households} 户 {result.persons} 人：生成部门数据 {len(result.sources)} 个来源共 {rows} 行，"

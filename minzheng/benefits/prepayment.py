@@ -1,0 +1,222 @@
+"""发放前比对 (DOMAIN.md §11): before a roll is approved every line is compared with the departmental data already
+imported — deaths (户籍/殡葬), the public payroll where delivered, the other lines of the same benefit and month (any
+household, any region), the account holder's name and the account number itself. Each hit holds the line with its
+reason; officers release or stop it. Set-based: the facts are read from the snapshots with DuckDB, the comparisons
+are SQL statements over all the run's lines at once, and the account numbers are checked as numpy arrays.
+"""
+
+import datetime
+
+import duckdb
+import numpy as np
+from django.db import connection
+
+from minzheng.core.months import first_of_month, first_of_next_month
+from minzheng.exchange.files import snapshot_path
+from minzheng.exchange.models import Snapshot
+from minzheng.policy.parameters import resolve
+from minzheng.regions import codes
+from minzheng.registry.models import Person
+
+from . import bankfiles
+from .models import RollFact
+
+HOLD_LABELS = {
+    "deceased": "领取人已死亡",
+    "member_deceased": "家庭成员死亡，待复核",
+    "public_payroll": "本人或家庭成员为财政供养人员",
+    "duplicate": "同一人同月重复享受同一待遇",
+    "holder_mismatch": "账户名与领取人不符",
+    "no_account": "缺少银行账号",
+    "bad_account": "银行账号格式错误或校验位不符",
+}
+
+
+def _snapshots(source: str, region_code: str, until: datetime.date) -> list[Snapshot]:
+    low, high = codes.subtree_range(region_code)
+    covering = Snapshot.objects.filter(source=source, period__lte=until).filter(
+        region_id__in=codes.lineage(region_code)
+    ) | Snapshot.objects.filter(source=source, period__lte=until, region_id__gte=low, region_id__lte=high)
+    return list(covering.order_by("region_id", "-period", "-version", "-id"))
+
+
+def _read(paths: list[str], sql: str) -> list[tuple]:
+    existing = [p for p in paths if p]
+    if not existing:
+        return []
+    con = duckdb.connect()
+    try:
+        files = ", ".join("'" + p.replace("'", "''") + "'" for p in existing)
+        return con.execute(sql.format(files=f"read_parquet([{files}], union_by_name = true)")).fetchall()
+    finally:
+        con.close()
+
+
+def gather_facts(run, region_code: str, month: datetime.date) -> dict:
+    """Deaths known by the end of the month (registry and every civil-status delivery) with the first month no
+    longer payable under `payments.death_stop`, and the latest public-payroll delivery per covering region."""
+    month_end = first_of_next_month(month) - datetime.timedelta(days=1)
+    stop_rule = resolve("payments.death_stop", region_code, month).value
+    deaths: dict[int, datetime.date] = {}
+    low, high = codes.subtree_range(region_code)
+    for pk, died in Person.objects.filter(
+        deceased_on__isnull=False, deceased_on__lte=month_end, region_id__gte=low, region_id__lte=high
+    ).values_list("id", "deceased_on"):
+        deaths[pk] = died
+    civil = [str(snapshot_path(s)) for s in _snapshots("civil_status", region_code, month_end)]
+    for key, died in _read(
+        civil,
+        "SELECT person_key, min(event_on) FROM {files} WHERE event = 'death' AND person_key IS NOT NULL"
+        f" AND event_on <= DATE '{month_end.isoformat()}' GROUP BY person_key",
+    ):
+        deaths[key] = min(died, deaths.get(key, died))
+    newest: dict[str, Snapshot] = {}
+    for snap in _snapshots("public_payroll", region_code, month_end):
+        newest.setdefault(snap.region_id, snap)
+    payroll = _read(
+        [str(snapshot_path(s)) for s in newest.values()],
+        "SELECT person_key, any_value(employer) FROM {files} WHERE person_key IS NOT NULL GROUP BY person_key",
+    )
+    known = set(Person.objects.filter(pk__in=list(deaths) + [k for k, _ in payroll]).values_list("id", flat=True))
+    facts = [
+        RollFact(
+            run=run,
+            person_id=pk,
+            kind="death",
+            from_month=first_of_month(died) if stop_rule == "this_month" else first_of_next_month(died),
+            detail=f"死亡日期 {died.isoformat()}",
+        )
+        for pk, died in deaths.items()
+        if pk in known
+    ]
+    facts += [
+        RollFact(run=run, person_id=pk, kind="payroll", detail=f"财政供养：{employer or ''}"[:200])
+        for pk, employer in payroll
+        if pk in known
+    ]
+    RollFact.objects.bulk_create(facts, batch_size=2000)
+    return {
+        "deaths": sum(1 for f in facts if f.kind == "death"),
+        "payroll": sum(1 for f in facts if f.kind == "payroll"),
+        "payroll_delivered": bool(newest),
+        "death_stop": stop_rule,
+    }
+
+
+_HOLD = (
+    "UPDATE benefits_paymentline SET state = 'held', hold_reasons = CASE WHEN hold_reasons = '' THEN %s"
+    " ELSE hold_reasons || ',' || %s END WHERE {scope} AND state IN ('pending', 'held') AND {condition}"
+)
+
+_CONDITIONS = {
+    "deceased": "EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'death'"
+    " AND f.person_id = benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month)",
+    "member_deceased": "EXISTS (SELECT 1 FROM registry_membership m JOIN benefits_rollfact f ON f.person_id ="
+    " m.person_id AND f.run_id = %(run)s AND f.kind = 'death' WHERE m.household_id = benefits_paymentline.household_id"
+    " AND m.left_on IS NULL AND m.person_id <> benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month"
+    " AND benefits_paymentline.benefit IN %(household_benefits)s)",
+    "public_payroll": "(EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'payroll'"
+    " AND f.person_id = benefits_paymentline.person_id) OR (benefits_paymentline.benefit IN %(household_benefits)s"
+    " AND EXISTS (SELECT 1 FROM registry_membership m JOIN benefits_rollfact f ON f.person_id = m.person_id"
+    " AND f.run_id = %(run)s AND f.kind = 'payroll' WHERE m.household_id = benefits_paymentline.household_id"
+    " AND m.left_on IS NULL)))",
+    "duplicate": "EXISTS (SELECT 1 FROM benefits_paymentline o WHERE o.benefit = benefits_paymentline.benefit"
+    " AND o.month = benefits_paymentline.month AND o.recipient_id_number = benefits_paymentline.recipient_id_number"
+    " AND o.entitlement_id <> benefits_paymentline.entitlement_id"
+    " AND o.state NOT IN ('stopped', 'failed', 'reissued'))",
+    "no_account": "benefits_paymentline.bank_account = ''",
+    "holder_mismatch": "benefits_paymentline.bank_account <> ''"
+    " AND benefits_paymentline.account_holder <> benefits_paymentline.recipient_name",
+}
+
+
+def _hold(cursor, code: str, scope: str, scope_params: list, condition: str, params: dict) -> int:
+    # Named parameters inside the condition are inlined as positional ones, in order.
+    import re
+
+    names = re.findall(r"%\((\w+)\)s", condition)
+    values = []
+    for name in names:
+        value = params[name]
+        if isinstance(value, tuple):
+            condition = condition.replace(f"%({name})s", "(" + ", ".join(["%s"] * len(value)) + ")", 1)
+            values.extend(value)
+        else:
+            condition = condition.replace(f"%({name})s", "%s", 1)
+            values.append(value)
+    cursor.execute(_HOLD.format(scope=scope, condition=condition), [code, code, *scope_params, *values])
+    return cursor.rowcount
+
+
+def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, int]:
+    """Hold the lines of the run's rolls (or of the given rolls) that a comparison flags; counts per reason."""
+    from .kinds import TYPES
+
+    if roll_ids is not None:
+        scope = "roll_id IN (" + ", ".join(["%s"] * len(roll_ids)) + ")"
+        scope_params = list(roll_ids)
+    else:
+        scope = "roll_id IN (SELECT id FROM benefits_paymentroll WHERE run_id = %s)"
+        scope_params = [run_id]
+    params = {
+        "run": run_id,
+        "household_benefits": tuple(t.code for t in TYPES.values() if not t.per_person),
+    }
+    counts = {}
+    with connection.cursor() as cursor:
+        for code, condition in _CONDITIONS.items():
+            counts[code] = _hold(cursor, code, scope, scope_params, condition, params)
+        cursor.execute(
+            f"SELECT id, bank_name, bank_account FROM benefits_paymentline WHERE {scope}"
+            " AND bank_account <> '' AND state IN ('pending', 'held')",
+            scope_params,
+        )
+        rows = cursor.fetchall()
+        bad = bad_accounts(rows)
+        for start in range(0, len(bad), 500):
+            chunk = bad[start : start + 500]
+            cursor.execute(
+                "UPDATE benefits_paymentline SET state = 'held', hold_reasons = CASE WHEN hold_reasons = '' THEN"
+                " 'bad_account' ELSE hold_reasons || ',bad_account' END WHERE id IN ("
+                + ", ".join(["%s"] * len(chunk))
+                + ")",
+                chunk,
+            )
+        counts["bad_account"] = len(bad)
+    return counts
+
+
+def bad_accounts(rows: list[tuple[int, str, str]]) -> list[int]:
+    """Ids of the (id, bank, account) rows whose account is not 8–30 ASCII digits, or fails the Luhn check where
+    the bank's card numbers carry one (bank layouts: `luhn_lengths`)."""
+    if not rows:
+        return []
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    accounts = [r[2] for r in rows]
+    lengths = np.fromiter((len(a) for a in accounts), dtype=np.int32, count=len(rows))
+    ascii_digits = np.fromiter((a.isascii() and a.isdigit() for a in accounts), dtype=bool, count=len(rows))
+    bad = ~ascii_digits | (lengths < 8) | (lengths > 30)
+    luhn_banks = bankfiles.luhn_lengths()
+    for length in sorted({n for ns in luhn_banks.values() for n in ns}):
+        wanted = [
+            i
+            for i, r in enumerate(rows)
+            if not bad[i] and lengths[i] == length and length in luhn_banks.get(r[1], luhn_banks.get("*", ()))
+        ]
+        if not wanted:
+            continue
+        digits = np.frombuffer("".join(accounts[i] for i in wanted).encode(), dtype=np.uint8).reshape(-1, length) - 48
+        digits = digits[:, ::-1].astype(np.int32)
+        doubled = digits[:, 1::2] * 2
+        doubled = np.where(doubled > 9, doubled - 9, doubled)
+        total = digits[:, 0::2].sum(axis=1) + doubled.sum(axis=1)
+        failing = np.asarray(wanted)[total % 10 != 0]
+        bad[failing] = True
+    return ids[bad].tolist()
+
+
+def luhn_valid(number: str) -> bool:
+    """One account's Luhn check (the same arithmetic as `bad_accounts`), for forms and tests."""
+    from stdnum import luhn
+
+    return luhn.is_valid(number)
