@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from minzheng.core.errors import DomainError
+from minzheng.core import audit
+from minzheng.core.errors import DomainError, PermissionDeniedError
 
 from .auth import api_auth
 
@@ -19,6 +20,9 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
+    if isinstance(exc, PermissionDeniedError):
+        # Another region's record was audited by the scoped query; a refused action is audited here.
+        audit.denied(request.user, "forbidden", message=exc.message)
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 

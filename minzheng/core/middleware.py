@@ -1,4 +1,5 @@
-"""Keeps the current request's user and client address at hand for the audit log."""
+"""Keeps the current request's user and client address at hand for the audit log, and records the request's denied
+attempts once it is answered."""
 
 import contextvars
 from dataclasses import dataclass
@@ -35,7 +36,15 @@ class RequestContextMiddleware:
                 path=request.path[:200],
             )
         )
+        from .audit import deferred_denials, denials_noted, denied
+
         try:
-            return self.get_response(request)
+            # Denied attempts noted while answering are recorded after the response is made, outside any transaction
+            # of the view's; a 403 that noted none (a CSRF failure, a view's own refusal) is recorded here.
+            with deferred_denials():
+                response = self.get_response(request)
+                if response.status_code == 403 and not denials_noted():
+                    denied(getattr(request, "user", None), "forbidden", message=f"{request.method} {request.path}")
+            return response
         finally:
             _current.reset(token)
