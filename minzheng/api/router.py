@@ -7,7 +7,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from minzheng.core import audit
 from minzheng.core.errors import DomainError, PermissionDeniedError
 
-from .auth import api_auth
+from .auth import api_auth, docs_login_required
 
 api = NinjaAPI(
     title="民政一体化服务平台 API",
@@ -15,6 +15,7 @@ api = NinjaAPI(
     description="所有接口均需认证（Bearer 令牌或登录会话），数据范围限于用户所属区划。错误返回 {code, message}。",
     auth=api_auth,
     urls_namespace="api",
+    docs_decorator=docs_login_required,
 )
 
 

@@ -4,6 +4,8 @@ attempts once it is answered."""
 import contextvars
 from dataclasses import dataclass
 
+from django.utils.cache import add_never_cache_headers
+
 _current: contextvars.ContextVar["RequestContext | None"] = contextvars.ContextVar("minzheng_request", default=None)
 
 
@@ -48,3 +50,18 @@ class RequestContextMiddleware:
             return response
         finally:
             _current.reset(token)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every page and API answer: nearly all of them show personal data, and none is
+    worth a copy in a shared browser's cache or a proxy. Static files (served by WhiteNoise, earlier in the chain)
+    keep their long caching; a view that sets its own Cache-Control keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
