@@ -17,16 +17,8 @@ from . import rules, schemas
 from .engine import EngineInputs, normalise, stages_for
 
 
-class SparkRunner:
+class SparkRunner(sparks.Views):
     """Binds the inputs in a Spark session of its own and computes the stages the outputs need."""
-
-    def __init__(self, session=None):
-        self.spark = sparks.run_session(session)
-        self.views: list[str] = []
-
-    def _view(self, frame, name: str) -> None:
-        frame.createOrReplaceTempView(name)
-        self.views.append(name)
 
     def bind(self, inputs: EngineInputs) -> None:
         from pyspark.sql import functions as F
@@ -58,12 +50,6 @@ class SparkRunner:
     def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
         self.prepare(outputs)
         return {o: normalise(self.spark.table(o).toArrow()) for o in outputs}
-
-    def close(self) -> None:
-        """Drop the run's views: the checkpointed stages become garbage for Spark's cleaner."""
-        for name in self.views:
-            self.spark.catalog.dropTempView(name)
-        self.views = []
 
 
 def batch(inputs: EngineInputs, columns: tuple[str, ...], wanted: pa.Array) -> tuple[pa.Table, list[dict]]:

@@ -95,6 +95,24 @@ def run_session(base=None):
     return spark
 
 
+class Views:
+    """A run's own Spark session, and the temporary views it names its inputs and stages by (dropped at the end, so
+    the checkpointed stages become garbage for Spark's cleaner)."""
+
+    def __init__(self, session=None):
+        self.spark = run_session(session)
+        self.views: list[str] = []
+
+    def _view(self, frame, name: str) -> None:
+        frame.createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def close(self) -> None:
+        for name in self.views:
+            self.spark.catalog.dropTempView(name)
+        self.views = []
+
+
 def schema(spec: dict[str, str]):
     """A Spark schema from a table's declared column types (the Ibis type names the rule modules use)."""
     from pyspark.sql import types as T

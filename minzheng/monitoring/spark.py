@@ -14,16 +14,8 @@ from . import rules
 from .engine import SweepInputs, _Runner, signals_sql
 
 
-class SparkSweepRunner(_Runner):
+class SparkSweepRunner(sparks.Views, _Runner):
     dialect = "pyspark"
-
-    def __init__(self, session=None):
-        self.spark = sparks.run_session(session)
-        self.views: list[str] = []
-
-    def _view(self, frame, name: str) -> None:
-        frame.createOrReplaceTempView(name)
-        self.views.append(name)
 
     def bind(self, inputs: SweepInputs) -> None:
         for name, spec in rules.INPUTS.items():
@@ -49,8 +41,3 @@ class SparkSweepRunner(_Runner):
 
     def table(self, sql: str) -> pa.Table:
         return self.spark.sql(sql).toArrow()
-
-    def close(self) -> None:
-        for name in self.views:
-            self.spark.catalog.dropTempView(name)
-        self.views = []
