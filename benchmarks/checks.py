@@ -3,6 +3,7 @@ window check of one household.
 
     .venv/bin/python benchmarks/checks.py [--households 1000000] [--scale-households 10000000] [--skip-scale]
                                           [--sample 10000] [--window 200] [--runs 3] [--prefix 1307] [--seed 1]
+                                          [--engine duckdb|spark] [--spark-master local[2]] [--spark-memory 8g]
     .venv/bin/python benchmarks/checks.py --households 20000 --scale-households 200000 --sample 1000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/minzheng .venv/bin/python benchmarks/checks.py --skip-scale
 
@@ -38,6 +39,11 @@ per-household stages alone). Their sum roughly bounds what any layout of the dep
 at import, say) could bring these rules down to on this machine.
 
 `--profile` adds DuckDB's per-operator profile of the batch (EXPLAIN ANALYZE of the "households" output).
+
+`--engine spark` also runs the batch on Spark (`--spark-master`, default local[2]; `checks.spark.SparkRunner`, the
+runner of `run_checks --engine spark`) over the same inputs in a child process, median of `--runs`, and prints it
+beside DuckDB's with the number of households whose verdicts agree. The session is started once, timed apart. There
+is no goal for it on two cores: the figure is the overhead a cluster must pay back.
 """
 
 import argparse
@@ -124,6 +130,67 @@ def engine_run(
     if floors:
         result["floors"] = _floors(tables, snapshots, runs, options)
     print(json.dumps(result))
+
+
+def spark_run(directory: Path, runs: int, master: str) -> None:
+    """Child process: the same batch on Spark (`checks.spark`, as `run_checks --engine spark` runs it): bind the inputs
+    written to `directory`, compute the households' stages, bring every household's verdicts back; print one JSON
+    line. The session (the JVM, the executors) is started once and timed apart: a worker keeps it between runs."""
+    import pyarrow.parquet as pq
+
+    django.setup()
+    from minzheng.checks import rules
+    from minzheng.checks.engine import EngineInputs, normalise
+    from minzheng.checks.spark import SparkRunner
+    from minzheng.core import spark as sparks
+
+    started = time.perf_counter()
+    rules.compiled("pyspark")
+    compile_seconds = time.perf_counter() - started
+    tables = {name: pq.read_table(directory / f"{name}.parquet") for name in INPUT_TABLES}
+    snapshots = {
+        code: (Path(p) if p else None) for code, p in json.loads((directory / "snapshots.json").read_text()).items()
+    }
+    started = time.perf_counter()
+    session = sparks.session(master)
+    session.sparkContext.setLogLevel("ERROR")
+    session_seconds = time.perf_counter() - started
+    seconds, out = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        runner = SparkRunner(session)
+        try:
+            runner.bind(EngineInputs(**tables, snapshots=snapshots))
+            runner.prepare(("households",))
+            out = normalise(runner.spark.table("households").select(*VERDICTS).toArrow())
+        finally:
+            runner.close()
+        seconds.append(time.perf_counter() - t)
+    jvm = session.sparkContext._gateway.proc.pid
+    jvm_kib = 0
+    for line in Path(f"/proc/{jvm}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            jvm_kib = int(line.split()[1])
+    session.stop()
+    pq.write_table(out, directory / "spark-verdicts.parquet")
+    result = {
+        "compile_seconds": compile_seconds,
+        "session_seconds": session_seconds,
+        "seconds": seconds,
+        "households": out.num_rows,
+        "max_rss_kib": peak_rss_kib(),
+        "jvm_max_rss_kib": jvm_kib,
+    }
+    print(json.dumps(result))
+
+
+def run_spark_child(directory: Path, runs: int, master: str, memory: str) -> dict:
+    command = [sys.executable, __file__, "--spark-run", str(directory), "--runs", str(runs), "--spark-master", master]
+    env = {**os.environ, "SPARK_DRIVER_MEMORY": memory}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=directory)
+    if done.returncode:
+        raise SystemExit(f"Spark run failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _floors(tables: dict, snapshots: dict, runs: int, options: dict) -> dict:
@@ -267,6 +334,24 @@ def print_profile(profile: list[dict]) -> None:
         )
 
 
+def print_spark(directory: Path, spark: dict, duckdb_median: float, args) -> None:
+    """The Spark batch beside DuckDB's, with the households whose verdicts agree."""
+    import pyarrow.parquet as pq
+
+    median = statistics.median(spark["seconds"])
+    duck = {r["household_key"]: r for r in pq.read_table(directory / "verdicts.parquet").to_pylist()}
+    on_spark = pq.read_table(directory / "spark-verdicts.parquet").to_pylist()
+    agree = sum(duck.get(r["household_key"]) == r for r in on_spark)
+    print(
+        f"batch on Spark {args.spark_master} (driver memory {args.spark_memory}): {spark['households']:,} households:"
+        f" median {median:.2f} s of {args.runs} ({', '.join(f'{s:.2f}' for s in spark['seconds'])}),"
+        f" {median / duckdb_median:.1f}x DuckDB's {duckdb_median:.2f} s; session started once in"
+        f" {spark['session_seconds']:.1f} s, rules compiled in {spark['compile_seconds']:.1f} s; peak RSS"
+        f" {spark['jvm_max_rss_kib'] / 1024**2:.2f} GiB (JVM) + {spark['max_rss_kib'] / 1024**2:.2f} GiB (Python);"
+        f" verdicts identical to DuckDB's for {agree:,} of {len(duck):,} households"
+    )
+
+
 # ------------------------------------------------------------------------------------------------- the baseline
 
 
@@ -312,13 +397,11 @@ class Baseline:
                 p[key] = yuan(p[key])
             self.params[(row["county"], row["area_type"])] = p
         self.counted = {(r["county"], r["item"]): r["counted"] for r in item_rules.to_pylist()}
-        from minzheng.checks.sources import SOURCES
-
-        from minzheng.checks import rules
+        from minzheng.exchange.sources import SOURCES, source_schema
 
         # The columns the engine reads (free text is no rule input), as loaded into the sample's tables.
         keys = ("snapshot_id", "row_no", "person_key")
-        self.fields = {code: [n for n in rules.source_schema(code) if n not in keys] for code in SOURCES}
+        self.fields = {code: [n for n in source_schema(code) if n not in keys] for code in SOURCES}
 
     def rows(self, cursor, code: str, keys: list[int], ids: dict[str, int]) -> list[dict]:
         """One query per source for the household's people (late-matched rows by identity number)."""
@@ -340,10 +423,10 @@ class Baseline:
 
     def check(self, household_id: int, as_of: datetime.date, cursor) -> dict:
         from django.db.models import Q
-        from minzheng.checks.sources import CATEGORIES, SOURCES
 
         from minzheng.checks.inputs import county_of
         from minzheng.checks.models import Authorisation, Declaration
+        from minzheng.exchange.sources import CATEGORIES, SOURCES
         from minzheng.registry.models import Membership
 
         members = list(
@@ -615,7 +698,7 @@ def load_sample_rows(sample_persons, snapshots: dict) -> int:
     import pyarrow as pa
     from django.db import connection
 
-    from minzheng.checks import rules
+    from minzheng.exchange.sources import source_schema
 
     postgres = connection.vendor == "postgresql"
     kinds = {
@@ -630,7 +713,7 @@ def load_sample_rows(sample_persons, snapshots: dict) -> int:
     total = 0
     with connection.cursor() as cursor:
         for code, path in snapshots.items():
-            schema = {k: v for k, v in rules.source_schema(code).items() if k != "snapshot_id"}
+            schema = {k: v for k, v in source_schema(code).items() if k != "snapshot_id"}
             columns = ", ".join(f"{name} {kinds[kind]}" for name, kind in schema.items())
             cursor.execute(f"CREATE TABLE bench_{code} ({columns})")
             cursor.execute(f"CREATE INDEX bench_{code}_person ON bench_{code} (person_key)")
@@ -660,11 +743,10 @@ def build_scale(scratch: Path, members_file: Path, households: int, seed: int, a
     """Tile the registry's members to `households` households in DuckDB, generate their departmental rows with the
     demo generator and write them as snapshots in the importer's layout. Returns (snapshots, persons, rows)."""
     import duckdb
-    from minzheng.checks.demo import Generation
-    from minzheng.checks.importer import ROW_GROUP_SIZE
-    from minzheng.checks.sources import SOURCES
 
-    from minzheng.checks import rules
+    from minzheng.demo.checks import Generation
+    from minzheng.exchange.importer import ROW_GROUP_SIZE
+    from minzheng.exchange.sources import SOURCES, source_schema
 
     folder = scratch / "scale"
     folder.mkdir(parents=True, exist_ok=True)
@@ -704,7 +786,7 @@ def build_scale(scratch: Path, members_file: Path, households: int, seed: int, a
         types = {"int64": "BIGINT", "int32": "INTEGER", "string": "VARCHAR", "date": "DATE"}
         types["decimal(18,2)"] = "DECIMAL(18,2)"
         for number, code in enumerate(SOURCES, start=1):
-            schema = rules.source_schema(code)
+            schema = source_schema(code)
             fields = [name for name in schema if name not in ("snapshot_id", "row_no", "person_key", "id_number")]
             typed = ", ".join(f"CAST({name} AS {types[schema[name]]}) AS {name}" for name in fields)
             path = folder / f"{code}.parquet"
@@ -772,11 +854,23 @@ def main() -> None:
         help="households per engine chunk (default: the CHECKS_BATCH_CHUNK_HOUSEHOLDS setting the batch runs use)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and files (path printed)")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: also the same batch on Spark (--spark-master), printed beside DuckDB's",
+    )
+    parser.add_argument("--spark-master", default="local[2]", help="Spark master of the --engine spark run; local[2]")
+    parser.add_argument("--spark-memory", default="8g", help="Spark driver memory (local mode: all of Spark's); 8g")
     parser.add_argument("--engine-run", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--spark-run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--floors", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine_run:
         engine_run(args.engine_run, args.runs, args.profile, args.memory_limit, args.chunk_households, args.floors)
+        return
+    if args.spark_run:
+        spark_run(args.spark_run, args.runs, args.spark_master)
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="minzheng-bench-checks-"))
@@ -807,11 +901,15 @@ def run(args, scratch: Path) -> None:
     import pyarrow.parquet as pq
     from django.db import connection
     from django.utils import timezone
-    from minzheng.registry.population import generate_population
 
     from minzheng.accounts.models import User
-    from minzheng.checks import demo, inputs, services
-    from minzheng.checks.models import Authorisation, Snapshot
+    from minzheng.checks import inputs, services
+    from minzheng.checks.models import Authorisation
+    from minzheng.demo import checks as demo
+    from minzheng.demo.population import generate_population
+    from minzheng.exchange.files import snapshot_path
+    from minzheng.exchange.models import Snapshot
+    from minzheng.exchange.selectors import snapshots_in_force
     from minzheng.regions.importer import import_regions
     from minzheng.regions.models import Region
 
@@ -855,14 +953,12 @@ def run(args, scratch: Path) -> None:
         "item_rules": item_rules,
         "params": params,
     }
-    snapshots = {
-        code: (inputs.snapshot_file(s) if s else None) for code, s in inputs.snapshots_in_force(city, as_of).items()
-    }
+    snapshots = {code: (snapshot_path(s) if s else None) for code, s in snapshots_in_force(city, as_of).items()}
     batch_dir = scratch / "batch"
     t = time.perf_counter()
     write_inputs(batch_dir, tables, snapshots)
     written = time.perf_counter() - t
-    in_force = [s.pk for s in inputs.snapshots_in_force(city, as_of).values() if s]
+    in_force = [s.pk for s in snapshots_in_force(city, as_of).values() if s]
     stored = sum(Snapshot.objects.filter(pk__in=in_force).values_list("rows_valid", flat=True))
     print(
         f"members export from the registry: {members.num_rows:,} rows in {export:.2f} s"
@@ -883,6 +979,10 @@ def run(args, scratch: Path) -> None:
     )
     if args.profile:
         print_profile(batch["profile"])
+    if args.engine == "spark":
+        print_spark(
+            batch_dir, run_spark_child(batch_dir, args.runs, args.spark_master, args.spark_memory), median, args
+        )
 
     # --- baseline
     rng = random.Random(args.seed)

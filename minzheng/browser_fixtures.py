@@ -41,17 +41,39 @@ def browser():
             chromium.close()
 
 
+# Reports every Content-Security-Policy violation to the console, where the fixture collects it.
+_REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " in " + e.sourceFile);
+});
+"""
+
+
 @pytest.fixture
 def page(browser, live_server):
+    """A page in a fresh context. Every browser test also checks the Content-Security-Policy: a script, style or
+    image the policy blocked (the page would be broken for users) fails the test."""
     context = browser.new_context(
         base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900}
     )
     context.set_default_timeout(15_000)
+    context.add_init_script(_REPORT_CSP)
     page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if "CSP violation" in message.text or "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    page.csp_violations = violations  # a test of the policy itself reads (and clears) what it provoked
     try:
         yield page
     finally:
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def log_in(page, username: str, password: str) -> None:

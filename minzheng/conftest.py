@@ -137,6 +137,13 @@ def make_user(db):
 
 
 @pytest.fixture
+def admin_user(make_user):
+    """pytest-django's `admin_client` logs in as this: the administrator of 张家口市 (the admin is scoped to the
+    administrator's region, issue 18 §4; a superuser without a region sees nothing there)."""
+    return make_user("admin", region=CITY, username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
 def clerk(make_user):
     return make_user("clerk")
 
@@ -243,3 +250,43 @@ def make_snapshot(checks_dir):
         return snap
 
     return make
+
+
+# --- Spark (the engines' agreement tests) ---------------------------------------------------------------------------
+
+# CI sets MINZHENG_REQUIRE_SPARK: there the Spark tests must run, never skip.
+SPARK_REQUIRED = os.environ.get("MINZHENG_REQUIRE_SPARK", "") not in ("", "0")
+# A few hundred rows: compiling Java code per stage and planning shuffles cost more than the work itself.
+SPARK_TEST_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.ui.enabled": "false",
+}
+
+
+def spark_marks() -> list:
+    """The marks of a module of Spark tests: skipped where Spark cannot run, unless CI requires it."""
+    from minzheng.core.spark import missing
+
+    problem = missing()
+    return [
+        pytest.mark.spark,
+        # pyspark's type converters probe for pandas (another dependency brings 3.x) and warn; nothing uses pandas.
+        pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+        pytest.mark.skipif(problem is not None and not SPARK_REQUIRED, reason=f"Spark unavailable: {problem}"),
+    ]
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session for the whole test run (the JVM starts once); the runners take sessions of their own
+    on it, as in production."""
+    from minzheng.core import spark
+
+    if problem := spark.missing():
+        pytest.fail(f"MINZHENG_REQUIRE_SPARK is set but Spark cannot run: {problem}", pytrace=False)
+    session = spark.session(master="local[2]", conf=SPARK_TEST_CONF)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

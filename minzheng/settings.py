@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "minzheng.core.middleware.RequestContextMiddleware",
+    "minzheng.core.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns a lockout into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -151,6 +153,23 @@ if SECURE_COOKIES:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every page: scripts, styles and images from this site only, no inline script
+# or style (the pages' scripts are static files, minzheng/static/js; the vendored htmx, Bootstrap and ECharts are
+# too), no plugins, no framing, forms posting only here. Bootstrap's icons are data: SVG images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"
@@ -183,6 +202,14 @@ CHECKS_DATA_DIR = Path(os.environ.get("CHECKS_DATA_DIR", Path.cwd() / "var" / "c
 # A batch re-check of a province runs the rules over this many households at a time (`checks.engine.stream`): a
 # chunk's working set stays in memory instead of spilling to disk, and the results are streamed, never held whole.
 CHECKS_BATCH_CHUNK_HOUSEHOLDS = int(os.environ.get("CHECKS_BATCH_CHUNK_HOUSEHOLDS", "1000000"))
+# The engine of batch re-checks and monitoring sweeps started from the pages and schedules (the commands take
+# --engine): "duckdb" on this machine, or "spark" on SPARK_MASTER (`local[2]`, `spark://host:7077`, `yarn`), reading
+# the snapshots at SNAPSHOT_URI (empty: CHECKS_DATA_DIR itself, e.g. mounted at the same path on every worker; or
+# `hdfs://…`/`s3a://…` holding a copy of CHECKS_DATA_DIR's files). See README, "A province on Spark".
+CHECKS_ENGINE = os.environ.get("CHECKS_ENGINE", "duckdb")
+SPARK_MASTER = os.environ.get("SPARK_MASTER", "local[2]")
+SPARK_DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "4g")
+SNAPSHOT_URI = os.environ.get("SNAPSHOT_URI", "")
 
 # Background jobs (batch re-checks, nightly sweeps): django-q2 with the ORM broker, so SQLite and PostgreSQL
 # deployments need no extra server. `minzheng qcluster` runs the worker; Q_SYNC=1 runs jobs inline (tests).

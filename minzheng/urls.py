@@ -5,6 +5,7 @@ from minzheng.accounts.urls import auth_urlpatterns
 from minzheng.api.router import api
 from minzheng.benefits.urls import public_urlpatterns as public_benefits
 from minzheng.cases.urls import public_urlpatterns
+from minzheng.core.admin_scope import no_view_on_site
 
 admin.site.site_header = "民政一体化服务平台 · 管理后台"
 admin.site.site_title = "民政一体化服务平台"
@@ -24,5 +25,6 @@ urlpatterns = [
     path("", include((public_urlpatterns, "public"))),
     path("", include((public_benefits, "public_benefits"))),
     path("api/v1/", api.urls),
+    path("admin/r/<path:rest>", no_view_on_site),  # see core.admin_scope
     path("admin/", admin.site.urls),
 ]

@@ -4,9 +4,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from minzheng.core.errors import DomainError
+from minzheng.core import audit
+from minzheng.core.errors import DomainError, PermissionDeniedError
 
-from .auth import api_auth
+from .auth import api_auth, docs_login_required
 
 api = NinjaAPI(
     title="民政一体化服务平台 API",
@@ -14,11 +15,15 @@ api = NinjaAPI(
     description="所有接口均需认证（Bearer 令牌或登录会话），数据范围限于用户所属区划。错误返回 {code, message}。",
     auth=api_auth,
     urls_namespace="api",
+    docs_decorator=docs_login_required,
 )
 
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
+    if isinstance(exc, PermissionDeniedError):
+        # Another region's record was audited by the scoped query; a refused action is audited here.
+        audit.denied(request.user, "forbidden", message=exc.message)
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 

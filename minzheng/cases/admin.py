@@ -1,9 +1,11 @@
-"""Administrators maintain the conflict-of-interest declarations (近亲属备案) here. Cases themselves are changed only
-through the workflow services (their event log is the record), so they are not editable in the admin."""
+"""Administrators maintain the conflict-of-interest declarations (近亲属备案) of their region subtree here. Cases are
+not in the admin (see `core.admin_scope`): they change only through the workflow services, whose event log is the
+record, and are read on the scoped, audited pages."""
 
 from django import forms
 from django.contrib import admin
 
+from minzheng.core.admin_scope import ScopedAdmin
 from minzheng.core.masking import mask_id_number
 from minzheng.registry.forms import clean_identity_number
 
@@ -20,7 +22,9 @@ class InterestDeclarationForm(forms.ModelForm):
 
 
 @admin.register(InterestDeclaration)
-class InterestDeclarationAdmin(admin.ModelAdmin):
+class InterestDeclarationAdmin(ScopedAdmin):
+    # The change page shows the relative's full identity number: each view is audited, as on the pages.
+    audit_views = True
     form = InterestDeclarationForm
     list_display = ("name", "masked_id", "kind", "related_to", "region", "active")
     list_filter = ("kind", "active")

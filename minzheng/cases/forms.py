@@ -161,7 +161,7 @@ class NameListWidget(forms.Widget):
             '<div class="d-flex flex-wrap gap-2">{}</div>',
             format_html_join(
                 "",
-                '<input type="text" class="form-control" style="max-width: 12rem" name="{}" id="{}" value="{}"'
+                '<input type="text" class="form-control mz-maxw-12" name="{}" id="{}" value="{}"'
                 ' placeholder="{}" aria-label="{}"{}>',
                 (
                     (

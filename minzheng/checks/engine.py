@@ -1,5 +1,6 @@
-"""Executing the compiled rules: DuckDB for regions, SQLite for one household at the window, Spark optionally. The
-SQL comes from `rules.compiled`; a runner only binds the input tables to the names the expressions use."""
+"""Executing the compiled rules: DuckDB for regions, SQLite for one household at the window, Spark (`spark.py`) for a
+province on a cluster. The SQL comes from `rules.compiled`; a runner only binds the input tables to the names the
+expressions use."""
 
 import datetime
 import os
@@ -323,98 +324,3 @@ def execute(inputs: EngineInputs, queries: tuple[str, ...] = ("households",), **
         return runner.run(queries)
     finally:
         runner.close()
-
-
-class SparkRunner:
-    """The same compiled expressions on Spark (`pip install minzheng[spark]`, Java 17+): the inputs become temporary
-    views with the names and column types the expressions declare, and Spark SQL runs the query Ibis compiled for its
-    dialect. The session is configured so Spark's SQL means what DuckDB's does (see `SPARK_CONF`)."""
-
-    # ANSI mode: an overflowing integer or a failed cast raises, as in DuckDB, instead of wrapping or becoming NULL.
-    SPARK_CONF = {
-        "spark.sql.ansi.enabled": "true",
-        "spark.sql.session.timeZone": "UTC",
-    }
-
-    def __init__(self, session=None):
-        if session is None:
-            session = self.session()
-        for key, value in self.SPARK_CONF.items():
-            session.conf.set(key, value)
-        self.spark = session
-
-    @classmethod
-    def session(cls, master: str = "local[2]"):
-        """A local session for tests and single-machine runs; on a cluster, pass the cluster's session instead."""
-        import tempfile
-
-        from pyspark.sql import SparkSession
-
-        builder = (
-            SparkSession.builder.master(master)
-            .appName("minzheng-checks")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            # Nothing is saved as a table; keep Spark from creating ./spark-warehouse wherever it is started.
-            .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir(), "minzheng-spark-warehouse")))
-            # Local mode talks to itself only: no dependence on how the host name resolves (CI containers).
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-        )
-        for key, value in cls.SPARK_CONF.items():
-            builder = builder.config(key, value)
-        return builder.getOrCreate()
-
-    def bind(self, inputs: EngineInputs) -> None:
-        from pyspark.sql import functions as F
-
-        for name, spec in schemas.INPUTS.items():
-            table = getattr(inputs, name).select(list(spec))
-            self.spark.createDataFrame(table, schema=_spark_schema(spec)).createOrReplaceTempView(name)
-        for code in SOURCES:
-            schema = _spark_schema(source_schema(code))
-            path = inputs.snapshots.get(code)
-            if path is None:
-                df = self.spark.createDataFrame([], schema=schema)
-            else:
-                # The declared columns in the declared order and types: the rules' UNION ALL is positional.
-                df = self.spark.read.parquet(str(path)).select(
-                    *[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields]
-                )
-                if inputs.person_keys is not None:
-                    df = df.where(
-                        F.col("person_key").isin([int(k) for k in inputs.person_keys])
-                        | (F.col("person_key").isNull() & F.col("id_number").isin(list(inputs.id_numbers or [])))
-                    )
-            df.createOrReplaceTempView(rules.raw_table_name(code))
-
-    def run(self, outputs: tuple[str, ...]) -> dict[str, pa.Table]:
-        """Each stage is computed once and kept (a local checkpoint, on the executors) under its name for the next.
-        Plain views would inline the whole chain into each output's plan, and Spark's optimiser takes far longer
-        over that one deep plan than over the stages one by one (3× on the agreement test's data)."""
-        sql = rules.compiled("pyspark")
-        for stage in stages_for(outputs):
-            self.spark.sql(sql[stage]).localCheckpoint(eager=True).createOrReplaceTempView(stage)
-        return {o: normalise(self.spark.table(o).toArrow()) for o in outputs}
-
-
-def _spark_schema(spec: dict[str, str]):
-    """A Spark schema from a table's declared column types (the Ibis type names `rules` uses)."""
-    from pyspark.sql import types as T
-
-    simple = {
-        "int64": T.LongType(),
-        "int32": T.IntegerType(),
-        "string": T.StringType(),
-        "boolean": T.BooleanType(),
-        "date": T.DateType(),
-    }
-
-    def spark_type(ibis_type: str):
-        if ibis_type.startswith("decimal("):
-            precision, scale = ibis_type.removeprefix("decimal(").removesuffix(")").split(",")
-            return T.DecimalType(int(precision), int(scale))
-        return simple[ibis_type]
-
-    return T.StructType([T.StructField(name, spark_type(t), True) for name, t in spec.items()])

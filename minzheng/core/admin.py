@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from .admin_scope import AuditedAdmin
 from .models import CalendarDay, CalendarYear
 from .workdays import library_knows
 
@@ -38,7 +39,7 @@ class CalendarYearForm(forms.ModelForm):
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(AuditedAdmin):
     """Holiday arrangements for years the bundled calendar does not know yet (enter them from the State Council notice)."""
 
     form = CalendarYearForm

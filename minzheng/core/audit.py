@@ -1,9 +1,11 @@
-"""Writing and verifying the hash-chained audit log."""
+"""Writing and verifying the hash-chained audit log, and recording denied attempts."""
 
+import contextvars
 import datetime
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -112,6 +114,85 @@ def record_once(action: str, *, user, obj, detail: dict) -> AuditEntry:
             if entry.detail == normalised:
                 return entry
         return record(action, user=user, obj=obj, detail=detail)
+
+
+# ------------------------------------------------------------------------------------------------- denied attempts
+
+# Why an attempt was refused (the audit entry's label; an auditor filters them by the action "越权访问被拒").
+DENIAL_REASONS = {
+    "out_of_scope": "访问其他辖区的记录",
+    "forbidden": "无权执行的操作",
+    "registered_elsewhere": "登记已在其他地区登记的公民身份号码",
+}
+
+_denials: contextvars.ContextVar[list[dict] | None] = contextvars.ContextVar("minzheng_denials", default=None)
+
+
+def denied(
+    user,
+    reason: str,
+    *,
+    message: str = "",
+    object_type: str = "",
+    object_id: str | int = "",
+    target_region: str = "",
+) -> None:
+    """Note an attempt refused for scope or role: another region's record, an action the role may not take. Within a
+    request it is recorded when the request is over (`deferred_denials`): the transaction that refused it may still
+    roll back, and would take the entry with it. Outside a request (commands, the worker) it is recorded at once.
+    The entry is filed under the user's region, for the auditor who answers for the user; the record's region is in
+    the detail."""
+    denial = {
+        "user": user,
+        "reason": reason,
+        "message": message[:200],
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "target_region": target_region or "",
+    }
+    pending = _denials.get()
+    if pending is None:
+        _record_denial(denial)
+    elif denial not in pending:
+        pending.append(denial)
+
+
+def denials_noted() -> bool:
+    return bool(_denials.get())
+
+
+@contextmanager
+def deferred_denials() -> Iterator[None]:
+    """Collect the request's denied attempts and record them once the response is made (RequestContextMiddleware)."""
+    token = _denials.set([])
+    try:
+        yield
+    finally:
+        pending = _denials.get() or []
+        _denials.reset(token)
+        for denial in pending:
+            _record_denial(denial)
+
+
+def _record_denial(denial: dict) -> None:
+    user = denial["user"]
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    ctx = current_request_context()
+    what = denial["object_type"] + (f" #{denial['object_id']}" if denial["object_id"] else "")
+    record(
+        Action.DENIED,
+        user=user if authenticated else None,
+        object_type=denial["object_type"],
+        object_id=denial["object_id"],
+        label=f"{DENIAL_REASONS.get(denial['reason'], denial['reason'])}{'：' + what if what else ''}",
+        region_code=(getattr(user, "region_id", "") or "") if authenticated else "",
+        detail={
+            "reason": denial["reason"],
+            "message": denial["message"],
+            "target_region": denial["target_region"],
+            "path": ctx.path if ctx else "",
+        },
+    )
 
 
 @dataclass

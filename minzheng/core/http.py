@@ -1,4 +1,5 @@
-"""Turning service errors into HTTP answers for server-rendered views."""
+"""Turning service errors into HTTP answers for server-rendered views (a refusal is audited as a denied attempt:
+another region's record by the scoped query, a refused action here)."""
 
 import functools
 
@@ -6,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from . import audit
 from .errors import NotFound, PermissionDeniedError
 
 
@@ -20,6 +22,7 @@ def staff_view(view):
         except NotFound as exc:
             raise Http404(exc.message) from None
         except PermissionDeniedError as exc:
+            audit.denied(request.user, "forbidden", message=exc.message)
             raise PermissionDenied(exc.message) from None
 
     return wrapper

@@ -22,6 +22,7 @@ class AuditEntry(models.Model):
         LOGOUT = "logout", "退出"
         TOKEN = "token", "令牌"
         CHECK = "check", "核对查询"
+        DENIED = "denied", "越权访问被拒"
 
     seq = models.BigIntegerField("序号", unique=True)
     at = models.DateTimeField("时间", db_index=True)

@@ -20,13 +20,34 @@ class ScopedQuerySet(models.QuerySet):
         return self.filter(**{f"{self.region_field}__gte": low, f"{self.region_field}__lte": high})
 
     def get_for_user(self, user, message: str = "记录不存在或不在您的管辖范围内", **lookup):
-        """One object in the user's scope; out-of-scope objects look exactly like missing ones (no existence leak)."""
-        try:
-            return self.for_user(user).get(**lookup)
-        except self.model.DoesNotExist:
-            raise NotFound(message) from None
+        """One object in the user's scope; out-of-scope objects look exactly like missing ones (no existence leak),
+        and asking for one is audited as a denied attempt (every page and API endpoint fetches through here)."""
+        return get_in(self.for_user(user), user, message, region_field=self.region_field, **lookup)
+
+
+def get_in(queryset, user, message: str = "记录不存在或不在您的管辖范围内", *, region_field: str = "region", **lookup):
+    """One object of a queryset already limited to what the user may see (their subtree, or a wider rule such as
+    sweeps of the regions above), else NotFound. When the object exists in a region outside the user's subtree, the
+    attempt is audited as denied (`audit.denied`): an auditor sees who asks for other regions' records."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        manager = queryset.model._default_manager
+        elsewhere = manager.filter(**lookup).values_list(region_field, flat=True)[:1]
+        if elsewhere and not in_scope(user, str(elsewhere[0])):
+            from . import audit
+
+            audit.denied(
+                user,
+                "out_of_scope",
+                message=message,
+                object_type=getattr(queryset.model, "audit_type", queryset.model._meta.model_name),
+                object_id=lookup.get("pk", lookup.get("id", "")),
+                target_region=str(elsewhere[0]),
+            )
+        raise NotFound(message) from None
 
 
 def in_scope(user, region_code: str) -> bool:
-    region = getattr(user, "region", None)
+    region = getattr(user, "region", None) if getattr(user, "is_authenticated", False) else None
     return region is not None and user.is_active and region.contains(region_code)

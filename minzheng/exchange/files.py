@@ -1,4 +1,5 @@
-"""Where the exchange keeps its files: snapshots, rejects reports and scratch space under settings.CHECKS_DATA_DIR."""
+"""Where the exchange keeps its files: snapshots, rejects reports and scratch space under settings.CHECKS_DATA_DIR, and
+where a Spark cluster reads the same snapshots (settings.SNAPSHOT_URI)."""
 
 import pathlib
 import re
@@ -16,6 +17,22 @@ def data_dir() -> pathlib.Path:
 
 def snapshot_path(snapshot) -> pathlib.Path:
     return data_dir() / snapshot.path
+
+
+def cluster_uri(path: pathlib.Path | str) -> str:
+    """Where a Spark cluster reads a file of the data directory: the same relative path under settings.SNAPSHOT_URI
+    (`hdfs://…`, `s3a://…`, or a folder mounted at the same place on every worker), or the local path itself when
+    SNAPSHOT_URI is not set (local mode, or the data directory mounted at the same path on the workers). The importer
+    writes the files locally; the deployment makes them reachable there (README, "A province on Spark")."""
+    base = (settings.SNAPSHOT_URI or "").strip()
+    path = pathlib.Path(path)
+    try:
+        relative = path.resolve().relative_to(data_dir().resolve())
+    except ValueError:  # not a file of the data directory (a benchmark's or a test's own): read where it is
+        return str(path)
+    if not base:
+        return str(path)
+    return base.rstrip("/") + "/" + relative.as_posix()
 
 
 def rejects_file(relative: str) -> pathlib.Path:

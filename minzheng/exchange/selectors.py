@@ -7,6 +7,7 @@ import pathlib
 from django.db.models import Min, Q
 
 from minzheng.accounts.roles import Capability, require
+from minzheng.core import audit
 from minzheng.core.errors import NotFound
 from minzheng.core.models import AuditEntry
 from minzheng.core.scoping import in_scope
@@ -47,6 +48,8 @@ def rejects_readable(user, relative: str) -> tuple[pathlib.Path, str]:
             )
         )
     allowed = sorted(code for code in regions if code and in_scope(user, code))
+    if regions and not allowed:
+        audit.denied(user, "out_of_scope", object_type="rejects_report", object_id=relative, target_region=min(regions))
     if not allowed or not path.is_file():
         raise NotFound("拒收报告不存在或不在您的管辖范围内", "not_found")
     return path, allowed[0]

@@ -118,6 +118,14 @@ def source_schema(code: str) -> dict[str, str]:
     return schema
 
 
+def file_schema(code: str) -> dict[str, str]:
+    """Every column of a snapshot file as the importer writes it, free text included (what a reader that must be
+    told a file's schema, Spark, is told)."""
+    return {"snapshot_id": "int64", "row_no": "int32", "person_key": "int64"} | {
+        f.name: KIND_IBIS[f.kind] for f in ALL_SOURCES[code].fields
+    }
+
+
 def get(code: str) -> Source:
     from minzheng.core.errors import NotFound
 

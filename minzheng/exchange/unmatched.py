@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from minzheng.accounts.roles import Capability, has_capability
-from minzheng.core.errors import NotFound, PermissionDeniedError
+from minzheng.core.errors import PermissionDeniedError
 from minzheng.core.masking import mask_id_number
+from minzheng.core.scoping import get_in
 
 from .models import Snapshot
 from .selectors import snapshots_for
@@ -46,10 +47,8 @@ def _allowed(user) -> None:
 def readable_snapshot(user, snapshot_id: int) -> Snapshot:
     """A monitoring-feed snapshot covering the user's region, a region above it or one under it; else NotFound."""
     _allowed(user)
-    snap = snapshots_for(user).filter(Q(source__in=MONITORING_FEEDS), pk=snapshot_id).first()
-    if snap is None:
-        raise NotFound("部门数据快照不存在或不在您的管辖范围内")
-    return snap
+    snapshots = snapshots_for(user).filter(Q(source__in=MONITORING_FEEDS))
+    return get_in(snapshots, user, "部门数据快照不存在或不在您的管辖范围内", pk=snapshot_id)
 
 
 def _shown(field, value):

@@ -10,8 +10,8 @@ import datetime
 from ninja import Router, Schema, Status
 
 from minzheng.accounts.roles import Capability, require
-from minzheng.core.errors import NotFound
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.scoping import get_in
 
 from . import selectors, services, texts
 from .models import Alert, Outcome, Sweep, Visit
@@ -248,9 +248,7 @@ def post_sweep(request, body: SweepIn):
 
 @router.get("/sweeps/{sweep_id}", response=SweepOut, summary="监测比对的进度与统计")
 def get_sweep(request, sweep_id: int):
-    sweep = services.sweeps_for(request.user).filter(pk=sweep_id).first()
-    if sweep is None:
-        raise NotFound("监测比对不存在或不在您的管辖范围内")
+    sweep = get_in(services.sweeps_for(request.user), request.user, "监测比对不存在或不在您的管辖范围内", pk=sweep_id)
     return _sweep_out(sweep)
 
 

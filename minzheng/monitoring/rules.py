@@ -247,8 +247,11 @@ def candidates(T) -> ibis.Table:
     # A new certificate, or a more severe grade than the registry holds (grade 1 is the most severe). Severe
     # disability (grades 1–2) concerns everyone (护理补贴); a lighter one only the monitored households.
     d = f.filter((f.feed == "disability") & _on(f, "disability_new"))
-    grade = d.code.cast("int64")
-    t = d.filter((d.registry_grade.isnull() | (grade < d.registry_grade)) & ((grade <= 2) | d.monitored))
+    # try_cast: an engine may evaluate the cast before the feed filter (Spark does), on other feeds' codes ("death").
+    grade = d.code.try_cast("int64")
+    t = d.filter(
+        grade.notnull() & (d.registry_grade.isnull() | (grade < d.registry_grade)) & ((grade <= 2) | d.monitored)
+    )
     out.append(_candidate(t, "disability_new", "apply", _person_key("disability", t, t.code)))
 
     # Dropping out of school: the education department's 控辍保学, plus a look at a household nobody monitors.

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit, batching, runs
+from minzheng.core import audit, batching, runs, spark
 from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
 from minzheng.core.workdays import Deadline, WorkingCalendar
 from minzheng.policy.parameters import resolve
@@ -256,16 +256,19 @@ def sweeps_for(user):
     )
 
 
-def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None) -> Sweep:
+def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None, engine: str | None = None) -> Sweep:
     """Execute a queued sweep: sync the register, read every pending signal, evaluate all rules in one pass, and
     store the new warnings with their tasks in one transaction. A crash leaves the sweep failed and nothing of it
-    visible; running again (or a new sweep) picks the same signals up, and nothing is raised twice."""
+    visible; running again (or a new sweep) picks the same signals up, and nothing is raised twice. `engine` is
+    "duckdb" or "spark" (default: settings.CHECKS_ENGINE)."""
     sweep = Sweep.objects.select_related("region").get(pk=sweep_id)
     if sweep.status == Sweep.Status.COMPLETE:
         return sweep
     region = sweep.region.code
     with runs.tracked(sweep, progress) as tracker:
         from . import inputs
+
+        engine = spark.engine(engine)
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -276,7 +279,12 @@ def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None)
         timings["read_seconds"] = round(time.perf_counter() - t0, 3)
         tracker.progress(40, f"比对 {len(pending)} 批部门信号")
         t1 = time.perf_counter()
-        runner = SweepRunner()
+        if engine == "spark":
+            from .spark import SparkSweepRunner
+
+            runner = SparkSweepRunner()
+        else:
+            runner = SweepRunner()
         try:
             runner.bind(sweep_inputs)
             out = runner.run()
@@ -295,6 +303,7 @@ def run_sweep(sweep_id: int, progress: Callable[[int, str], None] | None = None)
             stats["by_rule"] = _store_alerts(sweep, out.warnings, regions)
             sweep.snapshots.set(pending)
             stats.update(out.stats)
+            stats["engine"] = engine
             timings["write_seconds"] = round(time.perf_counter() - t2, 3)
             stats.update(timings)
             tracker.complete(parameters=record, stats=stats)

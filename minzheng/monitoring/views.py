@@ -19,6 +19,7 @@ from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import run_progress, staff_view
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.scoping import get_in
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.exchange.sources import ALL_SOURCES
 from minzheng.policy.parameters import resolve
@@ -354,10 +355,9 @@ def _sweeps(user):
 
 
 def _get_sweep(user, pk: int) -> Sweep:
-    sweep = _sweeps(user).select_related("region", "started_by").filter(pk=pk).first()
-    if sweep is None:
-        raise NotFound("监测比对记录不存在或不在您的管辖范围内")
-    return sweep
+    return get_in(
+        _sweeps(user).select_related("region", "started_by"), user, "监测比对记录不存在或不在您的管辖范围内", pk=pk
+    )
 
 
 @staff_view

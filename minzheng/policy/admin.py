@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from minzheng.core.admin_scope import AuditedAdmin, ScopedAdmin
 from minzheng.core.errors import DomainError
 
 from .catalogue import spec, specs
@@ -37,7 +38,10 @@ class ParameterForm(forms.ModelForm):
 
 
 @admin.register(Parameter)
-class ParameterAdmin(admin.ModelAdmin):
+class ParameterAdmin(ScopedAdmin):
+    """The parameters of the administrator's subtree; the national defaults (no region) are the root's."""
+
+    national_if_null = True
     form = ParameterForm
     list_display = ("key", "label", "region", "effective_from", "value", "basis", "created_by")
     list_filter = ("key",)
@@ -63,7 +67,7 @@ class MaterialInline(admin.TabularInline):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(admin.ModelAdmin):
+class ServiceItemAdmin(AuditedAdmin):
     list_display = ("name", "code", "category", "deciding_level", "online", "workflow", "public_notice", "active")
     list_filter = ("category", "active")
     inlines = [MaterialInline]

@@ -1,11 +1,16 @@
 from django.contrib import admin
 
+from minzheng.core.admin_scope import ScopedAdmin
+
 from .models import Region
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
-    """Read-only: divisions change only through `minzheng import_regions`, which keeps codes and parents consistent."""
+class RegionAdmin(ScopedAdmin):
+    """Read-only: divisions change only through `minzheng import_regions`, which keeps codes and parents consistent.
+    The administrator's subtree only (what a user or a parameter of theirs may be bound to)."""
+
+    scope_field = "code"
 
     list_display = ("code", "name", "level", "urban_rural", "parent")
     list_filter = ("level", "urban_rural")

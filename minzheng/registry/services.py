@@ -106,14 +106,24 @@ def _duplicate_error(existing: Person, user) -> DomainError:
             existing_id=existing.pk,
             existing_url=url,
         )
-    region = Region.objects.filter(code=existing.region_id).first()
-    where = region.path_name() if region else "其他地区"
-    return Conflict(
-        f"该公民身份号码已在{where}登记，请联系当地民政部门核实，勿重复登记",
-        "duplicate_person",
-        field="id_number",
-        existing_region=existing.region_id,
+    # Out of scope: where the person is registered is not the user's to know (the village of any number would
+    # answer), only that they are and how to bring them here. The attempt is audited.
+    audit.denied(
+        user,
+        "registered_elsewhere",
+        message="登记的公民身份号码已在其他地区登记",
+        object_type="person",
+        object_id=existing.pk,
+        target_region=existing.region_id,
     )
+    return Conflict(REGISTERED_ELSEWHERE, "duplicate_person", field="id_number")
+
+
+# A person moves between two regions through a user whose region covers both (`move_person`).
+REGISTERED_ELSEWHERE = (
+    "该公民身份号码已在其他地区登记，不能重复登记。"
+    "如该人员已迁入本辖区，请报请共同的上级民政部门办理人员迁移（迁入本户）。"
+)
 
 
 def _region_in_scope(user, region_code: str, *, village: bool) -> Region:

@@ -460,7 +460,9 @@ def test_other_township_sees_nothing(client, apply, make_user):
     case.refresh_from_db()
     assert case.state == wf.PENDING and case.version == 1 and case.events.count() == 1
     assert not CaseMaterial.objects.get(case=case, material__code="income_statement").received
-    assert not AuditEntry.objects.filter(object_type="case", object_id=str(case.pk)).exclude(action="create").exists()
+    entries = AuditEntry.objects.filter(object_type="case", object_id=str(case.pk)).exclude(action="create")
+    # No view of the case; each attempt on it (read, act, upload) is audited as denied (issue 18 §4).
+    assert set(entries.values_list("action", flat=True)) == {"denied"} and entries.count() == 3
 
 
 def test_anonymous_is_unauthorised(client, apply):

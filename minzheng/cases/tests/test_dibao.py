@@ -388,8 +388,12 @@ def test_proposed_refusal_skips_the_public_notice(apply, officers):
     assert case.state == wf.REFUSED
 
 
-def test_declarations_maintained_in_admin_with_validated_numbers(admin_client):
-    from minzheng.conftest import VILLAGE
+def test_declarations_maintained_in_admin_with_validated_numbers(client, make_user):
+    from minzheng.conftest import CITY, VILLAGE
+
+    # The admin is scoped to the administrator's region (issue 18 §4): the city's administrator.
+    admin_client = client
+    admin_client.force_login(make_user("admin", region=CITY, is_staff=True, is_superuser=True))
 
     data = {
         "name": "赵某",

@@ -157,3 +157,18 @@ def test_a_run_dated_before_a_delivery_says_which_sources_it_read_as_none(
     out, _ = run("run_checks", "--region", "130722", "--as-of", "2026-12-06")
     later = CheckRun.objects.filter(kind="batch").latest("id")
     assert "pension" not in later.stats["missing_sources"] and "注意：社保/养老金" not in out
+
+
+def test_an_unknown_engine_is_refused_before_anything_runs(recipients):  # noqa: F811
+    with pytest.raises(CommandError, match="未知的计算引擎“flink”，可选：duckdb、spark"):
+        run("run_checks", "--region", "130722", "--as-of", AS_OF.isoformat(), "--engine", "flink")
+    assert not CheckRun.objects.filter(kind="batch").exists()
+
+
+def test_spark_where_it_cannot_run_is_refused_in_chinese(recipients, monkeypatch):  # noqa: F811
+    from minzheng.core import spark
+
+    monkeypatch.setattr(spark, "missing", lambda: "未安装 Java 运行环境（Spark 需要 Java 17 或以上）")
+    with pytest.raises(CommandError, match="无法使用 Spark 引擎：未安装 Java 运行环境"):
+        run("run_checks", "--region", "130722", "--as-of", AS_OF.isoformat(), "--engine", "spark")
+    assert not CheckRun.objects.filter(kind="batch").exists()

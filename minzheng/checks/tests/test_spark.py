@@ -1,14 +1,15 @@
 """The rules run unchanged on Spark (`pip install -e '.[spark]'`, Java 17+): DuckDB and Spark agree, row for row, on
 all three queries over a small dataset that exercises every branch of the rules (issue 4).
 
+Then the batch re-check as users run it (`run_checks --engine spark`): the same counts and the same stored results
+as on DuckDB, written through the same tracked run.
+
 Skipped when pyspark or Java is missing, unless MINZHENG_REQUIRE_SPARK is set (CI sets it: there it must run).
 """
 
 import datetime
-import importlib.util
+import io
 import json
-import os
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,51 +17,27 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from django.core.management import CommandError, call_command
 
 from minzheng.checks import inputs, schemas
-from minzheng.checks.engine import EngineInputs, SparkRunner, execute
-from minzheng.conftest import COUNTY, OTHER_COUNTY, make_id_number
+from minzheng.checks.engine import EngineInputs, execute
+from minzheng.checks.models import CheckResult, CheckRun
+from minzheng.checks.spark import SparkRunner
+from minzheng.conftest import COUNTY, OTHER_COUNTY, make_id_number, spark_marks
 from minzheng.exchange.sources import SOURCES, source_schema
 
 from .conftest import AS_OF, D
+from .test_views import recipients  # noqa: F401  (fixture used by name)
 
 QUERIES = ("households", "persons", "evidence")
 A, B = int(COUNTY[:6]), int(OTHER_COUNTY[:6])  # 张北县 and 桥东区: two counties with different local rules
 
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install -e '.[spark]')"
-    java_home = os.environ.get("JAVA_HOME")
-    if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
-        return "no Java runtime (Spark needs Java 17+: apt-get install openjdk-17-jre-headless)"
-    return None
+pytestmark = [pytest.mark.django_db, *spark_marks()]
 
 
-MISSING = _missing()
-REQUIRED = os.environ.get("MINZHENG_REQUIRE_SPARK", "") not in ("", "0")
-
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.django_db,
-    # pyspark's type converters probe for pandas (another dependency brings 3.x) and warn; nothing here uses pandas.
-    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
-    pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=f"Spark unavailable: {MISSING}"),
-]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if MISSING:
-        pytest.fail(f"MINZHENG_REQUIRE_SPARK is set but Spark cannot run: {MISSING}", pytrace=False)
-    session = SparkRunner.session()
-    session.sparkContext.setLogLevel("ERROR")
-    # A few hundred rows: compiling Java code per stage and planning shuffles cost more than the work itself.
-    session.conf.set("spark.sql.codegen.wholeStage", "false")
-    session.conf.set("spark.sql.shuffle.partitions", "1")
-    session.conf.set("spark.sql.adaptive.enabled", "false")
-    yield session
-    session.stop()
+@pytest.fixture
+def spark(spark_session):
+    return spark_session
 
 
 # ------------------------------------------------------------------------------------------------------- dataset
@@ -361,8 +338,11 @@ def rows(table: pa.Table) -> list[dict]:
 
 def run_on_spark(spark, engine_inputs: EngineInputs) -> dict[str, pa.Table]:
     runner = SparkRunner(spark)
-    runner.bind(engine_inputs)
-    return runner.run(QUERIES)
+    try:
+        runner.bind(engine_inputs)
+        return runner.run(QUERIES)
+    finally:
+        runner.close()
 
 
 def typed(row: dict) -> dict:
@@ -409,3 +389,52 @@ def test_single_household_restriction_agrees(engine_inputs, spark):
     for query in QUERIES:
         assert rows(on_spark[query]) == rows(duck[query]), query
     assert duck["households"]["counted_gross"].to_pylist() == [50000]  # the wages matched by identity number
+
+
+# ------------------------------------------------------------------------------------------------ the batch run
+
+RESULT_FIELDS = (
+    "household_id", "region_id", "authorisation_id", "members", "counted_income", "per_capita_income", "dibao",
+    "dibao_amount", "edge", "tekun", "tekun_pending", "tekun_amount", "rigid", "change", "change_amount",
+    "previous_amount", "facts", "reasons",
+)  # fmt: skip
+
+
+def run_checks(*args) -> tuple[str, str, CheckRun]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("run_checks", "--region", "130722", "--as-of", AS_OF.isoformat(), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue(), CheckRun.objects.filter(kind="batch").latest("id")
+
+
+def stored(run: CheckRun) -> list[tuple]:
+    return sorted(CheckResult.objects.filter(run=run).values_list(*RESULT_FIELDS), key=repr)
+
+
+def test_run_checks_on_spark_stores_what_duckdb_stores(recipients, spark, settings, tmp_path):  # noqa: F811
+    """One Spark run (they are slow to start): chosen by the setting, as the pages' and schedules' runs are, reading
+    the snapshots where SNAPSHOT_URI says the cluster finds them (here a copy, as a sync would make)."""
+    import shutil
+
+    _out, _err, on_duckdb = run_checks("--engine", "duckdb")
+    copy = tmp_path / "cluster-copy"
+    shutil.copytree(settings.CHECKS_DATA_DIR, copy)
+    settings.CHECKS_ENGINE, settings.SNAPSHOT_URI = "spark", f"file://{copy}"
+    out, err, on_spark = run_checks()
+    assert on_spark.status == "complete" and on_spark.progress == 100, on_spark.error
+    assert "计算引擎 Spark（集群）" in out and " 40% 核对 4 户（Spark 集群）" in err and "100% 已完成" in err
+    assert "金额增加：1" in out and "拟停保：1" in out and "未核对（无有效授权）：1" in out
+    assert on_spark.stats.pop("engine") == "spark" and on_duckdb.stats.pop("engine") == "duckdb"
+    timing = ("read_seconds", "engine_seconds")
+    assert {k: v for k, v in on_spark.stats.items() if k not in timing} == {
+        k: v for k, v in on_duckdb.stats.items() if k not in timing
+    }
+    assert stored(on_spark) == stored(on_duckdb) and len(stored(on_spark)) == 3
+    assert on_spark.parameters == on_duckdb.parameters
+    assert set(on_spark.snapshots.all()) == set(on_duckdb.snapshots.all())
+
+    # Gone from where the cluster reads: the run fails, saying so, and stores nothing.
+    shutil.rmtree(copy / "snapshots")
+    with pytest.raises(CommandError, match=r"批量复核失败.*未保存任何结果"):
+        run_checks()
+    failed = CheckRun.objects.filter(kind="batch").latest("id")
+    assert failed.status == "failed" and "cluster-copy" in failed.error and not CheckResult.objects.filter(run=failed)

@@ -87,14 +87,16 @@ def test_duplicate_person_points_to_existing_record(clerk, household_data):
     assert Household.objects.count() == 1
 
 
-def test_duplicate_outside_scope_names_only_the_region(make_user, household_data):
+def test_duplicate_outside_scope_says_only_elsewhere(make_user, household_data):
+    """Not where (issue 18 §4: that made an oracle of the village of any number), only that and how to move them."""
     other_clerk = make_user("clerk", OTHER_TOWNSHIP)
     services.create_household(other_clerk, household_data(OTHER_VILLAGE, [("02", "王五", HEAD)]))
     clerk = make_user("clerk")
     with pytest.raises(Conflict) as err:
         services.create_household(clerk, household_data(members=[("02", "王五", HEAD)]))
-    assert "公会镇" in err.value.message and "王五" not in err.value.message
-    assert "existing_url" not in err.value.context
+    assert "已在其他地区登记" in err.value.message and "迁入" in err.value.message
+    assert "公会镇" not in err.value.message and "王五" not in err.value.message
+    assert "existing_url" not in err.value.context and "existing_region" not in err.value.context
 
 
 def test_move_person_keeps_history(clerk, household_data):

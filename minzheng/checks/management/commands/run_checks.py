@@ -1,8 +1,12 @@
-"""minzheng run_checks --region 1307 --as-of 2026-12-01 [--user username]: a batch re-check from the command line."""
+"""minzheng run_checks --region 1307 --as-of 2026-12-01 [--user username] [--engine duckdb|spark]: a batch re-check from
+the command line."""
+
+import functools
 
 from minzheng.checks import jobs, services
 from minzheng.checks import report as reports
 from minzheng.checks.models import CheckResult
+from minzheng.core import spark
 from minzheng.core.commands import RunCommand, domain, parse_date, starter
 
 STAT_LABELS = (
@@ -28,14 +32,19 @@ class Command(RunCommand):
         parser.add_argument("--region", required=True, help="区划代码（2、4、6、9或12位），例如 1307")
         parser.add_argument("--as-of", dest="as_of", help="核对基准日 YYYY-MM-DD（缺省为下月1日）")
         parser.add_argument("--user", help="发起人用户名（须有发起核对的权限且区划在其辖区内；缺省为系统）")
+        parser.add_argument(
+            "--engine", help="计算引擎：duckdb（本机）或 spark（SPARK_MASTER 所指集群）；缺省为 CHECKS_ENGINE 设置"
+        )
 
-    def handle(self, *args, region: str, as_of: str | None, user: str | None, **options):
+    def handle(self, *args, region: str, as_of: str | None, user: str | None, engine: str | None, **options):
         day = domain(parse_date, as_of, jobs.AS_OF_LABEL) if as_of else jobs.default_as_of()
+        engine = domain(spark.engine, engine)
         run = domain(services.start_batch, domain(starter, user), region, day, enqueue=False)
         self.stdout.write(
-            f"批量复核第 {run.pk} 次：{run.region.name}（{run.region.official_code}），核对基准日 {day:%Y-%m-%d}"
+            f"批量复核第 {run.pk} 次：{run.region.name}（{run.region.official_code}），核对基准日 {day:%Y-%m-%d}，"
+            f"计算引擎 {spark.ENGINES[engine]}"
         )
-        run = self.run_with_progress(services.run_batch, run, "批量复核失败")
+        run = self.run_with_progress(functools.partial(services.run_batch, engine=engine), run, "批量复核失败")
         stats = run.stats or {}
         self.stdout.write("统计：")
         for key, label in STAT_LABELS:

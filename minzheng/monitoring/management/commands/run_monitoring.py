@@ -1,8 +1,11 @@
-"""minzheng run_monitoring --region 1307 [--as-of 2026-11-23] [--user username]: a monitoring sweep from the command
-line, with a progress bar."""
+"""minzheng run_monitoring --region 1307 [--as-of 2026-11-23] [--user username] [--engine duckdb|spark]: a monitoring
+sweep from the command line, with a progress bar."""
+
+import functools
 
 from django.db.models import Count
 
+from minzheng.core import spark
 from minzheng.core.commands import RunCommand, domain, starter
 from minzheng.exchange.sources import ALL_SOURCES
 from minzheng.monitoring import jobs, services, texts
@@ -35,16 +38,24 @@ class Command(RunCommand):
         parser.add_argument("--region", required=True, help="区划代码（2、4、6、9或12位），例如 1307")
         parser.add_argument("--as-of", dest="as_of", help="比对基准日 YYYY-MM-DD（缺省为今天，不能晚于今天）")
         parser.add_argument("--user", help="发起人用户名（须有运行监测比对的权限且区划在其辖区内；缺省为系统）")
+        parser.add_argument(
+            "--engine", help="计算引擎：duckdb（本机）或 spark（SPARK_MASTER 所指集群）；缺省为 CHECKS_ENGINE 设置"
+        )
 
-    def handle(self, *args, region: str, as_of: str | None, user: str | None, **options):
+    def handle(self, *args, region: str, as_of: str | None, user: str | None, engine: str | None, **options):
         day = domain(jobs.parse_as_of, as_of)
+        engine = domain(spark.engine, engine)
         sweep = domain(services.start_sweep, domain(starter, user), region, day, enqueue=False)
         self.stdout.write(
-            f"监测比对第 {sweep.pk} 次：{sweep.region.name}（{sweep.region.official_code}），比对基准日 {day:%Y-%m-%d}"
+            f"监测比对第 {sweep.pk} 次：{sweep.region.name}（{sweep.region.official_code}），比对基准日 {day:%Y-%m-%d}，"
+            f"计算引擎 {spark.ENGINES[engine]}"
         )
         self._report(
             self.run_with_progress(
-                services.run_sweep, sweep, "监测比对失败", "未保存任何预警，可重新运行（信号仍待比对）"
+                functools.partial(services.run_sweep, engine=engine),
+                sweep,
+                "监测比对失败",
+                "未保存任何预警，可重新运行（信号仍待比对）",
             )
         )
 

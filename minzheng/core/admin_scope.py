@@ -1,0 +1,139 @@
+"""The Django admin is for configuration only: parameters, the service catalogue, holiday years, users and their API
+tokens, conflict-of-interest declarations, and the divisions (read-only).
+
+Personal records — persons, households, cases, warnings, visits, check results, snapshots, entitlements, rolls —
+are deliberately not registered: each has its pages, scoped to the user's region and audited, and a second way in
+through the admin would need the same scope, masking and audit kept in step for ever. What the admin does hold is
+scoped here to the administrator's region subtree (a 张家口市 administrator sees nothing of 保定市) and every change
+is written to the hash-chained audit log, not only to the admin's own history.
+"""
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+
+from . import audit
+
+ALL = ("000000000000", "999999999999")  # the nation's subtree: the root's administrator
+
+
+def subtree(request) -> tuple[str, str] | None:
+    """The (low, high) region codes of the administrator's subtree, or None (no region: nothing in scope)."""
+    user = request.user
+    region = getattr(user, "region", None) if getattr(user, "is_authenticated", False) else None
+    if region is None or not user.is_active:
+        return None
+    return region.subtree_range()
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and deletion made through the admin is also an entry in the audit log."""
+
+    # Record each view of a change page too (for a page that shows personal data, such as a full identity number).
+    audit_views = False
+
+    def _audit(self, request, action: str, obj, message="") -> None:
+        audit.record(
+            action,
+            user=request.user,
+            object_type=self.model._meta.model_name,
+            object_id=obj.pk,
+            label=f"管理后台：{self.model._meta.verbose_name} {obj}"[:200],
+            region_code=self.audit_region(obj),
+            detail={"admin": str(message)[:1000]} if message else {},
+        )
+
+    def audit_region(self, obj) -> str:
+        """The region the entry is filed under (its auditor reads it): the object's, else the administrator's."""
+        region = getattr(obj, "region_id", None)
+        return region or ""
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, audit.Action.CREATE, obj, message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, audit.Action.UPDATE, obj, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, audit.Action.DELETE, obj)
+        return super().log_deletions(request, queryset)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.audit_views and request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                self._audit(request, audit.Action.VIEW, obj)
+        return response
+
+
+class ScopedAdmin(AuditedAdmin):
+    """Only the rows within the administrator's region subtree, listed, opened, changed or chosen; a row outside it
+    is "not found" at every admin address. `scope_field` is the path to the row's region code."""
+
+    scope_field = "region"
+    # Rows without a region (national values) are the root's administrator's only.
+    national_if_null = False
+
+    def scope(self, request) -> Q | None:
+        bounds = subtree(request)
+        if bounds is None:
+            return None
+        low, high = bounds
+        within = Q(**{f"{self.scope_field}__gte": low, f"{self.scope_field}__lte": high})
+        if self.national_if_null and bounds == ALL:
+            within |= Q(**{f"{self.scope_field}__isnull": True})
+        return within
+
+    def get_queryset(self, request) -> QuerySet:
+        within = self.scope(request)
+        queryset = super().get_queryset(request)
+        return queryset.none() if within is None else queryset.filter(within)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A region chosen for a row (a user's, a parameter's) must be in the administrator's subtree too.
+        if db_field.name == self.scope_field:
+            bounds = subtree(request)
+            related = db_field.related_model.objects
+            kwargs["queryset"] = (
+                related.none() if bounds is None else related.filter(pk__gte=bounds[0], pk__lte=bounds[1])
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# Registered by the libraries, holding no configuration of the platform's: Django's groups (roles carry what a user
+# may do), django-axes' login history (the audit log keeps logins and failures, for the auditor of each region) and
+# django-q's schedules, tasks and results (the schedule commands manage the schedules; each run's page shows its
+# progress and failure, scoped).
+UNREGISTERED = (
+    "auth.Group",
+    "axes.AccessLog",
+    "axes.AccessFailureLog",
+    "django_q.Schedule",
+    "django_q.Success",
+    "django_q.Failure",
+    "django_q.OrmQ",
+)
+
+
+def configure_site() -> None:
+    """Take out what the libraries registered (called once every admin module is loaded: core's ready())."""
+    from django.apps import apps
+
+    for label in UNREGISTERED:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+def no_view_on_site(request, rest: str = ""):
+    """The admin's "view on site" redirect (admin/r/<type>/<id>/) fetches any object without region scope, and its
+    two "not found" answers tell whether the object exists: not offered."""
+    from django.http import Http404
+
+    raise Http404("页面不存在")
