@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "minzheng.benefits",
     "minzheng.checks",
     "minzheng.monitoring",
+    "minzheng.simulation",
     "minzheng.web",
     "minzheng.api",
     "minzheng.demo",

@@ -21,6 +21,7 @@ urlpatterns = [
     # The exchange's pages keep the addresses departments and staff already use (/checks/snapshots/, rejects links).
     path("checks/", include("minzheng.exchange.urls")),
     path("monitoring/", include("minzheng.monitoring.urls")),
+    path("simulation/", include("minzheng.simulation.urls")),
     path("benefits/", include("minzheng.benefits.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("", include((public_benefits, "public_benefits"))),

@@ -46,6 +46,8 @@ class Capability(models.TextChoices):
     VIEW_PAYMENTS = "benefits.view", "查看救助待遇与发放名册"
     PREPARE_ROLLS = "benefits.prepare", "编制发放名册、核实暂停明细"
     APPROVE_ROLLS = "benefits.approve", "审核发放名册、导出银行文件、导入回盘"
+    SIMULATE = "simulation.run", "政策模拟测算"
+    SET_PARAMETERS = "policy.set", "设定政策参数（含采纳模拟方案）"
 
 
 _FRONT_LINE = {Capability.VIEW_PEOPLE, Capability.EDIT_PEOPLE}
@@ -75,8 +77,22 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         Capability.PREPARE_ROLLS,
         Capability.APPROVE_ROLLS,
     },
-    Role.LEADER: {Capability.VIEW_PEOPLE, Capability.VIEW_CHECKS, Capability.VIEW_MONITORING, Capability.VIEW_PAYMENTS},
-    Role.ADMIN: {*_FRONT_LINE, Capability.MANAGE_USERS, Capability.IMPORT_DATA, Capability.RUN_MONITORING},
+    # Planners simulate a change of standard (issue 19); administrators, who enter the parameters, may also adopt one.
+    Role.LEADER: {
+        Capability.VIEW_PEOPLE,
+        Capability.VIEW_CHECKS,
+        Capability.VIEW_MONITORING,
+        Capability.VIEW_PAYMENTS,
+        Capability.SIMULATE,
+    },
+    Role.ADMIN: {
+        *_FRONT_LINE,
+        Capability.MANAGE_USERS,
+        Capability.IMPORT_DATA,
+        Capability.RUN_MONITORING,
+        Capability.SIMULATE,
+        Capability.SET_PARAMETERS,
+    },
     # Auditors read the audit trail; reading personal records is not part of their job.
     Role.AUDITOR: {Capability.VIEW_AUDIT},
 }

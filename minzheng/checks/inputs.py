@@ -148,15 +148,23 @@ def authorisations(household_ids_or_region) -> tuple[pa.Table, pa.Table]:
 # ---------------------------------------------------------------------------------------------------- parameters
 
 
-def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.Table, dict]:
+def parameters(
+    counties: list[int], as_of: datetime.date, overrides: dict[int, dict[str, object]] | None = None
+) -> tuple[pa.Table, pa.Table, dict]:
     """The parameters in force on `as_of` for each county (urban and rural rows), the item rules, and the record of
-    every value used (stored with the run so a verdict stays explainable after a parameter changes)."""
+    every value used (stored with the run so a verdict stays explainable after a parameter changes).
+
+    `overrides` (a policy scenario, `minzheng.simulation`): per county, values that replace the ones in force, already
+    validated against the catalogue; the tables are then built exactly as for the values in force."""
     param_rows, item_rows, record = [], [], {}
     for county in sorted(set(counties)):
         code = f"{county:06d}000000"
         resolved = resolve_many(PARAM_KEYS, code, as_of)
         record[str(county)] = {k: r.as_record() for k, r in resolved.items()}
         v = {k: r.value for k, r in resolved.items()}
+        for key, value in ((overrides or {}).get(county) or {}).items():
+            v[key] = value
+            record[str(county)][key] = {**record[str(county)][key], "value": value, "scenario": True}
         lookback = int(v["dibao.income_lookback_months"])
         if lookback <= 0:
             raise DomainError("收入计算期应至少为1个月", "invalid_parameter")

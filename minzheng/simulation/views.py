@@ -1,0 +1,5 @@
+def _todo(*a, **k):
+    raise NotImplementedError
+
+
+scenarios = compare = scenario = run = progress = affected = export = brief = adopt = _todo
