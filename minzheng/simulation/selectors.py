@@ -96,15 +96,13 @@ def affected(user, run: ScenarioRun, *, after: tuple[str, int, str] | None = Non
         params.extend(after)
     con = duckdb.connect()
     try:
-        rows = (
-            con.execute(
-                f"SELECT * FROM read_parquet(?) WHERE {' AND '.join(where)} ORDER BY township, household_key, benefit"
-                f" LIMIT {int(limit)}",
-                [str(path), *params],
-            )
-            .fetch_arrow_table()
-            .to_pylist()
+        cursor = con.execute(
+            f"SELECT * FROM read_parquet(?) WHERE {' AND '.join(where)} ORDER BY township, household_key, benefit"
+            f" LIMIT {int(limit)}",
+            [str(path), *params],
         )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
     households = {

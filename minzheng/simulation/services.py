@@ -242,6 +242,42 @@ def _figure(run: ScenarioRun, row: dict) -> Figure:
 # --------------------------------------------------------------------------------------------------- adoption
 
 
+def adoption_rows(scenario: Scenario) -> list[policy.NewValue]:
+    """The parameter rows that put the scenario in force: each new value written where the value it changes was set
+    (the county's own value on the county; an inherited one on the region it came from, or on the scenario's region
+    when it came from above it), a per-county change on its county. Counties sharing a row get the same value by
+    construction; should they not (a value set above the region but changed differently), each gets its own row."""
+    region = scenario.region
+    counties = counties_of(region)
+    changes = scenario.change_list
+    _, _, record = inputs.parameters(sorted(counties), scenario.effective_from)
+    groups: dict[tuple[str, str], dict[int, object]] = {}
+    for county in sorted(counties):
+        in_force = record[str(county)]
+        values = changes_.apply(changes, county, {k: r["value"] for k, r in in_force.items()}, counties[county])
+        county_code = f"{county:06d}000000"
+        for key, value in values.items():
+            source = in_force[key]["region_code"]
+            if (
+                any(c.key == key and c.county == county for c in changes)
+                or codes.subtree_range(county_code)[0] <= (source or "") <= codes.subtree_range(county_code)[1]
+            ):
+                target = county_code
+            elif source and region.contains(source):
+                target = source
+            else:
+                target = region.code
+            groups.setdefault((key, target), {})[county] = value
+    rows = []
+    for (key, target), by_county in sorted(groups.items()):
+        distinct = {str(v) for v in by_county.values()}
+        if len(distinct) == 1:
+            rows.append(policy.NewValue(key, target, next(iter(by_county.values()))))
+        else:
+            rows.extend(policy.NewValue(key, f"{c:06d}000000", v) for c, v in sorted(by_county.items()))
+    return rows
+
+
 def adopt(user, scenario_id: int, *, basis: str = "") -> list:
     """Write the scenario's values as dated parameters (from its date, per county: one row per county and key, the
     value the scenario computed from the values in force). Only for users who may set parameters, once."""
@@ -251,12 +287,7 @@ def adopt(user, scenario_id: int, *, basis: str = "") -> list:
         raise Conflict("该方案已采纳，不能重复采纳", "already_adopted")
     if scenario.effective_from <= timezone.localdate():
         raise DomainError("只能采纳以后实施的方案（已生效的参数不能改动），请新建一个以后日期的方案", "invalid_date")
-    values = validate(scenario.region, scenario.effective_from, scenario.change_list)
-    rows = [
-        policy.NewValue(key, f"{county:06d}000000", value)
-        for county, by_key in sorted(values.items())
-        for key, value in sorted(by_key.items())
-    ]
+    rows = adoption_rows(scenario)
     basis = (basis or scenario.basis or f"政策模拟方案“{scenario.name}”").strip()
     with transaction.atomic():
         created = policy.add_values(rows, effective_from=scenario.effective_from, basis=basis, user=user)

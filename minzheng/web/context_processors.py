@@ -12,4 +12,5 @@ def capabilities(request) -> dict:
         "perms_view_monitoring": has_capability(user, Capability.VIEW_MONITORING),
         "perms_run_monitoring": has_capability(user, Capability.RUN_MONITORING),
         "perms_view_payments": has_capability(user, Capability.VIEW_PAYMENTS),
+        "perms_simulate": has_capability(user, Capability.SIMULATE),
     }
