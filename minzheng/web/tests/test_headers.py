@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # Rendered to a PDF by WeasyPrint, never served to a browser.
-NOT_SERVED = {"checks/report_pdf.html"}
+NOT_SERVED = {"checks/report_pdf.html", "simulation/brief_pdf.html"}  # PDF sources (WeasyPrint), never served
 
 
 def policy(response) -> dict[str, set[str]]:
