@@ -80,6 +80,7 @@ def _register_routers() -> None:
     from minzheng.monitoring.api import router as monitoring_router
     from minzheng.regions.api import router as regions_router
     from minzheng.registry.api import router as registry_router
+    from minzheng.simulation.api import router as simulation_router
 
     api.add_router("/regions", regions_router)
     api.add_router("/registry", registry_router)
@@ -89,6 +90,7 @@ def _register_routers() -> None:
     api.add_router("/checks", exchange_router)
     api.add_router("/monitoring", monitoring_router)
     api.add_router("/benefits", benefits_router)
+    api.add_router("/simulation", simulation_router)
 
 
 _register_routers()
