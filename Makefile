@@ -25,6 +25,7 @@ demo: install
 	$(BIN)/minzheng generate_check_data --prefix $(PREFIX) --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_monitoring_data --prefix $(PREFIX) --seed $(SEED) --if-empty
 	$(BIN)/minzheng generate_payment_data --prefix $(PREFIX) --seed $(SEED) --if-empty
+	$(BIN)/minzheng generate_scenarios --prefix $(PREFIX) --if-empty
 	$(BIN)/minzheng schedule_monitoring --region $(PREFIX) --time 02:00
 	@# The background worker runs batch re-checks and monitoring sweeps started from the pages, and the nightly
 	@# monitoring sweep while it is up; it stops with the server. Both sign the
