@@ -4,11 +4,13 @@ from collections import defaultdict
 from decimal import Decimal
 
 import duckdb
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
-from minzheng.accounts.roles import Capability, require
+from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.scoping import get_in
+from minzheng.regions import codes
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household
 
@@ -27,14 +29,27 @@ SUMS = (*COUNTS, "cost_before", "cost_after")
 CHANGE_LABELS = {"new": "新增", "lost": "退出", "up": "金额增加", "down": "金额减少", "same": "不变"}
 
 
+def can_view(user) -> bool:
+    """Planners, and the officers who review checks (they read the affected households of their own area)."""
+    return has_capability(user, Capability.SIMULATE) or has_capability(user, Capability.VIEW_CHECKS)
+
+
 def scenarios_for(user):
-    require(user, Capability.SIMULATE)
-    return Scenario.objects.for_user(user).select_related("region", "created_by")
+    """The scenarios of the user's subtree and of the regions above it (a township officer reads the county's
+    scenario, limited to the township: figures and lists are filtered by the user's region)."""
+    if not can_view(user):
+        require(user, Capability.SIMULATE)
+    low, high = user.region.subtree_range()
+    above = codes.lineage(user.region.code)
+    return (
+        Scenario.objects.filter(Q(region_id__gte=low, region_id__lte=high) | Q(region_id__in=above))
+        .select_related("region", "created_by")
+        .order_by("-id")
+    )
 
 
 def scenario_for(user, pk: int) -> Scenario:
-    require(user, Capability.SIMULATE)
-    return Scenario.objects.select_related("region", "created_by", "adopted_by").get_for_user(user, pk=pk)
+    return get_in(scenarios_for(user).select_related("adopted_by"), user, pk=pk)
 
 
 def _with_diff(row: dict) -> dict:

@@ -109,7 +109,7 @@ def create_scenario(
 def start_run(user, scenario: Scenario, *, enqueue: bool = True) -> ScenarioRun:
     if user is not None:
         require(user, Capability.SIMULATE)
-        scenario = Scenario.objects.get_for_user(user, pk=scenario.pk)
+        scenario = Scenario.objects.get_for_user(user, pk=scenario.pk)  # planners run their own region's only
     if scenario.runs.filter(status__in=[ScenarioRun.Status.QUEUED, ScenarioRun.Status.RUNNING]).exists():
         raise Conflict("该方案正在测算，请等待完成", "run_active")
     run = runs.create(

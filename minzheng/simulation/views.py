@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from minzheng.accounts.roles import Capability, has_capability
+from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit, exports
 from minzheng.core.errors import DomainError
 from minzheng.core.forms import attach_error
@@ -27,6 +27,8 @@ from .models import Benefit
 def scenarios(request: HttpRequest) -> HttpResponse:
     qs = selectors.scenarios_for(request.user)
     form = ScenarioForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        require(request.user, Capability.SIMULATE)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -45,7 +47,8 @@ def scenarios(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"已保存方案“{scenario.name}”，请点击“开始测算”")
             return redirect("simulation:scenario", scenario.pk)
     rows = [(s, s.latest_run()) for s in qs[:200]]
-    return render(request, "simulation/scenarios.html", {"form": form, "rows": rows})
+    can_run = has_capability(request.user, Capability.SIMULATE)
+    return render(request, "simulation/scenarios.html", {"form": form, "rows": rows, "can_run": can_run})
 
 
 def _run_context(request, scenario, run, county: str = "") -> dict:
@@ -112,6 +115,7 @@ def scenario(request: HttpRequest, pk: int) -> HttpResponse:
         "others": others,
         "can_adopt": has_capability(request.user, Capability.SET_PARAMETERS) and not s.adopted_at,
         "can_list": has_capability(request.user, Capability.VIEW_PEOPLE),
+        "can_run": has_capability(request.user, Capability.SIMULATE) and request.user.region.contains(s.region_id),
         "benefits": Benefit,
         "progress_url": reverse("simulation:progress", args=[s.pk]),
     }
@@ -125,6 +129,8 @@ def run(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.start_run(request.user, s)
     except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
         messages.error(request, exc.message)
     return redirect("simulation:scenario", s.pk)
 

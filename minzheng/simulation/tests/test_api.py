@@ -49,8 +49,10 @@ def test_create_run_read_and_list_affected(client, leader, make_user, population
     bad = call(client, "post", "/api/v1/simulation/scenarios", {**body, "changes": ["dibao.x=1"]}, token)
     assert bad.status_code == 400 and "未知的政策参数" in bad.json()["message"]
     assert Scenario.objects.count() == 1
-    # Another county's leader: not found, audited as denied; a clerk: forbidden.
+    # Another county's leader reads the city's scenario for that county only; a clerk: forbidden.
     other = issue_token(make_user("leader", region="130702000000"), "接口测试")[1]
-    assert call(client, "get", f"/api/v1/simulation/scenarios/{sid}", token=other).status_code == 404
+    read = call(client, "get", f"/api/v1/simulation/scenarios/{sid}", token=other).json()
+    assert {c["name"] for c in read["counties"]} == {"桥东区"}
+    assert call(client, "get", "/api/v1/simulation/scenarios/999999", token=other).status_code == 404
     clerk = issue_token(make_user("clerk"), "接口测试")[1]
     assert call(client, "get", "/api/v1/simulation/scenarios", token=clerk).status_code == 403

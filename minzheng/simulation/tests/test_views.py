@@ -83,11 +83,32 @@ def test_affected_list_is_masked_scoped_and_audited(client, leader, make_user, p
     assert "钱二" not in page and "钱*" in page
     assert re.search(r"1307\*{10}\d{3}[\dX]", page)
     assert AuditEntry.objects.filter(action="view", object_type="scenario", object_id=str(scenario.pk)).exists()
-    # A county leader of 桥东区 sees the city's scenario? No: a scenario belongs to its region's scope.
+    # 桥东区's leader reads the city's scenario for 桥东区 only: its figures and its households.
     other = make_user("leader", region="130702000000")
     client.force_login(other)
-    assert client.get(reverse("simulation:scenario", args=[scenario.pk])).status_code == 404
-    assert client.get(reverse("simulation:affected", args=[scenario.pk])).status_code == 404
+    page = client.get(reverse("simulation:scenario", args=[scenario.pk])).content.decode()
+    by_area = re.search(r'data-testid="by-area-dibao">(.*?)</table>', page, re.S).group(1)
+    assert re.findall(r'<tr data-area="(\d+)">', by_area) == ["130702000000"]
+    page = client.get(reverse("simulation:affected", args=[scenario.pk])).content.decode()
+    assert population["己"].number in page and population["丙"].number not in page
+    # A township reviewer of 张北镇 reads its households, and cannot run or create.
+    reviewer = make_user("township_reviewer")
+    client.force_login(reviewer)
+    page = client.get(reverse("simulation:affected", args=[scenario.pk])).content.decode()
+    assert population["丙"].number in page and population["己"].number not in page
+    page = client.get(reverse("simulation:scenario", args=[scenario.pk])).content.decode()
+    assert 'data-testid="run-scenario"' not in page
+    assert client.post(reverse("simulation:run", args=[scenario.pk])).status_code == 403
+    # A county scenario is not another county's.
+    county = services.create_scenario(
+        make_user("leader", region="130722000000"),
+        name="张北",
+        region_code="130722",
+        effective_from=FROM,
+        changes=["dibao.standard_rural=+5%"],
+    )
+    client.force_login(other)
+    assert client.get(reverse("simulation:scenario", args=[county.pk])).status_code == 404
     assert AuditEntry.objects.filter(action="denied", user=other).exists()
     # A clerk may not simulate at all.
     client.force_login(make_user("clerk"))
