@@ -906,6 +906,7 @@ def run(args, scratch: Path) -> None:
     from minzheng.checks import inputs, services
     from minzheng.checks.models import Authorisation
     from minzheng.demo import checks as demo
+    from minzheng.demo.parameters import city_code
     from minzheng.demo.population import generate_population
     from minzheng.exchange.files import snapshot_path
     from minzheng.exchange.models import Snapshot
@@ -917,7 +918,7 @@ def run(args, scratch: Path) -> None:
     print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.2f} on {cpus} CPUs")
     regions = import_regions(args.prefix)
     print(f"regions {args.prefix}: {regions.rows_read} imported in {regions.seconds:.1f} s")
-    city = demo.city_code(args.prefix)
+    city = city_code(args.prefix)
     as_of = timezone.localdate()
 
     t = time.perf_counter()
