@@ -16,6 +16,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +31,9 @@ from . import limits
 from .files import data_dir, scratch_dir
 
 XLSX_BATCH_ROWS = 50_000
+# A worksheet's <row> elements (any namespace prefix; not <rowBreaks>): counted in the inflated XML before openpyxl
+# parses a row, so a sheet without a dimension is refused in the time it takes to inflate it.
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 MAX_XLSX_COLUMNS = 256  # a source has a dozen fields; a cell at column XFD must not make every row 16,384 wide
 HASH_CHUNK = 1 << 20
 
@@ -141,13 +145,22 @@ class Workspace:
             fcntl.flock(self._lock, fcntl.LOCK_EX)
             self.scratch = root / name
             self.scratch.mkdir()
-        self.con = duckdb.connect(config={"temp_directory": str(self.scratch / "duckdb")})
+        try:
+            self.con = duckdb.connect(config={"temp_directory": str(self.scratch / "duckdb")})
+        except BaseException:
+            self._release()
+            raise
         self.columns: list[str] = []
         return self
 
     def __exit__(self, *exc) -> None:
         try:
             self.con.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        try:
             shutil.rmtree(self.scratch, ignore_errors=True)
             (self.scratch.parent / f"{self.scratch.name}.lock").unlink(missing_ok=True)
         finally:
@@ -208,6 +221,7 @@ class Workspace:
         sheet = book.worksheets[0]
         if sheet.max_row:
             limits.check_rows(sheet.max_row - 1, max_rows, xlsx=True)
+        _count_row_tags(sheet, max_rows)
         # Read what is there, not what the dimension says (openpyxl would drop rows past a short one, and pad to a
         # long one); every row is read no wider than the header, the header no wider than MAX_XLSX_COLUMNS.
         sheet.reset_dimensions()
@@ -274,6 +288,22 @@ class Workspace:
 
     def _columns(self) -> None:
         self.columns = [row[0] for row in self.con.execute("DESCRIBE raw").fetchall()]
+
+
+def _count_row_tags(sheet, max_rows: int) -> None:
+    """Refuse a sheet with more <row> elements than the header and `max_rows`, reading the inflated XML by chunks
+    (a tag is never cut: what follows the last "<" near a chunk's end waits for the next chunk)."""
+    count, tail = 0, b""
+    with sheet._get_source() as source:
+        while chunk := source.read(HASH_CHUNK):
+            data = tail + chunk
+            cut = data.rfind(b"<", max(0, len(data) - 64))
+            body, tail = (data, b"") if cut < 0 else (data[:cut], data[cut:])
+            count += len(_ROW_TAG.findall(body))
+            if count - 1 > max_rows:
+                limits.check_rows(count - 1, max_rows, xlsx=True)
+    count += len(_ROW_TAG.findall(tail))
+    limits.check_rows(count - 1, max_rows, xlsx=True)
 
 
 def _unique_names(values: list[str | None]) -> list[str]:

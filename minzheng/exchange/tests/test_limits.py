@@ -244,12 +244,22 @@ def test_an_xlsx_sheet_is_counted_as_it_streams_whatever_its_dimension_says(regi
     lying = rewrite_zip(real, tmp_path / "lying.xlsx", {"xl/worksheets/sheet1.xml": sheet.replace(b"A1:C7", b"A1:C2")})
     with pytest.raises(limits.DeliveryRefused, match="超过每次报送5行的上限"):
         importer.import_file("wage", lying, region_code="130722", period=PERIOD)
-    # A row numbered far down the sheet: openpyxl fills the gap with empty rows, counted too.
-    far = sheet.replace(b'<row r="7"', b'<row r="900000"').replace(b'r="A7"', b'r="A900000"')
-    far = far.replace(b'r="B7"', b'r="B900000"').replace(b'r="C7"', b'r="C900000"')
-    gap = rewrite_zip(real, tmp_path / "gap.xlsx", {"xl/worksheets/sheet1.xml": far.replace(b"A1:C7", b"A1")})
+    # No dimension at all: the <row> elements are counted in the inflated XML before openpyxl parses one.
+    undeclared = sheet.replace(b'<dimension ref="A1:C7" />', b"")
+    bare = rewrite_zip(real, tmp_path / "bare.xlsx", {"xl/worksheets/sheet1.xml": undeclared})
+    with pytest.raises(limits.DeliveryRefused, match="超过每次报送5行的上限"):
+        importer.import_file("wage", bare, region_code="130722", period=PERIOD)
+    # Four <row> elements, the last numbered far down the sheet: openpyxl fills the gap with empty rows, which are
+    # counted as they stream.
+    few = wage_xlsx(tmp_path / "few.xlsx", wage_rows(3))
+    with zipfile.ZipFile(few) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    far = sheet.replace(b'<row r="4"', b'<row r="900000"').replace(b'r="A4"', b'r="A900000"')
+    far = far.replace(b'r="B4"', b'r="B900000"').replace(b'r="C4"', b'r="C900000"')
+    gap = rewrite_zip(few, tmp_path / "gap.xlsx", {"xl/worksheets/sheet1.xml": far.replace(b"A1:C4", b"A1")})
     with pytest.raises(limits.DeliveryRefused, match="超过每次报送5行的上限"):
         importer.import_file("wage", gap, region_code="130722", period=PERIOD)
+    assert Snapshot.objects.count() == 0
 
 
 def test_an_xlsx_declaring_more_rows_than_excel_holds_is_refused_at_once(db, tmp_path):
