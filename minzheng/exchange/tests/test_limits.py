@@ -518,3 +518,30 @@ def test_refusals_need_import_rights_and_scope(db, tmp_path, make_user):
         )  # fmt: skip
     assert caught.value.status == 403 and ImportRun.objects.count() == 0
     assert json.dumps(limits.size_text(1536)) == '"1.5KB"'
+
+
+def test_the_upload_still_checks_csrf(registered, approver, tmp_path):
+    """The page sets its upload handlers before the CSRF check reads the body (so the outer view is exempt and the
+    inner one protected): a post without the token is still refused."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(approver)
+    response = _upload(client, write_csv(tmp_path / "w.csv", WAGE, [[HEAD, "2026-05", "1"]]))
+    assert response.status_code == 403 and ImportRun.objects.count() == 0
+    assert not files.incoming_dir().exists() or not any(files.incoming_dir().iterdir())
+    page = client.get(reverse("exchange:snapshots"))
+    token = page.cookies["csrftoken"].value
+    path = write_csv(tmp_path / "w2.csv", WAGE, [[HEAD, "2026-05", "1"]])
+    with path.open("rb") as handle:
+        response = client.post(
+            reverse("exchange:snapshots"),
+            {
+                "source": "wage",
+                "region": "130722",
+                "period": "2026-05-01",
+                "file": handle,
+                "csrfmiddlewaretoken": token,
+            },
+        )
+    assert response.status_code == 302 and ImportRun.objects.count() == 1
