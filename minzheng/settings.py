@@ -212,6 +212,27 @@ SPARK_MASTER = os.environ.get("SPARK_MASTER", "local[2]")
 SPARK_DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "4g")
 SNAPSHOT_URI = os.environ.get("SNAPSHOT_URI", "")
 
+# Limits per departmental data delivery (exchange app, issue 18 §3): a delivery over any of them is refused whole with
+# a Chinese message, lands nothing and is audited. Files, pushes and the web upload (which streams to disk and is
+# imported by the worker) are held to the same limits. Defaults fit a city's monthly deliveries; a province raises them.
+_MIB = 1024 * 1024
+# The delivered file as stored (CSV, xlsx, Parquet). 1 GiB holds a 10-million-row wage CSV.
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(1024 * _MIB)))
+# Data rows of one delivery (an .xlsx sheet holds at most 1,048,575 below its header row, whatever this says).
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "10000000"))
+# An .xlsx is a zip: its members' declared sizes are checked before it is opened (Python's zipfile never inflates a
+# member beyond its declared size). Total of all members; each worksheet (streamed); each other part, which openpyxl
+# reads whole into memory (shared strings — at about ten times their size in RAM —, styles, workbook).
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", str(1024 * _MIB)))
+IMPORT_XLSX_MAX_SHEET_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_SHEET_BYTES", str(512 * _MIB)))
+IMPORT_XLSX_MAX_PART_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_PART_BYTES", str(64 * _MIB)))
+# Above this share of rejected rows (malformed, or duplicates) the delivery is refused whole and the one in force
+# stays; the rejects report is still written so the department can correct its file. 1 turns the check off.
+IMPORT_MAX_REJECTED_SHARE = float(os.environ.get("IMPORT_MAX_REJECTED_SHARE", "0.2"))
+# One API push (`POST /api/v1/checks/sources/{source}/rows`): rows and request body.
+IMPORT_MAX_PUSH_ROWS = int(os.environ.get("IMPORT_MAX_PUSH_ROWS", "50000"))
+IMPORT_MAX_PUSH_BYTES = int(os.environ.get("IMPORT_MAX_PUSH_BYTES", str(64 * _MIB)))
+
 # Background jobs (batch re-checks, nightly sweeps): django-q2 with the ORM broker, so SQLite and PostgreSQL
 # deployments need no extra server. `minzheng qcluster` runs the worker; Q_SYNC=1 runs jobs inline (tests).
 Q_CLUSTER = {

@@ -2,7 +2,8 @@
 
 The push endpoint reads its JSON body itself rather than through a ninja body parameter: 50,000 rows are larger than
 Django's DATA_UPLOAD_MAX_MEMORY_SIZE, which guards every other endpoint, so this one applies its own byte limit
-(PUSH_MAX_BYTES) and validates the body with the same pydantic schema the OpenAPI document shows.
+(IMPORT_MAX_PUSH_BYTES) and validates the body with the same pydantic schema the OpenAPI document shows. A push is
+held to the same limits as a file (`limits`); a refused one is audited.
 """
 
 import csv
@@ -11,18 +12,18 @@ import json
 from typing import Any
 
 import pydantic
-from django.urls import reverse
+from django.conf import settings
 from ninja import Router, Schema, Status
 
 from minzheng.accounts.roles import Capability, has_capability
 from minzheng.core.errors import DomainError, PermissionDeniedError
 
-from . import files, importer, selectors, sources
+from . import files, importer, limits, selectors, sources
+from .files import rejects_url
 from .models import Snapshot
 
 router = Router(tags=["部门数据"])
 
-PUSH_MAX_BYTES = 64 * 1024 * 1024
 REJECTS_SHOWN = 1000
 
 
@@ -85,7 +86,7 @@ class RowsIn(Schema):
     region: str = pydantic.Field(..., description="数据覆盖的区划代码（2、4、6、9或12位），须在本人辖区内")
     period: datetime.date = pydantic.Field(..., description="数据截至日期（YYYY-MM-DD），不能晚于今天")
     rows: list[dict[str, Any]] = pydantic.Field(
-        ..., description=f"数据行，键为字段名或中文列名（见 GET /sources），每次最多{importer.MAX_API_ROWS}行"
+        ..., description=f"数据行，键为字段名或中文列名（见 GET /sources），每次最多{settings.IMPORT_MAX_PUSH_ROWS}行"
     )
 
 
@@ -102,10 +103,6 @@ def _source_out(spec: sources.Source) -> SourceOut:
             for f in spec.fields
         ],
     )
-
-
-def rejects_url(relative: str) -> str:
-    return reverse("exchange:rejects", args=[relative.removeprefix("rejects/")]) if relative else ""
 
 
 def snapshot_out(s: Snapshot) -> SnapshotOut:
@@ -141,26 +138,29 @@ def _first_rejects(relative: str) -> list[RejectOut]:
     return found
 
 
-def _read_push(request) -> RowsIn:
+def _read_push(request, source: str) -> RowsIn:
+    """The body, within the push limits (a refusal is audited before the body is even parsed)."""
+    bounds = limits.current()
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > PUSH_MAX_BYTES:
-        raise importer.PayloadTooLarge(
-            f"请求体过大（超过{PUSH_MAX_BYTES // 1024 // 1024}MB）；请分批推送，每次最多{importer.MAX_API_ROWS}行"
-        )
-    body = request.read(PUSH_MAX_BYTES + 1)
-    if len(body) > PUSH_MAX_BYTES:
-        raise importer.PayloadTooLarge(f"请求体过大（超过{PUSH_MAX_BYTES // 1024 // 1024}MB）")
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("请求体不是有效的JSON", "invalid_request") from None
-    if isinstance(data, dict) and isinstance(data.get("rows"), list) and len(data["rows"]) > importer.MAX_API_ROWS:
-        raise importer.PayloadTooLarge(
-            f"单次推送最多{importer.MAX_API_ROWS}行，本次{len(data['rows'])}行；请分批推送或改用文件导入"
-        )
+    too_large = f"请求体过大（超过{limits.size_text(bounds.push_bytes)}）；请分批推送，每次最多{bounds.push_rows}行"
+    with importer.refusals_audited(request.user, source, "", None, size=length or None):
+        if length > bounds.push_bytes:
+            raise importer.PayloadTooLarge(too_large, "payload_too_large")
+        body = request.read(bounds.push_bytes + 1)
+        if len(body) > bounds.push_bytes:
+            raise importer.PayloadTooLarge(too_large, "payload_too_large")
+        try:
+            data = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise DomainError("请求体不是有效的JSON", "invalid_request") from None
+        rows = data.get("rows") if isinstance(data, dict) else None
+        if isinstance(rows, list) and len(rows) > bounds.push_rows:
+            raise importer.PayloadTooLarge(
+                f"单次推送最多{bounds.push_rows}行，本次{len(rows)}行；请分批推送或改用文件导入", "too_many_rows"
+            )
     try:
         return RowsIn.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -198,7 +198,7 @@ def push_rows(request, source: str):
     if not has_capability(request.user, Capability.IMPORT_DATA):
         raise PermissionDeniedError(f"您的角色无权执行此操作：{Capability.IMPORT_DATA.label}", "forbidden")
     sources.get(source)
-    payload = _read_push(request)
+    payload = _read_push(request, source)
     outcome = importer.import_rows(
         source, payload.rows, region_code=payload.region, period=payload.period, user=request.user
     )

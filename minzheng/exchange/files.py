@@ -1,10 +1,11 @@
-"""Where the exchange keeps its files: snapshots, rejects reports and scratch space under settings.CHECKS_DATA_DIR, and
-where a Spark cluster reads the same snapshots (settings.SNAPSHOT_URI)."""
+"""Where the exchange keeps its files: snapshots, rejects reports, uploads waiting for the worker and scratch space
+under settings.CHECKS_DATA_DIR, and where a Spark cluster reads the same snapshots (settings.SNAPSHOT_URI)."""
 
 import pathlib
 import re
 
 from django.conf import settings
+from django.urls import reverse
 
 from minzheng.core.errors import NotFound
 
@@ -13,6 +14,16 @@ _REJECTS_NAME = re.compile(r"^rejects/[a-z_]+-[0-9a-f]{12}\.csv$")
 
 def data_dir() -> pathlib.Path:
     return pathlib.Path(settings.CHECKS_DATA_DIR)
+
+
+def scratch_dir() -> pathlib.Path:
+    """Each import's scratch folder lives here (`workspace.Workspace`); whatever a killed import left is swept."""
+    return data_dir() / "tmp"
+
+
+def incoming_dir() -> pathlib.Path:
+    """Web uploads, streamed here and kept until the worker has imported them (`jobs`)."""
+    return data_dir() / "incoming"
 
 
 def snapshot_path(snapshot) -> pathlib.Path:
@@ -40,3 +51,7 @@ def rejects_file(relative: str) -> pathlib.Path:
     if not isinstance(relative, str) or not _REJECTS_NAME.match(relative):
         raise NotFound("拒收报告不存在", "not_found")
     return data_dir() / relative
+
+
+def rejects_url(relative: str) -> str:
+    return reverse("exchange:rejects", args=[relative.removeprefix("rejects/")]) if relative else ""

@@ -16,8 +16,11 @@ Everything after reading the file is set-based, in an in-memory DuckDB connectio
    the original values.
 
 A file whose structure is wrong (unknown source or region, future period, unreadable or empty file, missing
-required columns) is refused with a DomainError and lands nothing. The same bytes imported again for the same
-source and region land nothing and return the existing snapshot.
+required columns) is refused with a DomainError and lands nothing. A delivery over a limit (`limits`: size, rows, an
+.xlsx's uncompressed members, the share of rejected rows) is refused whole with a `limits.DeliveryRefused`, lands
+nothing (a too-often-rejected one keeps only its rejects report, for the department to correct its file) and the
+refusal is audited. The same bytes imported again for the same source and region land nothing and return the
+existing snapshot.
 """
 
 import datetime
@@ -26,31 +29,34 @@ import json
 import os
 import pathlib
 import shutil
-import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
-from minzheng.core import audit
+from minzheng.core import audit, masking
 from minzheng.core.errors import Conflict, DomainError, NotFound, PermissionDeniedError
 from minzheng.core.scoping import in_scope
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
 from minzheng.registry.models import Person
 
-from . import rowstore, sources
-from .files import data_dir, snapshot_path
+from . import limits, rowstore, sources
+from .files import data_dir, rejects_url, snapshot_path
 from .models import Snapshot
 from .sources import Source
-from .validation import header_key, map_columns, validate
+from .validation import _id_fold_sql, header_key, map_columns, validate
 from .workspace import HASH_CHUNK, Workspace, lit, qi
 
-MAX_API_ROWS = 50_000
+Progress = Callable[[int, str], None]
 PERSON_BATCH_ROWS = 200_000
 LOOKUP_BY_INDEX_ROWS = 20_000  # up to this many distinct valid numbers, look them up instead of reading the registry
 LOOKUP_BATCH = 500
@@ -60,7 +66,7 @@ LOOKUP_BATCH = 500
 ROW_GROUP_SIZE = 32_768
 
 
-class PayloadTooLarge(DomainError):
+class PayloadTooLarge(limits.DeliveryRefused):
     status = 413
     code = "too_many_rows"
 
@@ -100,24 +106,42 @@ def import_file(
     period: datetime.date,
     user=None,
     original_name: str = "",
+    progress: Progress | None = None,
+    landed: Callable[[ImportOutcome], None] | None = None,
 ) -> ImportOutcome:
-    """Import one delivered file (CSV, xlsx or Parquet, told apart by content)."""
-    spec, region = _check_request(source, region_code, period, user)
+    """Import one delivered file (CSV, xlsx or Parquet, told apart by content). `progress(percent, message)` hears
+    how far it is; `landed(outcome)` is called inside the transaction that creates the snapshot (a batch run marks
+    itself complete there)."""
+    spec, region = check_request(source, region_code, period, user)
     path = pathlib.Path(path)
     original_name = (original_name or path.name)[:200]
     if not path.is_file():
         raise DomainError(f"文件不存在：{original_name}", "file_missing")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise DomainError("文件为空，没有任何内容", "empty_file")
-    file_sha = _file_sha256(path)
-    existing = _existing(spec, region, file_sha)
-    if existing is not None:
-        return existing
-    file_format = _detect_format(path, original_name)
-    with Workspace() as ws:
-        loader = {"csv": ws.load_csv, "xlsx": ws.load_xlsx, "parquet": ws.load_parquet}[file_format]
-        loader(path)
-        return _finish(ws, spec, region, period, user, file_format, original_name, file_sha)
+    report = progress or (lambda percent, message: None)
+    bounds = limits.current()
+    with refusals_audited(user, spec.code, region.code, period, original_name=original_name, size=size):
+        limits.check_file_size(size, bounds)
+        report(2, "检查文件")
+        file_sha = _file_sha256(path)
+        existing = _existing(spec, region, file_sha)
+        if existing is not None:
+            return existing
+        file_format = _detect_format(path, original_name)
+        if file_format == "xlsx":
+            limits.check_xlsx(path, bounds)
+        elif file_format == "parquet":
+            limits.check_rows(_parquet_rows(path), bounds.rows)
+        with Workspace(report) as ws:
+            report(5, "读取文件")
+            if file_format == "xlsx":
+                ws.load_xlsx(path, bounds.xlsx_rows)
+            else:
+                {"csv": ws.load_csv, "parquet": ws.load_parquet}[file_format](path)
+            limits.check_rows(ws.con.execute("SELECT count(*) FROM raw").fetchall()[0][0], bounds.rows)
+            return _finish(ws, spec, region, period, user, file_format, original_name, file_sha, bounds, landed)
 
 
 def import_rows(
@@ -128,23 +152,60 @@ def import_rows(
     period: datetime.date,
     user=None,
 ) -> ImportOutcome:
-    """Import rows pushed through the API (each a dict keyed by field name or Chinese label); same validation."""
-    spec, region = _check_request(source, region_code, period, user)
-    if len(rows) > MAX_API_ROWS:
-        raise PayloadTooLarge(
-            f"单次推送最多{MAX_API_ROWS}行，本次{len(rows)}行；请分批推送或改用文件导入", "too_many_rows"
-        )
-    if not rows:
-        raise DomainError("没有数据行", "empty_file")
-    rows = _canonical_rows(spec, rows)
-    canonical = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    file_sha = hashlib.sha256(canonical.encode()).hexdigest()
-    existing = _existing(spec, region, file_sha)
-    if existing is not None:
-        return existing
-    with Workspace() as ws:
-        ws.load_rows(rows)
-        return _finish(ws, spec, region, period, user, "api", "", file_sha)
+    """Import rows pushed through the API (each a dict keyed by field name or Chinese label); same validation, same
+    limits (IMPORT_MAX_PUSH_ROWS rows a push, the share of rejected rows)."""
+    spec, region = check_request(source, region_code, period, user)
+    bounds = limits.current()
+    with refusals_audited(user, spec.code, region.code, period, original_name="", size=None):
+        if len(rows) > bounds.push_rows:
+            raise PayloadTooLarge(
+                f"单次推送最多{bounds.push_rows}行，本次{len(rows)}行；请分批推送或改用文件导入", "too_many_rows"
+            )
+        if not rows:
+            raise DomainError("没有数据行", "empty_file")
+        rows = _canonical_rows(spec, rows)
+        canonical = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        file_sha = hashlib.sha256(canonical.encode()).hexdigest()
+        existing = _existing(spec, region, file_sha)
+        if existing is not None:
+            return existing
+        with Workspace() as ws:
+            ws.load_rows(rows)
+            return _finish(ws, spec, region, period, user, "api", "", file_sha, bounds, None)
+
+
+@contextmanager
+def refusals_audited(user, source: str, region_code: str, period, **detail) -> Iterator[None]:
+    """Audit a delivery refused for a limit (and let the refusal through): who tried to land what, and why."""
+    try:
+        yield
+    except limits.DeliveryRefused as exc:
+        audit_refusal(exc, user=user, source=source, region_code=region_code, period=period, **detail)
+        raise
+
+
+def audit_refusal(exc: limits.DeliveryRefused, *, user, source: str, region_code: str, period, **detail) -> None:
+    spec = sources.ALL_SOURCES.get(source)
+    region = Region.objects.filter(code=region_code).first() if region_code else None
+    what = f"导入{spec.name if spec else source}数据（{region.name if region else '区划未定'}"
+    what += f"，{period:%Y-%m-%d}）" if isinstance(period, datetime.date) else "）"
+    audit.record(
+        audit.Action.CREATE,
+        user=user,
+        object_type="snapshot",
+        object_id="",
+        label=f"{what}：超出限制，整批拒收",
+        region_code=region.code if region else "",
+        detail={
+            "source": source,
+            "period": period.isoformat() if isinstance(period, datetime.date) else "",
+            "refused": exc.code,
+            "message": exc.message,
+            "rejects_path": getattr(exc, "rejects_path", ""),
+            **{k: v for k, v in detail.items() if v is not None},
+            **{k: v for k, v in exc.context.items() if k != "rejects_url"},
+        },
+    )
 
 
 def _canonical_rows(spec: Source, rows: list[dict]) -> list[dict]:
@@ -164,7 +225,8 @@ def _canonical_rows(spec: Source, rows: list[dict]) -> list[dict]:
     return result
 
 
-def _check_request(source: str, region_code: str, period, user) -> tuple[Source, Region]:
+def check_request(source: str, region_code: str, period, user) -> tuple[Source, Region]:
+    """The request's source and region, if the user may import it: checked before anything is read or queued."""
     if user is not None:
         require(user, Capability.IMPORT_DATA)
     spec = sources.get(source)
@@ -204,6 +266,14 @@ def _file_sha256(path: pathlib.Path) -> str:
         while chunk := handle.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _parquet_rows(path: pathlib.Path) -> int:
+    """The row count a Parquet file's footer declares, read before the file is."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError):
+        raise DomainError("无法读取Parquet文件：文件已损坏或格式不正确", "broken_file") from None
 
 
 def _detect_format(path: pathlib.Path, name: str) -> str:
@@ -278,9 +348,12 @@ def _finish(
     file_format: str,
     original_name: str,
     file_sha: str,
+    bounds: limits.Limits,
+    landed: Callable[[ImportOutcome], None] | None,
 ) -> ImportOutcome:
     mapping = map_columns(spec, ws.columns)
     today = timezone.localdate()
+    ws.progress(35, "校验数据行")
     validate(ws, spec, mapping, today)
     con = ws.con
     total, rejected = con.execute("SELECT count(*), count(reason) FROM checked").fetchall()[0]
@@ -288,7 +361,12 @@ def _finish(
         raise DomainError("文件中没有数据行（第一行应为列名，其后为数据）", "empty_file")
     valid = total - rejected
 
-    rejects_path = _write_rejects(ws, spec, file_sha) if rejected else ""
+    rejects_path = _write_rejects(ws, spec, file_sha, mapping["id_number"]) if rejected else ""
+    try:
+        limits.check_rejected_share(total, rejected, bounds, rejects_url=rejects_url(rejects_path))
+    except limits.TooManyRejected as exc:
+        exc.rejects_path = rejects_path
+        raise
     counts = {"rows_total": total, "rows_valid": valid, "rows_rejected": rejected}
     detail = {
         "source": spec.code,
@@ -312,6 +390,7 @@ def _finish(
         )
         return ImportOutcome(None, False, total, 0, rejected, 0, rejects_path)
 
+    ws.progress(55, "匹配登记人员")
     _load_persons(ws)
     others = [f for f in spec.fields if f.name != "id_number"]
     con.execute(
@@ -326,6 +405,7 @@ def _finish(
     folder.mkdir(parents=True, exist_ok=True)
     final: pathlib.Path | None = None
     temp: pathlib.Path | None = None
+    ws.progress(75, "写入数据快照")
     try:
         with transaction.atomic():
             Region.objects.select_for_update().filter(code=region.code).first()  # serialise imports per region
@@ -352,7 +432,7 @@ def _finish(
                 imported_by=user if getattr(user, "is_authenticated", False) else None,
             )
             final = folder / f"{snapshot.pk}.parquet"
-            temp = folder / f".{snapshot.pk}.{uuid.uuid4().hex}.parquet.tmp"
+            temp = ws.temp_file(".parquet.tmp")  # in the import's scratch folder: a killed import's is swept
             con.execute(
                 f"COPY (SELECT CAST({int(snapshot.pk)} AS BIGINT) AS snapshot_id, CAST(row_no AS INTEGER) AS row_no,"
                 f" CAST(person_key AS BIGINT) AS person_key, n AS id_number{', ' + columns if columns else ''}"
@@ -379,6 +459,9 @@ def _finish(
             label = f"导入{spec.name}数据（{region.name}，{period:%Y-%m-%d}，第{snapshot.version}版）"
             detail |= {"version": snapshot.version, "path": snapshot.path}
             audit.record(audit.Action.CREATE, user=user, obj=snapshot, label=label, detail=detail)
+            outcome = ImportOutcome(snapshot, False, total, valid, rejected, unmatched, rejects_path)
+            if landed is not None:
+                landed(outcome)
     except IntegrityError:
         _discard(temp, final)
         again = _existing(spec, region, file_sha)
@@ -388,7 +471,7 @@ def _finish(
     except BaseException:
         _discard(temp, final)
         raise
-    return ImportOutcome(snapshot, False, total, valid, rejected, unmatched, rejects_path)
+    return outcome
 
 
 def _superseded(snapshot: Snapshot) -> list[Snapshot]:
@@ -407,29 +490,43 @@ def _discard(*paths: pathlib.Path | None) -> None:
             path.unlink(missing_ok=True)
 
 
-def _write_rejects(ws: Workspace, spec: Source, file_sha: str) -> str:
-    """The rejected rows with their original values and reason, as CSV with a BOM (Excel then reads it as UTF-8)."""
+# An identity number in any other column of a rejects report (a guardian's, a spouse's) is masked as well.
+_ID_SHAPE = "[0-9]{17}[0-9X]|[0-9]{15}"
+
+
+def _write_rejects(ws: Workspace, spec: Source, file_sha: str, id_column: str) -> str:
+    """The rejected rows with their original values and reason, as CSV with a BOM (Excel then reads it as UTF-8).
+    Identity numbers are masked (`core.masking`): the identity column whatever it holds, and any value elsewhere
+    shaped like one; the row number tells the department which line of its file to correct."""
     relative = f"rejects/{spec.code}-{file_sha[:12]}.csv"
     target = data_dir() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     body = ws.temp_file(".csv")
+    text = duckdb.sqltype("VARCHAR")
+    ws.con.create_function("mask_id", masking.mask_id_number, [text], text)
+    masked = []
+    for i, c in enumerate(ws.columns):
+        value = f"s.{qi(c)}"
+        if c == id_column:
+            masked.append(f"mask_id({value}) AS m{i}")
+        else:
+            shaped = f"regexp_full_match({_id_fold_sql(value)}, {lit(_ID_SHAPE)})"
+            masked.append(f"CASE WHEN {shaped} THEN mask_id({value}) ELSE {value} END AS m{i}")
     originals = ", ".join(
         # A cell starting with = + - @ would run as a formula when the report is opened in Excel; plain numbers stay.
-        f"CASE WHEN regexp_matches(s.{qi(c)}, '^[=+\\-@\\t\\r]') AND NOT regexp_full_match(s.{qi(c)}, '-?[0-9.,]+')"
-        f" THEN '''' || s.{qi(c)} ELSE s.{qi(c)} END AS {qi(c)}"
-        for c in ws.columns
+        f"CASE WHEN regexp_matches(m{i}, '^[=+\\-@\\t\\r]') AND NOT regexp_full_match(m{i}, '-?[0-9.,]+')"
+        f" THEN '''' || m{i} ELSE m{i} END AS {qi(c)}"
+        for i, c in enumerate(ws.columns)
     )
     ws.con.execute(
-        f'COPY (SELECT c.row_no AS "行号", {originals}, c.reason AS "拒收原因"'
-        f" FROM checked c JOIN src s ON s.__row_no = c.row_no WHERE c.reason IS NOT NULL ORDER BY c.row_no)"
+        f'COPY (SELECT row_no AS "行号", {originals}, reason AS "拒收原因" FROM ('
+        f" SELECT c.row_no, c.reason, {', '.join(masked)}"
+        f" FROM checked c JOIN src s ON s.__row_no = c.row_no WHERE c.reason IS NOT NULL) ORDER BY row_no)"
         f" TO {lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')"
     )
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temp.open("wb") as out, body.open("rb") as src:
-            out.write(b"\xef\xbb\xbf")
-            shutil.copyfileobj(src, out, HASH_CHUNK)
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+    temp = ws.temp_file(".csv.tmp")
+    with temp.open("wb") as out, body.open("rb") as src:
+        out.write(b"\xef\xbb\xbf")
+        shutil.copyfileobj(src, out, HASH_CHUNK)
+    os.replace(temp, target)
     return relative

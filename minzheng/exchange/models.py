@@ -7,6 +7,8 @@ read by the checking and monitoring engines; the database holds what is needed t
 from django.db import models
 
 from minzheng.core import fields
+from minzheng.core.runs import BatchRun
+from minzheng.core.scoping import ScopedQuerySet
 from minzheng.regions.models import Region
 
 from .sources import ALL_SOURCES
@@ -53,3 +55,29 @@ class Snapshot(models.Model):
     @property
     def source_spec(self):
         return ALL_SOURCES[self.source]
+
+
+class ImportRun(BatchRun):
+    """A delivery uploaded through the page, imported by the background worker (`jobs.run_import`): the upload
+    waits in the data folder's incoming/ until then, and the run's page follows its progress and shows the outcome
+    (the snapshot landed, or why the delivery was refused)."""
+
+    source = models.CharField("数据来源", max_length=20, choices=SOURCE_CHOICES)
+    region = models.ForeignKey(Region, verbose_name="覆盖区划", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField("数据截至日期")
+    original_name = models.CharField("原始文件名", max_length=200, blank=True)
+    file_size = models.BigIntegerField("文件大小（字节）", default=0)
+    upload = models.CharField("待导入文件", max_length=300, blank=True)  # relative to CHECKS_DATA_DIR; "" once done
+    snapshot = models.ForeignKey(
+        Snapshot, verbose_name="生成的快照", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    audit_type = "import_run"
+
+    class Meta:
+        verbose_name = verbose_name_plural = "数据导入"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.region_id} {self.original_name}"

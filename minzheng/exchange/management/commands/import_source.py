@@ -37,6 +37,8 @@ class Command(BaseCommand):
         try:
             outcome = importer.import_file(source, file, region_code=region, period=day, user=importer_user)
         except DomainError as exc:
+            if getattr(exc, "rejects_path", ""):  # refused for its share of rejected rows: the report says which
+                self.stdout.write(f"拒收报告：{files.rejects_file(exc.rejects_path)}")
             raise CommandError(exc.message) from None
         out = self.stdout
         if outcome.duplicate:
