@@ -111,7 +111,7 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
 
 
 def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
-    from .models import Declaration
+    from minzheng.cases.models import Declaration
 
     qs = Declaration.objects.filter(valid_from__lte=as_of).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=as_of)

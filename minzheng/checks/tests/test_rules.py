@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from minzheng.cases.models import Declaration
 from minzheng.checks import services
-from minzheng.checks.models import Declaration
 from minzheng.core.errors import DomainError
 from minzheng.exchange.files import snapshot_path
 
