@@ -51,6 +51,7 @@ PARAM_KEYS = [
     "tekun.care_share_full",
     "tekun.elderly_age",
     "tekun.minor_age",
+    "tekun.student_age_limit",
     "rigid_expense.months_lookback",
     "rigid_expense.share_of_income",
     "local.min_wage",
@@ -186,6 +187,7 @@ def parameters(counties: list[int], as_of: datetime.date) -> tuple[pa.Table, pa.
             "round_mode": v["dibao.rounding_mode"],
             "tk_elderly_age": int(v["tekun.elderly_age"]),
             "tk_minor_age": int(v["tekun.minor_age"]),
+            "tk_student_age": None if v["tekun.student_age_limit"] in ("", None) else int(v["tekun.student_age_limit"]),
             "disposable_income": to_fen(v["local.disposable_income"]),
         }
         for prefix, key in (

@@ -102,6 +102,15 @@ def test_actions_follow_the_procedure_with_the_next_step_first(client, apply, of
     assert actions[0] == ("start_investigation", True, False) and actions[-1] == ("withdraw", False, True)
 
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 5))
+    assert _actions(client, case)[0] == ("record_visit", True, False)  # the home visit, then the data check
+    visit = {
+        "visit_date": "2025-03-05",
+        "investigators": [officers["clerk"].pk, officers["assistant"].pk],
+        "findings": "入户查看住房及生活情况",
+        "signature": "confirmed",
+        "signed_on": "2025-03-05",
+    }
+    services.act(officers["clerk"], case.pk, "record_visit", today=D(2025, 3, 5), **visit)
     assert _actions(client, case)[0] == ("request_check", True, False)
     services.act(officers["clerk"], case.pk, "request_check", today=D(2025, 3, 5))
     client.force_login(officers["reviewer"])  # the reviewer records the check, next
