@@ -274,14 +274,20 @@ class StartInvestigationForm(ActionForm):
     field_order = ["investigators", "note"]
 
 
+class _OfferedChoices(forms.MultipleChoiceField):
+    """Checkboxes of the values on offer; whether a posted value is acceptable is the service's decision, so the page
+    and the API give the same Chinese message."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
 class RecordVisitForm(ActionForm):
     """入户调查 (DB §15–16): two or more staff on a date, what they found, the family's signature (or refusal), and per
     member the findings the check reads. Fields are plain; the service gives every error (web and API alike)."""
 
     visit_date = forms.DateField(label="入户调查日期", widget=_date_input(), required=False)
-    investigators = forms.MultipleChoiceField(
-        label="调查人员（2名以上）", required=False, widget=forms.CheckboxSelectMultiple
-    )
+    investigators = _OfferedChoices(label="调查人员（2名以上）", required=False, widget=forms.CheckboxSelectMultiple)
     findings = forms.CharField(label="调查情况", max_length=2000, required=False, widget=_textarea(3))
     signature = forms.ChoiceField(
         label="家庭签字", required=False, choices=Investigation.Signature.choices, widget=forms.RadioSelect
