@@ -154,3 +154,21 @@ def test_objection_steps_appear_only_with_an_objection_open(client, apply, offic
     actions = _actions(client, case)
     assert actions[0] == ("resolve_objection", True, False)
     assert ("reinvestigate", False, True) in actions
+
+
+def test_an_empty_proposed_amount_asks_for_the_amount(client, apply, officers):
+    """Issue 15 §3: leaving 拟救助金额 empty on a proposed approval asks for it (not 应为数字); nothing changes."""
+    case = apply()
+    services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 5))
+    case.refresh_from_db()
+    assert case.state == wf.FIRST_REVIEW
+    events_before = case.events.count()
+    client.force_login(officers["reviewer"])
+    response = _post(client, case, "first_review", opinion="approve", amount="")
+    texts = [text for level, text in _messages(response) if level == "error"]
+    assert texts == ["“乡镇初审”未办理：请填写拟救助金额"]
+    assert case.events.count() == events_before and case.state == wf.FIRST_REVIEW and case.proposed_amount is None
+    response = _post(client, case, "first_review", opinion="approve", amount="abc")
+    assert any("拟救助金额（元/月）" in text for level, text in _messages(response) if level == "error")
+    assert case.state == wf.FIRST_REVIEW
