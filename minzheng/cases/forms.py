@@ -329,6 +329,15 @@ class RecordVisitForm(ActionForm):
                 label=f"{who}：申报收入月均金额（元）", required=False, max_length=20
             )
             order += [prefix + n for n in ("supporter", "flags", "income_item", "income")]
+        for name in order[3:]:  # added after the mixins styled the class-level fields
+            widget = self.fields[name].widget
+            widget.attrs["class"] = (
+                "form-check-input"
+                if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+                else "form-select"
+                if isinstance(widget, forms.Select)
+                else "form-control"
+            )
         self.order_fields([*order, "signature", "signed_on", "signature_note", "note"])
 
     def to_data(self) -> dict:
