@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema, Status
 from minzheng.core.errors import DomainError
 from minzheng.core.masking import mask_id_number, mask_name
 
-from . import eventlog, procedure, queries, services
+from . import eventlog, investigations, procedure, queries, services
 from . import workflows as wf
 from .models import Case, CaseMaterial
 from .uploads import record_material_upload
@@ -47,6 +47,28 @@ class MaterialUpload(Schema):
 class ActionIn(Schema):
     version: int | None = Field(None, description="客户端所见的案件版本号；与当前版本不符时返回409")
     data: dict[str, Any] = Field(default_factory=dict, description="该环节的办理内容，如意见、金额、理由")
+
+
+class FindingOut(Schema):
+    person_id: int
+    name: str = Field(..., description="成员姓名（脱敏）")
+    kind: str
+    kind_label: str
+    item: str
+    monthly_amount: Decimal
+    note: str
+
+
+class InvestigationOut(Schema):
+    id: int
+    visited_on: datetime.date
+    investigators: list[str]
+    findings: str
+    signature: str = Field(..., description="confirmed（家庭已签字确认）/ refused（家庭拒绝签字）")
+    signature_label: str
+    signed_on: datetime.date
+    signature_note: str
+    declarations: list[FindingOut]
 
 
 class ServiceOut(Schema):
@@ -305,6 +327,40 @@ def create_case(request, payload: CaseCreate):
 @router.get("/{case_id}", response=CaseOut, summary="案件详情：办理记录、时限与可办理环节（查看记入审计日志）")
 def get_case(request, case_id: int):
     return _case_out(request.user, services.view_case(request.user, case_id))
+
+
+@router.get(
+    "/{case_id}/investigations",
+    response=list[InvestigationOut],
+    summary="案件的入户调查记录及认定事项（查看记入审计日志；登记请用 actions/record_visit）",
+)
+def list_investigations(request, case_id: int):
+    case = services.view_case(request.user, case_id)
+    return [
+        InvestigationOut(
+            id=i.pk,
+            visited_on=i.visited_on,
+            investigators=[u.display_name for u in i.investigators.all()],
+            findings=i.findings,
+            signature=i.signature,
+            signature_label=i.get_signature_display(),
+            signed_on=i.signed_on,
+            signature_note=i.signature_note,
+            declarations=[
+                FindingOut(
+                    person_id=d.person_id,
+                    name=mask_name(d.person.name),
+                    kind=d.kind,
+                    kind_label=d.get_kind_display(),
+                    item=d.item,
+                    monthly_amount=d.monthly_amount,
+                    note=d.note,
+                )
+                for d in i.declarations.all()
+            ],
+        )
+        for i in investigations.of_case(case)
+    ]
 
 
 @router.put("/{case_id}/materials/{material_code}", response=MaterialOut, summary="登记上传材料的文件信息")

@@ -18,7 +18,8 @@ from minzheng.core.forms import BootstrapMixin
 from minzheng.core.masking import mask_id_number
 from minzheng.policy.models import ServiceItem
 
-from .models import Case, Channel
+from . import investigations
+from .models import Case, Channel, Declaration, Investigation
 from .procedure import SIGNATURES
 
 _CHOICE_WIDGETS = (forms.RadioSelect, forms.CheckboxSelectMultiple)
@@ -273,6 +274,95 @@ class StartInvestigationForm(ActionForm):
     field_order = ["investigators", "note"]
 
 
+class _OfferedChoices(forms.MultipleChoiceField):
+    """Checkboxes of the values on offer; whether a posted value is acceptable is the service's decision, so the page
+    and the API give the same Chinese message."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
+class RecordVisitForm(ActionForm):
+    """入户调查 (DB §15–16): two or more staff on a date, what they found, the family's signature (or refusal), and per
+    member the findings the check reads. Fields are plain; the service gives every error (web and API alike)."""
+
+    visit_date = forms.DateField(label="入户调查日期", widget=_date_input(), required=False)
+    investigators = _OfferedChoices(label="调查人员（2名以上）", required=False, widget=forms.CheckboxSelectMultiple)
+    findings = forms.CharField(label="调查情况", max_length=2000, required=False, widget=_textarea(3))
+    signature = forms.ChoiceField(
+        label="家庭签字", required=False, choices=Investigation.Signature.choices, widget=forms.RadioSelect
+    )
+    signed_on = forms.DateField(label="签字（拒签）日期", widget=_date_input(), required=False)
+    signature_note = forms.CharField(label="拒签情况说明", max_length=300, required=False, help_text="拒绝签字时填写")
+
+    SUPPORTER = [("", "未认定")] + [
+        (k.value, k.label) for k in (Declaration.Kind.NO_SUPPORTER, Declaration.Kind.HAS_SUPPORTER)
+    ]
+    FLAGS = [
+        (k.value, k.label)
+        for k in (Declaration.Kind.EXCLUSION, Declaration.Kind.SERIOUS_ILLNESS, Declaration.Kind.STUDENT)
+    ]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        self.fields["investigators"].choices = [
+            (str(u.pk), f"{u.display_name}（{u.get_role_display()}）")
+            for u in investigations.eligible_investigators(case)
+        ]
+        self.members = list(case.household.current_memberships())
+        order = ["visit_date", "investigators", "findings"]
+        for m in self.members:
+            who = f"{m.person.name}（{m.get_relationship_display()}）"
+            prefix = f"m{m.person_id}_"
+            self.fields[prefix + "supporter"] = forms.ChoiceField(
+                label=f"{who}：法定义务人", required=False, choices=self.SUPPORTER, widget=forms.RadioSelect
+            )
+            self.fields[prefix + "flags"] = forms.MultipleChoiceField(
+                label=f"{who}：其他认定", required=False, choices=self.FLAGS, widget=forms.CheckboxSelectMultiple
+            )
+            self.fields[prefix + "income_item"] = forms.ChoiceField(
+                label=f"{who}：申报收入项目",
+                required=False,
+                choices=[("", "无"), *investigations.DECLARABLE_ITEMS.items()],
+            )
+            self.fields[prefix + "income"] = forms.CharField(
+                label=f"{who}：申报收入月均金额（元）", required=False, max_length=20
+            )
+            order += [prefix + n for n in ("supporter", "flags", "income_item", "income")]
+        for name in order[3:]:  # added after the mixins styled the class-level fields
+            widget = self.fields[name].widget
+            widget.attrs["class"] = (
+                "form-check-input"
+                if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+                else "form-select"
+                if isinstance(widget, forms.Select)
+                else "form-control"
+            )
+        self.order_fields([*order, "signature", "signed_on", "signature_note", "note"])
+
+    def to_data(self) -> dict:
+        d = self.cleaned_data
+        declarations = []
+        for m in self.members:
+            prefix = f"m{m.person_id}_"
+            if d.get(prefix + "supporter"):
+                declarations.append({"person": m.person_id, "kind": d[prefix + "supporter"]})
+            declarations += [{"person": m.person_id, "kind": k} for k in d.get(prefix + "flags") or []]
+            item, amount = d.get(prefix + "income_item") or "", (d.get(prefix + "income") or "").strip()
+            if item or amount:
+                declarations.append({"person": m.person_id, "kind": "income", "item": item, "monthly_amount": amount})
+        return {
+            "visit_date": d["visit_date"].isoformat() if d.get("visit_date") else "",
+            "investigators": list(d.get("investigators") or []),
+            "findings": d.get("findings") or "",
+            "signature": d.get("signature") or "",
+            "signed_on": d["signed_on"].isoformat() if d.get("signed_on") else "",
+            "signature_note": d.get("signature_note") or "",
+            "declarations": declarations,
+            "note": d.get("note") or "",
+        }
+
+
 def latest_check(case: Case) -> dict | None:
     """The latest 信息核对 recorded on the case (the record_check event's data, with the event's date), or None.
     An engine check carries check_result, verdict, eligible, amount and per_capita_income; a manual one its summary."""
@@ -505,6 +595,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     "complete_materials": CompleteMaterialsForm,
     "reject_intake": RejectIntakeForm,
     "start_investigation": StartInvestigationForm,
+    "record_visit": RecordVisitForm,
     "record_check": RecordCheckForm,
     "assess_self_care": AssessSelfCareForm,
     "complete_investigation": CompleteInvestigationForm,

@@ -7,6 +7,7 @@
 from django.conf import settings
 from django.db import models
 
+from minzheng.core import fields
 from minzheng.core.masking import mask_name
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.policy.models import Material, ServiceItem
@@ -193,3 +194,85 @@ class InterestDeclaration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.get_kind_display()}）"
+
+
+class InvestigationQuerySet(ScopedQuerySet):
+    region_field = "region"
+
+
+class Investigation(models.Model):
+    """入户调查 (DB §15–16; TK): a home visit by at least two staff, the date, what they found, and whether the family
+    signed the record (or refused to). What it established that no department holds is in its `declarations`."""
+
+    class Signature(models.TextChoices):
+        CONFIRMED = "confirmed", "家庭已签字确认"
+        REFUSED = "refused", "家庭拒绝签字"
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.PROTECT, related_name="investigations")
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(Region, verbose_name="所在村（社区）", on_delete=models.PROTECT, related_name="+")
+    visited_on = models.DateField("入户调查日期")
+    investigators = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name="调查人员", related_name="+")
+    findings = models.TextField("调查情况")
+    signature = models.CharField("家庭签字", max_length=10, choices=Signature.choices)
+    signed_on = models.DateField("签字（拒签）日期")
+    signature_note = models.CharField("拒签情况说明", max_length=300, blank=True)
+    recorded_by = fields.staff("登记人")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = InvestigationQuerySet.as_manager()
+    audit_type = "investigation"
+
+    class Meta:
+        verbose_name = verbose_name_plural = "入户调查"
+        ordering = ["case", "visited_on", "id"]
+
+    def __str__(self) -> str:
+        return f"入户调查 {self.visited_on}（{self.case_id}）"
+
+    def audit_label(self) -> str:
+        return f"入户调查 {self.pk}（案件 {self.case.number}）"
+
+
+class Declaration(models.Model):
+    """What the investigation established that no department holds (DB §13, §7; TK): support received from relatives
+    living elsewhere, members who do not count as living together, whether a 特困 applicant has a supporter able to
+    support them, serious illness, full-time schooling. The checking engine reads these beside the departmental rows.
+    Recorded with the home visit that found them (`investigation`); older rows may carry only the case."""
+
+    class Kind(models.TextChoices):
+        INCOME = "income", "收入"
+        EXCLUSION = "exclusion", "不计入共同生活成员"
+        NO_SUPPORTER = "no_supporter", "无法定义务人或义务人无履行能力"
+        HAS_SUPPORTER = "has_supporter", "有履行能力的法定义务人"
+        SERIOUS_ILLNESS = "serious_illness", "患重特大疾病"
+        STUDENT = "student", "全日制在校就读"
+
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, verbose_name="成员", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        Case, verbose_name="案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    investigation = models.ForeignKey(
+        Investigation,
+        verbose_name="入户调查",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+    )
+    kind = models.CharField("事项", max_length=20, choices=Kind.choices)
+    item = models.CharField("收入项目/原因", max_length=40, blank=True)
+    monthly_amount = models.DecimalField("月均金额", max_digits=12, decimal_places=2, default=0)
+    note = models.CharField("说明", max_length=200, blank=True)
+    valid_from = models.DateField("起始日期")
+    valid_until = models.DateField("截止日期", null=True, blank=True)
+    recorded_by = fields.staff("登记人")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "入户调查认定事项"
+        indexes = [models.Index(fields=["household", "valid_from"], name="cases_decl_household_from_idx")]
+
+    def __str__(self) -> str:
+        return f"{mask_name(self.person.name)} {self.get_kind_display()}"

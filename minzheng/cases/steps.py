@@ -10,7 +10,7 @@ from minzheng.core.money import parse as parse_amount
 from minzheng.core.months import add_months, first_of_month, first_of_next_month
 from minzheng.policy.parameters import group, resolve
 
-from . import checking, eventlog, procedure, values
+from . import checking, eventlog, investigations, procedure, values
 from . import workflows as wf
 from .models import Case
 
@@ -112,6 +112,10 @@ def _start_investigation(case, user, workflow, today, data):
     if len(set(names)) < 2:
         raise DomainError("入户调查须由2名以上工作人员进行，请填写调查人员", "investigators", field="investigators")
     return wf.INVESTIGATING, {"investigators": names}, data.get("note", "")
+
+
+def _record_visit(case, user, workflow, today, data):
+    return None, investigations.record(case, user, today, data), data.get("note", "")
 
 
 def _request_check(case, user, workflow, today, data):
@@ -399,6 +403,7 @@ HANDLERS = {
     "accept": _accept,
     "reject_intake": _reject_intake,
     "start_investigation": _start_investigation,
+    "record_visit": _record_visit,
     "request_check": _request_check,
     "record_check": _record_check,
     "assess_self_care": _assess_self_care,

@@ -116,6 +116,8 @@ _DATA_LABELS = {
     "declarations": "备案记录",
     "to": "转交",
     "investigators": "调查人员",
+    "signature": "家庭签字",
+    "declared": "认定事项",
     "summary": "核对结果",
     "visit_date": "入户日期",
     "findings": "情况",
@@ -153,6 +155,8 @@ def _readable(key: str, value, material_names: dict[str, str]) -> str:
         return "、".join(material_names.get(c, c) for c in value) or "无"
     if key == "declarations":
         return f"{len(value)}条"
+    if key == "declared":
+        return "；".join(value) or "无"
     if key == "per_capita_income":
         return f"{value}元/月"
     if key == "amount":
@@ -201,7 +205,7 @@ def describe_event(event: CaseEvent, material_names: dict[str, str]) -> list[tup
     if event.action == "submit" and not data.get("received"):
         data.pop("received", None)
     for key, value in data.items():
-        if value in (None, "", [], {}):
+        if value in (None, "", [], {}) or key == "investigation":
             continue
         if key == "amount" and event.action in ("approve", "complete_documents", "first_review", "pay_first"):
             label = {"approve": "核定金额", "first_review": "拟救助金额", "pay_first": "先行救助金额"}.get(

@@ -96,6 +96,7 @@ _COMMON = (
     Action("accept", "受理", (PENDING,), ACCEPTED, FRONT),
     Action("reject_intake", "不予受理", (PENDING,), NOT_ACCEPTED, TOWNSHIP),
     Action("start_investigation", "启动入户调查", (ACCEPTED,), INVESTIGATING, FRONT),
+    Action("record_visit", "登记入户调查", (INVESTIGATING,), None, FRONT),
     Action("request_check", "提请信息核对", (INVESTIGATING,), None, FRONT),
     Action("record_check", "登记核对结果", (INVESTIGATING,), None, frozenset({"county_approver", "township_reviewer"})),
     Action("complete_investigation", "完成调查", (INVESTIGATING,), FIRST_REVIEW, FRONT),
@@ -191,6 +192,7 @@ REVIEW = Workflow(
     "review",
     _actions(
         Action("start_investigation", "启动复核调查", (ACCEPTED,), INVESTIGATING, FRONT),
+        Action("record_visit", "登记入户调查", (INVESTIGATING,), None, FRONT),
         Action("request_check", "提请信息核对", (INVESTIGATING,), None, FRONT),
         Action(
             "record_check", "登记核对结果", (INVESTIGATING,), None, frozenset({"county_approver", "township_reviewer"})
@@ -228,6 +230,7 @@ MAIN_LINE = (
     "pay_first",
     "complete_documents",
     "start_investigation",
+    "record_visit",
     "request_check",
     "record_check",
     "assess_self_care",

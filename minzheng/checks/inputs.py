@@ -51,6 +51,7 @@ PARAM_KEYS = [
     "tekun.care_share_full",
     "tekun.elderly_age",
     "tekun.minor_age",
+    "tekun.student_age_limit",
     "rigid_expense.months_lookback",
     "rigid_expense.share_of_income",
     "local.min_wage",
@@ -111,7 +112,7 @@ def members(*, household_ids: list[int] | None = None, region_code: str | None =
 
 
 def declarations(household_ids_or_region, as_of: datetime.date) -> pa.Table:
-    from .models import Declaration
+    from minzheng.cases.models import Declaration
 
     qs = Declaration.objects.filter(valid_from__lte=as_of).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=as_of)
@@ -194,6 +195,7 @@ def parameters(
             "round_mode": v["dibao.rounding_mode"],
             "tk_elderly_age": int(v["tekun.elderly_age"]),
             "tk_minor_age": int(v["tekun.minor_age"]),
+            "tk_student_age": None if v["tekun.student_age_limit"] in ("", None) else int(v["tekun.student_age_limit"]),
             "disposable_income": to_fen(v["local.disposable_income"]),
         }
         for prefix, key in (

@@ -3,6 +3,8 @@
 
 from dataclasses import dataclass
 
+from minzheng.cases.investigations import DECLARABLE_ITEMS
+
 
 @dataclass(frozen=True)
 class Item:
@@ -43,8 +45,8 @@ ITEMS: dict[str, Item] = {
     )
 }
 
-# Items an investigation may declare (what no department delivers).
-DECLARABLE = ("support_received", "support_paid", "compensation", "gift", "business_income", "wage", "rent")
+# Items an investigation may declare (what no department delivers): the case's investigation form offers them.
+DECLARABLE = tuple(DECLARABLE_ITEMS)
 
 
 def label(code: str) -> str:

@@ -1,10 +1,10 @@
-"""核对 (economic-status checking): the household's authorisation, the investigation's declarations, and check runs
-and results. The departmental rows the rules read are the exchange app's snapshots."""
+"""核对 (economic-status checking): the household's authorisation, check runs and results. The departmental rows the
+rules read are the exchange app's snapshots; what the home visit found is the case's investigation
+(`cases.models.Declaration`)."""
 
 from django.db import models
 
 from minzheng.core import fields
-from minzheng.core.masking import mask_name
 from minzheng.core.runs import BatchRun
 from minzheng.core.scoping import ScopedQuerySet
 from minzheng.exchange.models import Snapshot
@@ -155,37 +155,3 @@ class CheckResult(models.Model):
         if not self.members:
             return "无法核对"
         return "不符合救助条件"
-
-
-class Declaration(models.Model):
-    """What the investigation established that no department holds (DB §13, §7; TK): support received from relatives
-    living elsewhere, members who do not count as living together, whether a 特困 applicant has a supporter able to
-    support them. The engine reads these beside the departmental rows."""
-
-    class Kind(models.TextChoices):
-        INCOME = "income", "收入"
-        EXCLUSION = "exclusion", "不计入共同生活成员"
-        NO_SUPPORTER = "no_supporter", "无法定义务人或义务人无履行能力"
-        HAS_SUPPORTER = "has_supporter", "有履行能力的法定义务人"
-        SERIOUS_ILLNESS = "serious_illness", "患重特大疾病"
-
-    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey(Person, verbose_name="成员", on_delete=models.PROTECT, related_name="+")
-    case = models.ForeignKey(
-        "cases.Case", verbose_name="案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    kind = models.CharField("事项", max_length=20, choices=Kind.choices)
-    item = models.CharField("收入项目/原因", max_length=40, blank=True)
-    monthly_amount = models.DecimalField("月均金额", max_digits=12, decimal_places=2, default=0)
-    note = models.CharField("说明", max_length=200, blank=True)
-    valid_from = models.DateField("起始日期")
-    valid_until = models.DateField("截止日期", null=True, blank=True)
-    recorded_by = fields.staff("登记人")
-    created_at = models.DateTimeField("登记时间", auto_now_add=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "入户调查认定事项"
-        indexes = [models.Index(fields=["household", "valid_from"])]
-
-    def __str__(self) -> str:
-        return f"{mask_name(self.person.name)} {self.get_kind_display()}"

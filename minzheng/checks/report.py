@@ -242,7 +242,7 @@ def _members(result: CheckResult, persons) -> tuple[list[dict], str]:
                 "status": "计入共同生活家庭成员"
                 if p.get("included")
                 else f"不计入：{EXCLUSIONS.get(excluded, excluded)}",
-                "unable": "是" if p.get("unable_to_work") else "否",
+                "unable": ("是（全日制在校就读）" if p.get("student") else "是") if p.get("unable_to_work") else "否",
                 "counted": fmt(p.get("counted")),
                 "excluded_income": fmt(p.get("excluded_income")),
                 "deductions": fmt(p.get("deductions")),

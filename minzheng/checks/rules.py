@@ -88,6 +88,7 @@ def people(T) -> ibis.Table:
         no_supporter=(d.kind == "no_supporter").any(),
         has_supporter=(d.kind == "has_supporter").any(),
         illness=(d.kind == "serious_illness").any(),
+        student=(d.kind == "student").any(),
     )
     dis = T["src_disability"]
     latest = (
@@ -101,7 +102,12 @@ def people(T) -> ibis.Table:
     )
     p = m.left_join(events, m.person_key == events.person_key).select(m, events.death, events.move_out, events.absent)
     p = p.left_join(declared, p.person_key == declared.person_key).select(
-        p, declared.decl_excluded, declared.no_supporter, declared.has_supporter, declared.illness
+        p,
+        declared.decl_excluded,
+        declared.no_supporter,
+        declared.has_supporter,
+        declared.illness,
+        declared.student,
     )
     p = p.left_join(latest, p.person_key == latest.person_key).select(p, latest.cert_category, latest.cert_grade)
     dead = (p.deceased_on.notnull() & (p.deceased_on <= p.as_of)) | p.death.fill_null(False)
@@ -129,6 +135,7 @@ def people(T) -> ibis.Table:
             else_="unknown",
         ),
         illness=p.illness.fill_null(False),
+        student=p.student.fill_null(False),
     )
 
 
@@ -370,7 +377,10 @@ def persons(T) -> ibis.Table:
     disabled_unable = ((cat.isin(["intellectual", "mental"]) & (grade <= 3)) | ((cat == "physical") & (grade <= 2))) | (
         (cat == "visual") & (grade == 1)
     )
-    unable = (p.age >= p.tk_elderly_age) | (p.age < p.tk_minor_age) | disabled_unable
+    # 特困 minors (TK; the 14th Five-Year Plan): covered under `tk_minor_age` (18), and longer while the investigation
+    # found them in full-time education, up to `tk_student_age` where the province sets one.
+    schooling = p.student & (p.tk_student_age.isnull() | (p.age < p.tk_student_age))
+    unable = (p.age >= p.tk_elderly_age) | (p.age < p.tk_minor_age) | schooling | disabled_unable
     min_wage = p.min_wage.fill_null(0)
     care = ibis.cases(
         (p.self_care == "full", share(min_wage, p.care_full_num, p.care_full_den)),
@@ -391,6 +401,7 @@ def persons(T) -> ibis.Table:
         "self_care",
         "supporter",
         "illness",
+        "student",
         counted=p.counted.fill_null(0),
         excluded_income=p.excluded_income.fill_null(0),
         deductions=p.deductions.fill_null(0) + emp_cost + ibis.ifelse(p.deduct_medical, p.medical.fill_null(0), 0),

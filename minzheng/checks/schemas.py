@@ -66,6 +66,7 @@ PARAMS = {
     "care_full_den": "int64",
     "tk_elderly_age": "int64",
     "tk_minor_age": "int64",
+    "tk_student_age": "int64",  # NULL = no age limit while in full-time education
     "rigid_num": "int64",  # NULL when the local share is not configured
     "rigid_den": "int64",
     "disposable_income": "int64",  # fen per year; NULL when not configured

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pyarrow as pa
 from django.db import transaction
 
-from minzheng.checks.models import Authorisation, Declaration
+from minzheng.cases.models import Declaration
+from minzheng.checks.models import Authorisation
 from minzheng.core import audit
 from minzheng.core.months import add_months
 from minzheng.exchange.sources import CATEGORIES

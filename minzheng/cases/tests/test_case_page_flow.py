@@ -102,6 +102,15 @@ def test_actions_follow_the_procedure_with_the_next_step_first(client, apply, of
     assert actions[0] == ("start_investigation", True, False) and actions[-1] == ("withdraw", False, True)
 
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 5))
+    assert _actions(client, case)[0] == ("record_visit", True, False)  # the home visit, then the data check
+    visit = {
+        "visit_date": "2025-03-05",
+        "investigators": [officers["clerk"].pk, officers["assistant"].pk],
+        "findings": "入户查看住房及生活情况",
+        "signature": "confirmed",
+        "signed_on": "2025-03-05",
+    }
+    services.act(officers["clerk"], case.pk, "record_visit", today=D(2025, 3, 5), **visit)
     assert _actions(client, case)[0] == ("request_check", True, False)
     services.act(officers["clerk"], case.pk, "request_check", today=D(2025, 3, 5))
     client.force_login(officers["reviewer"])  # the reviewer records the check, next
@@ -145,3 +154,21 @@ def test_objection_steps_appear_only_with_an_objection_open(client, apply, offic
     actions = _actions(client, case)
     assert actions[0] == ("resolve_objection", True, False)
     assert ("reinvestigate", False, True) in actions
+
+
+def test_an_empty_proposed_amount_asks_for_the_amount(client, apply, officers):
+    """Issue 15 §3: leaving 拟救助金额 empty on a proposed approval asks for it (not 应为数字); nothing changes."""
+    case = apply()
+    services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 5))
+    case.refresh_from_db()
+    assert case.state == wf.FIRST_REVIEW
+    events_before = case.events.count()
+    client.force_login(officers["reviewer"])
+    response = _post(client, case, "first_review", opinion="approve", amount="")
+    texts = [text for level, text in _messages(response) if level == "error"]
+    assert texts == ["“乡镇初审”未办理：请填写拟救助金额"]
+    assert case.events.count() == events_before and case.state == wf.FIRST_REVIEW and case.proposed_amount is None
+    response = _post(client, case, "first_review", opinion="approve", amount="abc")
+    assert any("拟救助金额（元/月）" in text for level, text in _messages(response) if level == "error")
+    assert case.state == wf.FIRST_REVIEW

@@ -8,9 +8,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from minzheng.cases.models import Declaration
 from minzheng.checks import explain, inputs, services
 from minzheng.checks.engine import execute, stream
-from minzheng.checks.models import Declaration
 from minzheng.conftest import COUNTY, OTHER_VILLAGE, URBAN_VILLAGE, VILLAGE, make_id_number
 from minzheng.exchange.files import snapshot_path
 from minzheng.registry import services as registry

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from minzheng.cases.models import Declaration
 from minzheng.checks import services
-from minzheng.checks.models import Declaration
 from minzheng.core.errors import DomainError
 from minzheng.exchange.files import snapshot_path
 
@@ -281,3 +281,58 @@ def test_person_registered_after_the_import_is_matched_by_identity_number(
     path.with_suffix(".parquet.tmp").replace(path)
     authorised(family)
     assert _check(family, officer).counted_income == Decimal("900.00")
+
+
+# ------------------------------------------------------------------------------------------ 特困 minors (issue 15 §3)
+
+
+@pytest.mark.parametrize(
+    ("birth", "student", "limit", "unable"),
+    [
+        ("20110601", False, None, True),  # 15
+        ("20100601", False, None, True),  # 16: covered since the 14th Five-Year Plan (was 16 before)
+        ("20090601", False, None, True),  # 17
+        ("20080601", False, None, False),  # 18, not in school: no longer covered as a minor
+        ("20080601", True, None, True),  # 18, in full-time education: covered
+        ("20070601", True, None, True),  # a student of 19: covered (no national age limit)
+        ("20070601", True, 19, False),  # … unless the province limits schooling cover to under 19
+        ("20070601", True, 20, True),
+    ],
+)
+def test_tekun_minors_covered_to_18_and_longer_in_school(
+    officer, household_data, set_params, authorised, birth, student, limit, unable
+):
+    """DOMAIN.md §2: < 16 extended to 18 by the 14th Five-Year Plan (seed 004), longer while in school, up to the
+    parameter's limit. A child alone with no supporter able to support (the investigation's finding)."""
+    from minzheng.conftest import VILLAGE, make_id_number
+    from minzheng.registry import services as registry
+
+    child = registry.create_household(
+        officer, household_data(VILLAGE, [("02", "赵小雨", make_id_number(birth=birth, seq=61))], area_type="rural")
+    )
+    set_params(dibao__standard_rural="800", local__min_wage="1930")
+    if limit is not None:
+        set_params(tekun__student_age_limit=limit)
+    Declaration.objects.create(household=child, person_id=child.head_id, kind="no_supporter", valid_from=D(2026, 1, 1))
+    if student:
+        Declaration.objects.create(household=child, person_id=child.head_id, kind="student", valid_from=D(2026, 9, 1))
+    authorised(child)
+    result = _check(child, officer)
+    assert result.facts["persons"][0]["unable_to_work"] is unable
+    assert result.tekun is unable
+    assert result.tekun_amount == (Decimal("1040.00") if unable else 0)  # 1.3 × 800, self-care not assessed
+
+
+def test_the_minor_age_is_a_dated_parameter_of_18():
+    from minzheng.policy.catalogue import spec
+
+    minor = spec("tekun.minor_age")
+    assert minor.default == 18 and minor.effective_from == D(2021, 7, 1) and "16周岁延长至18周岁" in minor.source
+    assert spec("tekun.student_age_limit").default == ""
+
+
+def test_the_investigation_offers_the_declarable_items_under_the_engine_labels():
+    from minzheng.cases.investigations import DECLARABLE_ITEMS
+    from minzheng.checks.items import ITEMS
+
+    assert {code: ITEMS[code].label for code in DECLARABLE_ITEMS} == DECLARABLE_ITEMS

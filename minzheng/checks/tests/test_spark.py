@@ -131,6 +131,9 @@ def build_members() -> People:
     p.add(10, 1002, B, "urban", D(1985, 2, 28))
     # 11 county B forbids motor vehicles (a truck; the farm vehicle is exempt) and non-residential property.
     p.add(11, 1101, B, "rural", D(1977, 7, 17))
+    #    and two students (investigation findings): 19 within county B's schooling limit (20), 21 beyond it.
+    p.add(11, 1102, B, "rural", D(2007, 5, 5))
+    p.add(11, 1103, B, "rural", D(2005, 1, 1))
     # 12 county B: wages delivered before the person was registered (snapshot person_key NULL, matched by id).
     p.add(12, 1201, B, "rural", D(1983, 8, 18))
     p.add(12, 1202, B, "rural", D(1950, 9, 19))
@@ -273,6 +276,7 @@ def local_rules(set_params) -> None:
         dibao__rounding_mode="up",
         rigid_expense__share_of_income="1",
         local__disposable_income="36000",
+        tekun__student_age_limit=20,
     )
 
 
@@ -287,6 +291,9 @@ def engine_inputs(set_params, tmp_path) -> EngineInputs:
         {"household_key": 7, "person_key": 701, "kind": "no_supporter", "item": "", "cents": 0},
         {"household_key": 8, "person_key": 802, "kind": "serious_illness", "item": "", "cents": 0},
         {"household_key": 12, "person_key": 1201, "kind": "income", "item": "support_paid", "cents": 5000},
+        {"household_key": 1, "person_key": 103, "kind": "student", "item": "", "cents": 0},
+        {"household_key": 11, "person_key": 1102, "kind": "student", "item": "", "cents": 0},
+        {"household_key": 11, "person_key": 1103, "kind": "student", "item": "", "cents": 0},
     ]
     auth = [
         {
@@ -376,6 +383,9 @@ def test_duckdb_and_spark_agree(engine_inputs, spark):
     p = {r["person_key"]: r for r in duck["persons"].to_pylist()}
     assert p[901]["exclusion"] == "death" and p[902]["included"] and p[905]["exclusion"] == "absent"
     assert p[101]["employment_cost"] > 0 and p[802]["unable_to_work"] and p[801]["age"] == 60 and p[802]["age"] == 59
+    # 特困 minors: covered to 18, longer in full-time education (A: no limit; B: under 20).
+    assert p[103]["age"] == 18 and p[103]["unable_to_work"] and not p[102]["unable_to_work"]
+    assert p[1102]["unable_to_work"] and p[1103]["age"] == 21 and not p[1103]["unable_to_work"]
 
 
 def test_single_household_restriction_agrees(engine_inputs, spark):

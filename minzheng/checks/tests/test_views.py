@@ -12,9 +12,10 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
+from minzheng.cases.models import Declaration
 from minzheng.cases.tests.test_documents import CJK_FONT_NAMES, embedded_fonts, pdf_text
 from minzheng.checks import services
-from minzheng.checks.models import Authorisation, CheckResult, CheckRun, Declaration
+from minzheng.checks.models import Authorisation, CheckResult, CheckRun
 from minzheng.conftest import OTHER_TOWNSHIP, VILLAGE, make_id_number
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.models import AuditEntry

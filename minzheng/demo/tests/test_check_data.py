@@ -7,7 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from minzheng.checks.models import Authorisation, Declaration
+from minzheng.cases.models import Declaration
+from minzheng.checks.models import Authorisation
 from minzheng.conftest import CITY, VILLAGE
 from minzheng.demo import checks as demo
 from minzheng.demo import parameters
