@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit
+from minzheng.core import audit, ids
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import rerun, run_progress, staff_view
@@ -215,8 +215,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Keyset paging on the primary key (never OFFSET): the run may hold tens of thousands of results.
         after = request.GET.get("after", "")
         qs = _filtered(results, change).order_by("id")
-        if after.isdigit():
-            qs = qs.filter(id__gt=int(after))
+        if ids.parse(after) is not None:
+            qs = qs.filter(id__gt=ids.parse(after))
         page = list(qs[: PAGE_SIZE + 1])
         if len(page) > PAGE_SIZE:
             page = page[:PAGE_SIZE]

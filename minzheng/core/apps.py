@@ -17,7 +17,9 @@ class CoreConfig(AppConfig):
         # The admin has loaded every app's admin module by now (django.contrib.admin comes first).
         from django_q.signals import post_spawn
 
+        from . import ids
         from .admin_scope import configure_site
 
         configure_site()
+        ids.register()  # `<id:pk>` in every urls.py: ids beyond the bigint range are a 404, never a query
         post_spawn.connect(_worker_started, dispatch_uid="minzheng.core.stale_runs")

@@ -7,5 +7,5 @@ urlpatterns = [
     path("snapshots/", views.snapshots, name="snapshots"),
     # Only names the importer writes match, so no path can leave the rejects folder.
     re_path(r"^rejects/(?P<name>[a-z_]+-[0-9a-f]{12}\.csv)$", views.rejects, name="rejects"),
-    path("snapshots/<int:snapshot_id>/unmatched.xlsx", views.unmatched_report, name="unmatched"),
+    path("snapshots/<id:snapshot_id>/unmatched.xlsx", views.unmatched_report, name="unmatched"),
 ]
