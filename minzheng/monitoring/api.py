@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 from minzheng.accounts.roles import Capability, require
 from minzheng.core.ids import Cursor, Id, Version
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.runs import refresh_stale
 from minzheng.core.scoping import get_in
 
 from . import selectors, services, texts
@@ -250,7 +251,7 @@ def post_sweep(request, body: SweepIn):
 @router.get("/sweeps/{sweep_id}", response=SweepOut, summary="监测比对的进度与统计")
 def get_sweep(request, sweep_id: Id):
     sweep = get_in(services.sweeps_for(request.user), request.user, "监测比对不存在或不在您的管辖范围内", pk=sweep_id)
-    return _sweep_out(sweep)
+    return _sweep_out(refresh_stale(sweep))  # a sweep whose worker is gone answers failed, not running forever
 
 
 @router.get("/register", response=list[EntryOut], summary="监测对象名册（按编号翻页：after_id）")

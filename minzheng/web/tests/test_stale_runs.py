@@ -134,3 +134,12 @@ def test_every_minute_schedule_fails_every_kind_of_dead_run(db, monkeypatch):
     assert alive.status == Sweep.Status.RUNNING
     # A minute later, the silent one is failed too.
     assert runs.fail_all_stale(timezone.now() + datetime.timedelta(minutes=2)) == 1
+
+
+def test_api_progress_of_a_dead_sweep_answers_failed(client, make_user):
+    from minzheng.accounts.services import issue_token
+
+    token = issue_token(make_user("county_approver"), "测试")[1]
+    run = _running(Sweep, region_id=COUNTY, as_of=AS_OF)
+    body = client.get(f"/api/v1/monitoring/sweeps/{run.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert body["status"] == "failed" and body["error"] == runs.STALE_MESSAGE
