@@ -6,7 +6,7 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
-    path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("tokens/<id:pk>/revoke/", views.revoke_token, name="revoke_token"),
 ]
 
 # Login and logout keep Django's global names ("login", "logout") that settings.LOGIN_URL and the auth views expect.

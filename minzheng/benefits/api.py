@@ -9,6 +9,7 @@ from ninja.files import UploadedFile
 from minzheng.accounts.roles import Capability, require
 from minzheng.core import audit
 from minzheng.core.errors import DomainError
+from minzheng.core.ids import Cursor, Id
 from minzheng.core.masking import mask_account, mask_id_number, mask_name
 
 from . import bankfiles, settlement
@@ -76,12 +77,6 @@ class ReturnOut(Schema):
     paid: str
 
 
-def _id(value: int) -> int:
-    if value < 1 or value > 2**62:
-        raise DomainError("编号超出范围", "invalid_id")
-    return value
-
-
 def _roll(r: PaymentRoll) -> dict:
     return {
         "id": r.pk,
@@ -101,17 +96,17 @@ def _roll(r: PaymentRoll) -> dict:
 
 
 @router.get("/entitlements", response=list[EntitlementOut], summary="救助待遇列表（按户、区划）")
-def entitlements(request, household: int | None = None, benefit: str = "", status: str = "", after: int = 0):
+def entitlements(request, household: Id | None = None, benefit: str = "", status: str = "", after: Cursor = 0):
     require(request.user, Capability.VIEW_PAYMENTS)
     qs = Entitlement.objects.for_user(request.user).select_related("person", "last_decision").order_by("id")
     if household is not None:
-        qs = qs.filter(household_id=_id(household))
+        qs = qs.filter(household_id=household)
     if benefit:
         qs = qs.filter(benefit=benefit)
     if status:
         qs = qs.filter(status=status)
     if after:
-        qs = qs.filter(pk__gt=_id(after))
+        qs = qs.filter(pk__gt=after)
     rows = list(qs[:LIMIT])
     audit.record(
         audit.Action.SEARCH,
@@ -151,9 +146,9 @@ def roll_list(request, month: datetime.date | None = None):
 
 
 @router.get("/rolls/{roll_id}", response=RollDetail, summary="发放名册及明细（脱敏，按流水号分页）")
-def roll_detail(request, roll_id: int, after: int = 0):
+def roll_detail(request, roll_id: Id, after: Cursor = 0):
     require(request.user, Capability.VIEW_PAYMENTS)
-    roll = PaymentRoll.objects.get_for_user(request.user, pk=_id(roll_id))
+    roll = PaymentRoll.objects.get_for_user(request.user, pk=roll_id)
     lines = list(PaymentLine.objects.filter(roll=roll, pk__gt=max(after, 0)).order_by("id")[: LIMIT + 1])
     audit.record(audit.Action.VIEW, user=request.user, obj=roll, detail={"api": True, "after": after})
     page = lines[:LIMIT]
@@ -180,10 +175,10 @@ def roll_detail(request, roll_id: int, after: int = 0):
 
 
 @router.post("/rolls/{roll_id}/returns", response=ReturnOut, summary="上传银行回盘文件（全部校验通过才导入）")
-def upload_return(request, roll_id: int, file: UploadedFile = File(...)):  # noqa: B008
+def upload_return(request, roll_id: Id, file: UploadedFile = File(...)):  # noqa: B008
     if file.size and file.size > bankfiles.MAX_RETURN_BYTES:
         raise DomainError("回盘文件过大，未导入任何结果", "invalid_return")
-    result = settlement.import_return(request.user, _id(roll_id), file.read(), file.name or "")
+    result = settlement.import_return(request.user, roll_id, file.read(), file.name or "")
     return {
         "roll": result.roll_id,
         "lines_paid": result.lines_paid,

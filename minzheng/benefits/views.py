@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST, require_safe
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit
 from minzheng.core.errors import DomainError, NotFound
-from minzheng.core.http import run_progress, staff_view
+from minzheng.core.http import rerun, run_progress, staff_view
 from minzheng.core.masking import mask_account, mask_name
+from minzheng.core.runs import fail_stale, refresh_stale
 
 from . import bankfiles, reviews, rolls, selectors, settlement
 from .jobs import default_month
@@ -47,6 +48,7 @@ def county(request: HttpRequest) -> HttpResponse:
             return redirect("benefits:run", run.pk)
         except DomainError as exc:
             _error(request, exc)
+    fail_stale(RollRun.objects.all())  # preparations whose worker is gone show as failed, not 运行中 forever
     context = {
         "month": month,
         "rolls": selectors.rolls_for(request.user, month).order_by("county", "benefit", "kind", "seq"),
@@ -63,11 +65,17 @@ def county(request: HttpRequest) -> HttpResponse:
 @require_safe
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Capability.VIEW_PAYMENTS)
-    run = RollRun.objects.get_for_user(request.user, pk=pk)
+    run = refresh_stale(RollRun.objects.get_for_user(request.user, pk=pk))
+    can_prepare = has_capability(request.user, Capability.PREPARE_ROLLS) and run.region_id == request.user.region_id
     return render(
         request,
         "benefits/run.html",
-        {"run": run, "rolls": PaymentRoll.objects.for_user(request.user).filter(run=run), "hold_labels": HOLD_LABELS},
+        {
+            "run": run,
+            "rolls": PaymentRoll.objects.for_user(request.user).filter(run=run),
+            "hold_labels": HOLD_LABELS,
+            **(rerun(reverse("benefits:county"), month=f"{run.month:%Y-%m}") if can_prepare else {}),
+        },
     )
 
 

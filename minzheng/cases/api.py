@@ -8,6 +8,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from minzheng.core.errors import DomainError
+from minzheng.core.ids import Id, Version
 from minzheng.core.masking import mask_id_number, mask_name
 
 from . import eventlog, investigations, procedure, queries, services
@@ -25,9 +26,9 @@ RESERVED_DATA_KEYS = frozenset({"user", "case_id", "action", "expected_version",
 
 
 class CaseCreate(Schema):
-    household_id: int
+    household_id: Id
     service_code: str
-    applicant_id: int
+    applicant_id: Id
     channel: str = Field(..., description="window（窗口受理）/ online（网上申请）/ proxy（代办）")
     received: list[str] = Field(default_factory=list, description="已收取的材料编码")
     authorisation_signed: bool = False
@@ -45,7 +46,7 @@ class MaterialUpload(Schema):
 
 
 class ActionIn(Schema):
-    version: int | None = Field(None, description="客户端所见的案件版本号；与当前版本不符时返回409")
+    version: Version | None = Field(None, description="客户端所见的案件版本号；与当前版本不符时返回409")
     data: dict[str, Any] = Field(default_factory=dict, description="该环节的办理内容，如意见、金额、理由")
 
 
@@ -325,7 +326,7 @@ def create_case(request, payload: CaseCreate):
 
 
 @router.get("/{case_id}", response=CaseOut, summary="案件详情：办理记录、时限与可办理环节（查看记入审计日志）")
-def get_case(request, case_id: int):
+def get_case(request, case_id: Id):
     return _case_out(request.user, services.view_case(request.user, case_id))
 
 
@@ -364,13 +365,13 @@ def list_investigations(request, case_id: int):
 
 
 @router.put("/{case_id}/materials/{material_code}", response=MaterialOut, summary="登记上传材料的文件信息")
-def upload_material(request, case_id: int, material_code: str, payload: MaterialUpload):
+def upload_material(request, case_id: Id, material_code: str, payload: MaterialUpload):
     row = record_material_upload(request.user, case_id, material_code, **payload.dict())
     return _material_out(row)
 
 
 @router.post("/{case_id}/actions/{action}", response=CaseOut, summary="办理一个环节")
-def act(request, case_id: int, action: str, payload: ActionIn):
+def act(request, case_id: Id, action: str, payload: ActionIn):
     reserved = sorted(RESERVED_DATA_KEYS & payload.data.keys())
     if reserved:
         raise DomainError(f"办理内容不能包含：{'、'.join(reserved)}", "invalid_data", field="data")

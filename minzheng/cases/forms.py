@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from minzheng.core import ids
 from minzheng.core.forms import BootstrapMixin
 from minzheng.core.masking import mask_id_number
 from minzheng.policy.models import ServiceItem
@@ -67,7 +68,7 @@ class IntakeForm(_Form):
     """一门受理: one form for every service item. Material choices follow the chosen item: only what the applicant
     must provide can be ticked; what other departments share is listed, never demanded (DB §10–11)."""
 
-    household = forms.IntegerField(widget=forms.HiddenInput)
+    household = ids.id_field("家庭", widget=forms.HiddenInput)
     service = forms.ChoiceField(label="服务事项")
     applicant = forms.TypedChoiceField(label="申请人", coerce=int, help_text="须为本户现有成员")
     channel = forms.ChoiceField(
@@ -207,7 +208,7 @@ class ActionForm(_Form):
     """One action on the case page. Every form posts the case's version (optimistic locking); `to_data` gives the
     keyword arguments the action's handler in `services` reads."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = ids.version_field()
     note = forms.CharField(label="意见/说明", max_length=2000, required=False, widget=_textarea())
     on = forms.DateField(
         label="办理日期", required=False, widget=_date_input(), help_text="默认今天；补录时填写实际日期"

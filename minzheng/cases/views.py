@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from minzheng.accounts.roles import Capability, has_capability, require
+from minzheng.core import ids
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
@@ -29,10 +30,7 @@ from .models import Case, CaseEvent, Channel
 
 
 def _int(raw) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
+    return ids.parse(raw)
 
 
 @staff_view

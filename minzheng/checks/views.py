@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit
+from minzheng.core import audit, ids
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
-from minzheng.core.http import run_progress, staff_view
+from minzheng.core.http import rerun, run_progress, staff_view
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.runs import fail_stale, refresh_stale
 from minzheng.registry.models import Household
 
 from . import report as reports
@@ -148,6 +149,7 @@ def runs(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"已发起批量复核（第 {run.pk} 次），正在后台运行")
                 return redirect("checks:run", pk=run.pk)
+    fail_stale(CheckRun.objects.all())  # runs whose worker is gone show as failed, not 运行中 forever
     listing = (
         CheckRun.objects.for_user(request.user)
         .filter(kind=CheckRun.Kind.BATCH)
@@ -206,14 +208,15 @@ def _new_amount(result: CheckResult):
 @require_safe
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run, results = services.differences(request.user, pk)
+    run = refresh_stale(run)
     change = _change_filter(request)
     rows, next_after = [], None
     if run.status == CheckRun.Status.COMPLETE:
         # Keyset paging on the primary key (never OFFSET): the run may hold tens of thousands of results.
         after = request.GET.get("after", "")
         qs = _filtered(results, change).order_by("id")
-        if after.isdigit():
-            qs = qs.filter(id__gt=int(after))
+        if ids.parse(after) is not None:
+            qs = qs.filter(id__gt=ids.parse(after))
         page = list(qs[: PAGE_SIZE + 1])
         if len(page) > PAGE_SIZE:
             page = page[:PAGE_SIZE]
@@ -241,6 +244,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "run": run,
             "progress_url": reverse("checks:run_progress", args=[run.pk]),
+            **(
+                rerun(reverse("checks:runs"), region=run.region_id, as_of=run.as_of.isoformat())
+                if run.kind == CheckRun.Kind.BATCH and has_capability(request.user, Capability.RUN_CHECKS)
+                else {}
+            ),
             "rows": rows,
             "change": change,
             "filters": filters,

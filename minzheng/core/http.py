@@ -28,15 +28,20 @@ def staff_view(view):
     return wrapper
 
 
+def rerun(url: str, **fields) -> dict:
+    """The detail page's context for re-running a failed run: a POST of the run's own parameters to the page that
+    starts runs of its kind (rendered by runs/_rerun.html inside the progress partial)."""
+    return {"rerun_url": url, "rerun_fields": [(k, str(v)) for k, v in fields.items()]}
+
+
 def run_progress(request, run, *, progress_url: str, what: str):
     """The shared progress partial of a batch run; polled by htmx while the run works, and when it has finished the
     page is reloaded once to show its results. Runs whose worker died are marked failed first."""
     from django.shortcuts import render
 
-    from .runs import fail_stale
+    from .runs import refresh_stale
 
-    if run.status == run.Status.RUNNING and fail_stale(type(run).objects.filter(pk=run.pk)):
-        run.refresh_from_db()
+    run = refresh_stale(run)
     response = render(request, "runs/_progress.html", {"run": run, "progress_url": progress_url, "what": what})
     if request.headers.get("HX-Request") and not run.active:
         response["HX-Refresh"] = "true"

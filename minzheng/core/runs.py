@@ -125,11 +125,45 @@ def tracked(run: BatchRun, callback: Progress | None = None) -> Iterator[Tracker
 
 
 def fail_stale(queryset, now: datetime.datetime | None = None) -> int:
-    """Mark failed the running runs whose worker stopped beating (killed, crashed, machine restarted)."""
+    """Mark failed the running runs whose worker stopped beating (killed, crashed, machine restarted). A read on the
+    indexed status first, so the usual case (none) takes no write lock: cheap enough for every list page and poll."""
     limit = (now or timezone.now()) - STALE_AFTER
-    return queryset.filter(status=BatchRun.Status.RUNNING, heartbeat_at__lt=limit).update(
+    stale = queryset.filter(status=BatchRun.Status.RUNNING, heartbeat_at__lt=limit)
+    if not stale.exists():
+        return 0
+    return stale.update(
         status=BatchRun.Status.FAILED, message="失败", error=STALE_MESSAGE, finished_at=now or timezone.now()
     )
+
+
+def refresh_stale(run: BatchRun) -> BatchRun:
+    """The run as it stands, failed first if its worker is gone (a detail page or a progress poll shows it)."""
+    if run.status == BatchRun.Status.RUNNING and fail_stale(type(run).objects.filter(pk=run.pk)):
+        run.refresh_from_db()
+    return run
+
+
+def run_models() -> list[type[BatchRun]]:
+    """Every concrete kind of batch run (checks, sweeps, payment rolls, simulations), found through the app registry
+    so the kernel names none of them."""
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if issubclass(m, BatchRun)]
+
+
+def fail_all_stale(now: datetime.datetime | None = None) -> int:
+    """Every kind of run whose worker is gone marked failed: the worker's schedule calls this every minute."""
+    return sum(fail_stale(model.objects.all(), now) for model in run_models())
+
+
+STALE_SCHEDULE = "minzheng.core.runs.fail_all_stale"
+
+
+def ensure_stale_schedule():
+    """The every-minute schedule of `fail_all_stale` (created when the worker starts, see CoreConfig.ready)."""
+    from . import schedules
+
+    return schedules.ensure(STALE_SCHEDULE, (), name="中断任务检查（每分钟）", cron="* * * * *")
 
 
 def create(model, *, user, label: str, region_code: str, detail: dict | None = None, **fields) -> BatchRun:

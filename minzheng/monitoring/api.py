@@ -10,7 +10,9 @@ import datetime
 from ninja import Router, Schema, Status
 
 from minzheng.accounts.roles import Capability, require
+from minzheng.core.ids import Cursor, Id, Version
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.runs import refresh_stale
 from minzheng.core.scoping import get_in
 
 from . import selectors, services, texts
@@ -76,7 +78,7 @@ class VisitIn(Schema):
     finding: str
     notes: str
     needs: str = ""
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class CloseIn(Schema):
@@ -85,7 +87,7 @@ class CloseIn(Schema):
     action: str = "none"
     service_code: str = ""
     department: str = ""
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class SweepIn(Schema):
@@ -180,7 +182,7 @@ def list_rules(request):
 
 
 @router.get("/alerts", response=list[AlertOut], summary="本辖区的监测预警（按编号翻页：after_id）")
-def list_alerts(request, status: str = "all", rule: str = "", region: str = "", after_id: int = 0, limit: int = 100):
+def list_alerts(request, status: str = "all", rule: str = "", region: str = "", after_id: Cursor = 0, limit: int = 100):
     filters = {"status": status or "all", "rule": rule, "region": region}
     qs = selectors.warnings(request.user, filters, [], strict=True).filter(pk__gt=after_id).order_by("pk")
     rows = [_alert_out(a) for a in qs[: _limit(limit)]]
@@ -192,12 +194,12 @@ def list_alerts(request, status: str = "all", rule: str = "", region: str = "", 
 
 
 @router.get("/alerts/{alert_id}", response=AlertDetailOut, summary="一条预警及其走访、办结情况（记入审计日志）")
-def get_alert(request, alert_id: int):
+def get_alert(request, alert_id: Id):
     return _detail(services.view_alert(request.user, alert_id))
 
 
 @router.post("/alerts/{alert_id}/visits", response={201: VisitOut}, summary="登记入户核实情况")
-def post_visit(request, alert_id: int, body: VisitIn):
+def post_visit(request, alert_id: Id, body: VisitIn):
     visit = services.record_visit(
         request.user,
         alert_id,
@@ -211,7 +213,7 @@ def post_visit(request, alert_id: int, body: VisitIn):
 
 
 @router.post("/alerts/{alert_id}/close", response=AlertDetailOut, summary="办结预警：处置结果及形成的案件或转介")
-def close(request, alert_id: int, body: CloseIn):
+def close(request, alert_id: Id, body: CloseIn):
     services.close_alert(
         request.user,
         alert_id,
@@ -247,14 +249,14 @@ def post_sweep(request, body: SweepIn):
 
 
 @router.get("/sweeps/{sweep_id}", response=SweepOut, summary="监测比对的进度与统计")
-def get_sweep(request, sweep_id: int):
+def get_sweep(request, sweep_id: Id):
     sweep = get_in(services.sweeps_for(request.user), request.user, "监测比对不存在或不在您的管辖范围内", pk=sweep_id)
-    return _sweep_out(sweep)
+    return _sweep_out(refresh_stale(sweep))  # a sweep whose worker is gone answers failed, not running forever
 
 
 @router.get("/register", response=list[EntryOut], summary="监测对象名册（按编号翻页：after_id）")
 def list_register(
-    request, category: str = "", current: bool = True, region: str = "", after_id: int = 0, limit: int = 100
+    request, category: str = "", current: bool = True, region: str = "", after_id: Cursor = 0, limit: int = 100
 ):
     _every, qs = selectors.register(
         request.user, category=category, history=not current, region=region, notes=[], strict=True

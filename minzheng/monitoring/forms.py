@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from minzheng.cases.models import Referral
 from minzheng.core import forms as staff_forms
+from minzheng.core import ids
 from minzheng.policy.models import ServiceItem
 from minzheng.regions.widgets import RegionPicker
 from minzheng.registry.forms import clean_identity_number
@@ -22,7 +23,7 @@ class VisitForm(staff_forms.StaffForm):
     finding = staff_forms.choice("核实结论", Visit.Finding.choices)
     notes = staff_forms.text("走访情况", 4000, rows=3)
     needs = staff_forms.text("家庭主要需求", 300, required=False)
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    expected_version = ids.version_field(required=False)
 
     def __init__(self, *args, alert: Alert | None = None, **kwargs):
         kwargs.setdefault("initial", {})
@@ -53,7 +54,7 @@ class CloseForm(staff_forms.StaffForm):
     department = staff_forms.choice(
         "接收部门（转介时选择）", Referral.Department.choices, required=False, message="请选择转介部门"
     )
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    expected_version = ids.version_field(required=False)
 
     def __init__(self, *args, alert: Alert | None = None, **kwargs):
         kwargs.setdefault("initial", {})

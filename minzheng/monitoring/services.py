@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability, require
@@ -521,10 +521,14 @@ def record_visit(
     if not notes:
         raise DomainError("请填写走访情况", "required", field="notes")
     with transaction.atomic():
-        claimed = Alert.objects.filter(
-            pk=alert.pk, version=alert.version if expected_version is None else expected_version
-        )
-        if claimed.update(version=alert.version + 1, status=Alert.Status.VISITED) != 1:
+        # Compare-and-set only when the client sent the version it saw; a visit posted without one is recorded
+        # whatever was done meanwhile (two visits do not contradict each other), unless the warning was closed.
+        claimed = Alert.objects.filter(pk=alert.pk).exclude(status=Alert.Status.CLOSED)
+        if expected_version is not None:
+            claimed = claimed.filter(version=expected_version)
+        if claimed.update(version=F("version") + 1, status=Alert.Status.VISITED) != 1:
+            if expected_version is None:
+                raise DomainError("该预警已办结", "closed")
             raise Conflict("该预警已被他人处理，请刷新后重试", "stale_version")
         visit = Visit.objects.create(
             alert=alert,

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST, require_safe
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
-from minzheng.core.http import run_progress, staff_view
+from minzheng.core.http import rerun, run_progress, staff_view
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.runs import fail_stale, refresh_stale
 from minzheng.core.scoping import get_in
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.exchange.sources import ALL_SOURCES
@@ -363,6 +364,7 @@ def _get_sweep(user, pk: int) -> Sweep:
 @staff_view
 def sweeps(request: HttpRequest) -> HttpResponse:
     user = request.user
+    fail_stale(Sweep.objects.all())  # sweeps whose worker is gone show as failed, not 运行中 forever
     listing = _sweeps(user)
     can_run = has_capability(user, Capability.RUN_MONITORING)
     form = SweepForm(request.POST or None, user=user) if can_run else None
@@ -415,7 +417,8 @@ def sweep_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def sweep_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    sweep = _get_sweep(user, pk)
+    sweep = refresh_stale(_get_sweep(user, pk))
+    can_run = has_capability(user, Capability.RUN_MONITORING)
     stats = sweep.stats or {}
     can_report = has_capability(user, Capability.IMPORT_DATA) or has_capability(user, Capability.RUN_MONITORING)
     by_feed = stats.get("signals_by_feed", {})
@@ -444,7 +447,12 @@ def sweep_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
                 for s in snapshots
             ],
-            "can_run": has_capability(user, Capability.RUN_MONITORING),
+            "can_run": can_run,
+            **(
+                rerun(reverse("monitoring:sweeps"), region=sweep.region_id, as_of=sweep.as_of.isoformat())
+                if can_run
+                else {}
+            ),
         },
     )
 

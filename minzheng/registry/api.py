@@ -1,9 +1,11 @@
 """Registry API: thin handlers over the same services and queries the pages use."""
 
 import datetime
+from typing import Annotated
 
 from ninja import Field, Router, Schema, Status
 
+from minzheng.core.ids import Id, Version
 from minzheng.core.masking import mask_account, mask_id_number, mask_phone
 
 from . import queries, services
@@ -17,7 +19,7 @@ class PersonIn(Schema):
     id_number: str
     phone: str = ""
     disability_category: str = ""
-    disability_grade: int | None = None
+    disability_grade: Annotated[int, Field(ge=1, le=4)] | None = None
     self_care: str = ""
 
     def to_data(self) -> services.PersonData:
@@ -27,7 +29,7 @@ class PersonIn(Schema):
 class MemberIn(Schema):
     relationship: str = Field(..., description="与户主关系，GB/T 4761 代码，户主为 02")
     person: PersonIn | None = None
-    person_id: int | None = None
+    person_id: Id | None = None
 
 
 class HouseholdIn(Schema):
@@ -54,11 +56,11 @@ class HouseholdCreate(HouseholdIn):
 
 
 class HouseholdUpdate(HouseholdIn):
-    version: int | None = None
+    version: Version | None = None
 
 
 class PersonUpdate(PersonIn):
-    version: int | None = None
+    version: Version | None = None
 
 
 class PersonMasked(Schema):
@@ -138,7 +140,7 @@ class SearchOut(Schema):
 
 
 class MoveIn(Schema):
-    to_household_id: int
+    to_household_id: Id
     relationship: str
     reason: str
 
@@ -261,19 +263,19 @@ def create_household(request, payload: HouseholdCreate):
 
 
 @router.get("/households/{household_id}", response=HouseholdOut, summary="家庭详情（查看记入审计日志）")
-def get_household(request, household_id: int):
+def get_household(request, household_id: Id):
     return _household_out(services.view_household(request.user, household_id))
 
 
 @router.put("/households/{household_id}", response=HouseholdOut, summary="修改家庭信息")
-def update_household(request, household_id: int, payload: HouseholdUpdate):
+def update_household(request, household_id: Id, payload: HouseholdUpdate):
     household = Household.objects.get_for_user(request.user, pk=household_id)
     household = services.update_household(request.user, household, payload.to_data(), payload.version)
     return _household_out(household)
 
 
 @router.post("/households/{household_id}/members", response={201: HouseholdOut}, summary="新增家庭成员")
-def add_member(request, household_id: int, payload: MemberIn):
+def add_member(request, household_id: Id, payload: MemberIn):
     household = Household.objects.get_for_user(request.user, pk=household_id)
     member = services.MemberData(
         payload.relationship, payload.person.to_data() if payload.person else None, payload.person_id
@@ -283,26 +285,26 @@ def add_member(request, household_id: int, payload: MemberIn):
 
 
 @router.post("/households/{household_id}/members/{person_id}/leave", response=HouseholdOut, summary="成员迁出")
-def leave(request, household_id: int, person_id: int, payload: LeaveIn):
+def leave(request, household_id: Id, person_id: Id, payload: LeaveIn):
     household = Household.objects.get_for_user(request.user, pk=household_id)
     services.remove_member(request.user, household, person_id, payload.reason)
     return _household_out(household)
 
 
 @router.get("/persons/{person_id}", response=PersonFull, summary="人员详情（含完整身份号码，查看记入审计日志）")
-def get_person(request, person_id: int):
+def get_person(request, person_id: Id):
     return _person_full(services.view_person(request.user, person_id))
 
 
 @router.put("/persons/{person_id}", response=PersonFull, summary="修改人员信息")
-def update_person(request, person_id: int, payload: PersonUpdate):
+def update_person(request, person_id: Id, payload: PersonUpdate):
     person = Person.objects.get_for_user(request.user, pk=person_id)
     data = services.PersonData(**payload.dict(exclude={"version"}))
     return _person_full(services.update_person(request.user, person, data, payload.version))
 
 
 @router.post("/persons/{person_id}/move", response=HouseholdOut, summary="迁移到另一个家庭（保留历史）")
-def move(request, person_id: int, payload: MoveIn):
+def move(request, person_id: Id, payload: MoveIn):
     target = Household.objects.get_for_user(request.user, pk=payload.to_household_id)
     services.move_person(request.user, person_id, target, payload.relationship, payload.reason)
     return _household_out(target)

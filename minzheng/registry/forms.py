@@ -1,5 +1,6 @@
 from django import forms
 
+from minzheng.core import ids
 from minzheng.core.errors import DomainError
 from minzheng.core.forms import BootstrapMixin
 from minzheng.regions.models import Region
@@ -131,12 +132,12 @@ class ExistingMemberForm(BootstrapMixin, forms.Form):
 
 
 class LeaveForm(BootstrapMixin, forms.Form):
-    person_id = forms.IntegerField(widget=forms.HiddenInput)
+    person_id = ids.id_field("迁出人员", widget=forms.HiddenInput)
     reason = forms.CharField(label="迁出原因", max_length=200)
 
 
 class ChangeHeadForm(BootstrapMixin, forms.Form):
-    person_id = forms.IntegerField(label="新户主", widget=forms.Select)
+    person_id = ids.id_field("新户主", widget=forms.Select)
     old_head_relationship = forms.ChoiceField(label="原户主与新户主的关系", choices=MEMBER_RELATIONSHIPS)
 
 

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import exports, panels
+from minzheng.core import exports, ids, panels
 from minzheng.core.errors import DomainError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
@@ -166,10 +166,7 @@ def household_edit(request, pk: int):
 
 
 def _version(request) -> int | None:
-    try:
-        return int(request.POST.get("version", ""))
-    except ValueError:
-        return None
+    return ids.parse(request.POST.get("version", ""), minimum=0, maximum=ids.MAX_VERSION)
 
 
 def _household_action(request, pk: int, handler):
@@ -221,6 +218,8 @@ def member_leave(request, pk: int):
     def handler(household):
         form = LeaveForm(request.POST)
         if not form.is_valid():
+            if "person_id" in form.errors:  # malformed or out of range: the form's Chinese message, never a query
+                raise DomainError(form.errors["person_id"][0], "invalid_id")
             raise DomainError("请填写迁出原因")
         services.remove_member(request.user, household, form.cleaned_data["person_id"], form.cleaned_data["reason"])
         return "成员已迁出，记录保留在家庭历史中"
@@ -233,6 +232,8 @@ def head_change(request, pk: int):
     def handler(household):
         form = ChangeHeadForm(request.POST)
         if not form.is_valid():
+            if "person_id" in form.errors:  # malformed or out of range: the form's Chinese message, never a query
+                raise DomainError(form.errors["person_id"][0], "invalid_id")
             raise DomainError("请选择新户主和原户主的关系")
         services.change_head(
             request.user, household, form.cleaned_data["person_id"], form.cleaned_data["old_head_relationship"]

@@ -4,6 +4,7 @@ proactive application (主动发现), a referral or nothing — with scope, leve
 import datetime
 
 import pytest
+from django.db import models
 from django.utils import timezone
 
 from minzheng.cases import eventlog, procedure
@@ -363,3 +364,81 @@ def test_closing_is_refused_outside_scope_and_for_read_only_roles(raise_alert, m
         services.close_alert(leader, alert.pk, outcome="stop", note="x")
     assert not services.can_close(leader, alert)
     assert state(alert)[0] == "open"
+
+
+# --- versions: compare-and-set only when the client sent one (issue 18 §5) -----------------------------------------
+
+
+@pytest.fixture
+def someone_else_visits_meanwhile(monkeypatch):
+    """Another officer's visit lands between this request reading the warning and writing its own (what 20 clients
+    at once did: 24 % of visits without a version were answered 409)."""
+    real = services._date
+
+    def concurrent(*args, **kwargs):
+        day = real(*args, **kwargs)
+        Alert.objects.filter(pk=concurrent.alert_pk).update(version=models.F("version") + 1)
+        return day
+
+    monkeypatch.setattr(services, "_date", concurrent)
+    return concurrent
+
+
+def test_a_visit_without_a_version_is_recorded_whatever_happened_meanwhile(
+    raise_alert, assistant, someone_else_visits_meanwhile
+):
+    alert, _h = raise_alert()
+    someone_else_visits_meanwhile.alert_pk = alert.pk
+    visit(assistant, alert)
+    a = Alert.objects.get(pk=alert.pk)
+    assert a.status == Alert.Status.VISITED and a.visits.count() == 1
+    assert a.version == alert.version + 2  # the other writer's bump and this visit's
+
+
+def test_a_visit_with_the_version_it_saw_is_still_compared(raise_alert, assistant, someone_else_visits_meanwhile):
+    alert, _h = raise_alert()
+    someone_else_visits_meanwhile.alert_pk = alert.pk
+    with pytest.raises(Conflict):
+        visit(assistant, alert, expected_version=alert.version)
+    assert Alert.objects.get(pk=alert.pk).visits.count() == 0
+
+
+def _api_visit(client, token, alert, **extra):
+    import json
+
+    body = {"visited_on": timezone.localdate().isoformat(), "finding": "confirmed", "notes": "入户核实", **extra}
+    return client.post(
+        f"/api/v1/monitoring/alerts/{alert.pk}/visits",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def test_api_visits_with_and_without_a_version(client, raise_alert, assistant):
+    from minzheng.accounts.services import issue_token
+
+    token = issue_token(assistant, "测试")[1]
+    alert, _h = raise_alert()
+    seen = alert.version
+    assert _api_visit(client, token, alert).status_code == 201  # someone else's visit, without a version
+    stale = _api_visit(client, token, alert, expected_version=seen)
+    assert stale.status_code == 409 and stale.json()["code"] == "stale_version"
+    assert _api_visit(client, token, alert).status_code == 201  # no version: recorded
+    current = Alert.objects.get(pk=alert.pk).version
+    assert _api_visit(client, token, alert, expected_version=current).status_code == 201
+    assert Alert.objects.get(pk=alert.pk).visits.count() == 3
+
+
+def test_page_visits_with_and_without_a_version(client, raise_alert, assistant):
+    from django.urls import reverse
+
+    client.force_login(assistant)
+    alert, _h = raise_alert()
+    url = reverse("monitoring:alert_visit", args=[alert.pk])
+    form = {"visit-visited_on": timezone.localdate().isoformat(), "visit-finding": "confirmed", "visit-notes": "入户"}
+    assert client.post(url, form).status_code == 302
+    stale = client.post(url, {**form, "visit-expected_version": alert.version})
+    assert stale.status_code == 400 and "已被他人处理" in stale.content.decode()
+    assert client.post(url, form).status_code == 302
+    assert Alert.objects.get(pk=alert.pk).visits.count() == 2
