@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from ninja import Router, Schema, Status
 
+from minzheng.core.ids import Id
+
 from . import selectors, services
 from .models import Scenario, ScenarioRun
 
@@ -151,26 +153,23 @@ def post_scenario(request, body: ScenarioIn):
 @router.post(
     "/scenarios/{scenario_id}/runs", response={202: RunOut}, summary="测算方案（后台运行，进度见 GET /scenarios/{id}）"
 )
-def post_run(request, scenario_id: int):
+def post_run(request, scenario_id: Id):
     s = selectors.scenario_for(request.user, scenario_id)
     return Status(202, _run_out(services.start_run(request.user, s)))
 
 
 @router.get("/scenarios/{scenario_id}", response=ScenarioOut, summary="方案、最近一次测算及各县结果")
-def get_scenario(request, scenario_id: int):
+def get_scenario(request, scenario_id: Id):
     return _scenario_out(request.user, selectors.scenario_for(request.user, scenario_id))
 
 
 @router.get("/scenarios/{scenario_id}/affected", response=list[AffectedOut], summary="受影响家庭（脱敏，按键翻页）")
-def list_affected(request, scenario_id: int, change: str = "", after: str = "", limit: int = 100):
+def list_affected(request, scenario_id: Id, change: str = "", after: str = "", limit: int = 100):
     s = selectors.scenario_for(request.user, scenario_id)
     run = s.latest_complete_run()
     if run is None:
         return []
-    cursor = None
-    if after.count(",") == 2 and after.split(",")[1].isdigit():
-        town, key, benefit = after.split(",")
-        cursor = (town, int(key), benefit)
+    cursor = selectors.parse_cursor(after)
     rows = selectors.affected(request.user, run, after=cursor, change=change, limit=max(1, min(limit, 500)))
     return [
         {

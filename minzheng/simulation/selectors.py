@@ -7,7 +7,7 @@ import duckdb
 from django.db.models import Q, Sum
 
 from minzheng.accounts.roles import Capability, has_capability, require
-from minzheng.core import audit
+from minzheng.core import audit, ids
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.scoping import get_in
 from minzheng.regions import codes
@@ -152,3 +152,12 @@ def affected(user, run: ScenarioRun, *, after: tuple[str, int, str] | None = Non
         detail={"run": run.pk, "change": change, "rows": len(result)},
     )
     return result
+
+
+def parse_cursor(raw: str) -> tuple[str, int, str] | None:
+    """The affected list's keyset cursor `township,household,benefit` (pages and API alike); anything else starts over."""
+    if raw.count(",") != 2:
+        return None
+    town, key, benefit = raw.split(",")
+    household = ids.parse(key, minimum=0)
+    return None if household is None else (town, household, benefit)

@@ -158,12 +158,7 @@ def _complete_run(request, pk: int):
 def affected(request: HttpRequest, pk: int) -> HttpResponse:
     s, run = _complete_run(request, pk)
     change = request.GET.get("change", "")
-    after = None
-    cursor = request.GET.get("after", "")
-    if cursor.count(",") == 2:
-        town, key, benefit = cursor.split(",")
-        if key.isdigit():
-            after = (town, int(key), benefit)
+    after = selectors.parse_cursor(request.GET.get("after", ""))
     rows = selectors.affected(request.user, run, after=after, change=change, limit=selectors.PAGE + 1)
     more = len(rows) > selectors.PAGE
     rows = rows[: selectors.PAGE]
