@@ -29,5 +29,8 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 proc_name = "minzheng-web"
+# gunicorn's runtime control socket (`gunicornc`) is not used; without this every instance on a host would claim the
+# same ~/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
 # Behind a reverse proxy on this machine (nginx terminating TLS): trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

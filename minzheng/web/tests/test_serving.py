@@ -23,7 +23,15 @@ PG = "postgres://postgres@127.0.0.1:5432/minzheng"
 
 def load_settings(monkeypatch, argv: list[str] | None = None, **env: str) -> dict:
     """A fresh evaluation of settings.py under the given environment (the running settings are untouched)."""
-    for name in ("MINZHENG_PRODUCTION", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "WEB_THREADS", "DB_POOL"):
+    for name in (
+        "MINZHENG_PRODUCTION",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "WEB_THREADS",
+        "DB_POOL",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
