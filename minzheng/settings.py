@@ -234,6 +234,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not SERVE_COLLECTED_STATIC
 
+FORM_RENDERER = "minzheng.core.forms.FormRenderer"
+
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LOGGING = {
