@@ -396,6 +396,7 @@ def percentile(values: list[float], p: float) -> float:
 def load(engine: str, targets: dict, users: int, duration: float, think: float, cap: int, seed: int) -> dict:
     results = Results()
     rng = random.Random(seed)
+    load_before = os.getloadavg()[0]
     with server(engine) as port:
         per_account: dict[str, int] = defaultdict(int)
         crowd = []
@@ -436,10 +437,11 @@ def load(engine: str, targets: dict, users: int, duration: float, think: float, 
         for t in threads:
             t.join(timeout=max(1.0, deadline - time.monotonic() + 90))
         elapsed = time.monotonic() - start_at
-    return summarise(engine, users, elapsed, think, results)
+        load_after = os.getloadavg()[0]
+    return summarise(engine, users, elapsed, think, results, (load_before, load_after))
 
 
-def summarise(engine: str, users: int, elapsed: float, think: float, results: Results) -> dict:
+def summarise(engine: str, users: int, elapsed: float, think: float, results: Results, loadavg: tuple) -> dict:
     by_kind = defaultdict(list)
     for kind, rw, seconds in results.samples:
         by_kind[(rw, kind)].append(seconds * 1000)
@@ -452,6 +454,9 @@ def summarise(engine: str, users: int, elapsed: float, think: float, results: Re
         "seconds": round(elapsed, 1),
         "requests": len(results.samples),
         "throughput": round(len(results.samples) / elapsed, 1),
+        # The machine's 1-minute load average before the logins and at the end (this run's server and users count
+        # in the second): above the number of cores, other work shared the CPUs with the run.
+        "loadavg": [round(x, 1) for x in loadavg],
         "errors": sum(results.errors.values()),
         "error_kinds": dict(results.errors.most_common(10)),
         "conflicts": dict(results.conflicts),
@@ -486,6 +491,7 @@ def print_summary(s: dict) -> None:
         f"   writes p50 {s['write_p50']} ms  p95 {s['write_p95']} ms  p99 {s['write_p99']} ms   (goal p95 ≤ 300 ms)\n"
         f"   goal (0 errors, reads p95 ≤ 150 ms, writes p95 ≤ 300 ms): {'met' if met else 'NOT met'}"
     )
+    print(f"   load average before / at the end: {s['loadavg'][0]} / {s['loadavg'][1]} on {os.cpu_count()} cores")
     for kind, v in s["kinds"].items():
         print(f"   {kind:<26} n={v['n']:<6} p50 {v['p50']:>7} ms  p95 {v['p95']:>7} ms  mean {v['mean']:>7} ms")
     for error, n in s["error_kinds"].items():
