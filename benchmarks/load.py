@@ -141,6 +141,28 @@ def prepare(engine: str, households: int) -> dict:
     return targets
 
 
+def cpu_seconds(root_pid: int, database: str) -> tuple[float, float]:
+    """CPU time used so far by the web server (gunicorn's master and workers) and by the PostgreSQL backends serving
+    `database`: what the requests cost, whatever else shares the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    web = db = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == root_pid or int(fields[1]) == root_pid:
+            web += used
+        elif database and cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+            db += used
+    return web, db
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -181,7 +203,7 @@ def server(engine: str):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start; see {errors.name}")
             time.sleep(0.5)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -397,7 +419,10 @@ def load(engine: str, targets: dict, users: int, duration: float, think: float, 
     results = Results()
     rng = random.Random(seed)
     load_before = os.getloadavg()[0]
-    with server(engine) as port:
+    database = (
+        urllib.parse.urlparse(engine_env(engine)["DATABASE_URL"]).path.lstrip("/") if engine == "postgresql" else ""
+    )
+    with server(engine) as (port, pid):
         per_account: dict[str, int] = defaultdict(int)
         crowd = []
         for i in range(users):
@@ -427,6 +452,7 @@ def load(engine: str, targets: dict, users: int, duration: float, think: float, 
         if login_errors:
             raise SystemExit(f"{len(login_errors)} logins failed, e.g. {login_errors[:3]}")
         log(f"{engine}: {users} users logged in ({time.monotonic() - started:.0f} s); measuring for {duration:.0f} s")
+        cpu_before = cpu_seconds(pid, database)
         for user in crowd:
             user.measuring = True
         start_at = time.monotonic() + 0.5
@@ -438,10 +464,13 @@ def load(engine: str, targets: dict, users: int, duration: float, think: float, 
             t.join(timeout=max(1.0, deadline - time.monotonic() + 90))
         elapsed = time.monotonic() - start_at
         load_after = os.getloadavg()[0]
-    return summarise(engine, users, elapsed, think, results, (load_before, load_after))
+        cpu = [after - before for after, before in zip(cpu_seconds(pid, database), cpu_before, strict=True)]
+    return summarise(engine, users, elapsed, think, results, (load_before, load_after), cpu)
 
 
-def summarise(engine: str, users: int, elapsed: float, think: float, results: Results, loadavg: tuple) -> dict:
+def summarise(
+    engine: str, users: int, elapsed: float, think: float, results: Results, loadavg: tuple, cpu: list
+) -> dict:
     by_kind = defaultdict(list)
     for kind, rw, seconds in results.samples:
         by_kind[(rw, kind)].append(seconds * 1000)
@@ -457,6 +486,10 @@ def summarise(engine: str, users: int, elapsed: float, think: float, results: Re
         # The machine's 1-minute load average before the logins and at the end (this run's server and users count
         # in the second): above the number of cores, other work shared the CPUs with the run.
         "loadavg": [round(x, 1) for x in loadavg],
+        # CPU milliseconds a request cost the web server and PostgreSQL (measured window; the sessions' logins are
+        # outside it), and the rate two dedicated cores would sustain at that cost.
+        "cpu_ms_web": round(cpu[0] * 1000 / max(1, len(results.samples)), 1),
+        "cpu_ms_db": round(cpu[1] * 1000 / max(1, len(results.samples)), 1),
         "errors": sum(results.errors.values()),
         "error_kinds": dict(results.errors.most_common(10)),
         "conflicts": dict(results.conflicts),
@@ -492,6 +525,12 @@ def print_summary(s: dict) -> None:
         f"   goal (0 errors, reads p95 ≤ 150 ms, writes p95 ≤ 300 ms): {'met' if met else 'NOT met'}"
     )
     print(f"   load average before / at the end: {s['loadavg'][0]} / {s['loadavg'][1]} on {os.cpu_count()} cores")
+    per_request = s["cpu_ms_web"] + s["cpu_ms_db"]
+    if per_request:
+        print(
+            f"   CPU a request: {s['cpu_ms_web']} ms web server + {s['cpu_ms_db']} ms PostgreSQL = {per_request:.1f} ms "
+            f"-> {os.cpu_count()} dedicated cores would serve at most {os.cpu_count() * 1000 / per_request:.0f} req/s"
+        )
     for kind, v in s["kinds"].items():
         print(f"   {kind:<26} n={v['n']:<6} p50 {v['p50']:>7} ms  p95 {v['p95']:>7} ms  mean {v['mean']:>7} ms")
     for error, n in s["error_kinds"].items():
