@@ -1,4 +1,4 @@
-# 民政一体化服务平台 — the two commands: `make demo` and `make test`.
+# 民政一体化服务平台 — the two commands: `make demo` and `make test`; `make serve` runs it in production.
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -34,6 +34,18 @@ demo: install
 	$(BIN)/minzheng qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/minzheng runserver 127.0.0.1:8000
+
+# Production: gunicorn (minzheng/gunicorn_conf.py: a process per core, WEB_THREADS threads each) and the background
+# worker, DEBUG off, static files collected, hashed and compressed. Reads DATABASE_URL, SECRET_KEY (required),
+# ALLOWED_HOSTS and the rest from the environment (deploy/minzheng.env.example); deploy/ has the systemd units.
+serve: install
+	export MINZHENG_PRODUCTION=1; \
+	$(BIN)/minzheng migrate --noinput && \
+	$(BIN)/minzheng collectstatic --noinput --verbosity 0 && \
+	$(BIN)/minzheng check --deploy --fail-level ERROR && \
+	{ $(BIN)/minzheng qcluster & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn -c python:minzheng.gunicorn_conf; }
 
 test: install
 	$(BIN)/ruff check .

@@ -1,17 +1,22 @@
 """One settings module, configured from the environment.
 
 DATABASE_URL   sqlite:///path or postgres://user@host:port/db   (default: SQLite file db.sqlite3 in the working dir)
-SECRET_KEY     required when DEBUG is off
+MINZHENG_PRODUCTION "1" in production (`make serve`, deploy/minzheng.env): SECRET_KEY required, hashed static files
+SECRET_KEY     required in production; elsewhere (tests, commands) a per-process key when not set
 DEBUG          "1" for development (the demo); off by default
 ALLOWED_HOSTS  comma-separated
 SECURE_COOKIES "1" behind HTTPS (turns on Secure cookies and HSTS)
+WEB_THREADS    threads of each web server process (gunicorn, minzheng/gunicorn_conf.py); sizes the PostgreSQL pool
+DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE, DB_POOL_TIMEOUT   PostgreSQL connection pool of each web process (see below)
 """
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -20,15 +25,34 @@ def _env_flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
 
 
+# Production mode: the web server and the worker started by `make serve` or the systemd units (deploy/). DEBUG stays
+# off unless asked for, and the key that signs sessions, CSRF tokens and the queued tasks must be given: a made-up key
+# would log everyone out at each restart and make the web server and the worker disagree.
+PRODUCTION = _env_flag("MINZHENG_PRODUCTION")
 DEBUG = _env_flag("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-development-key-only" if DEBUG else "")
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if PRODUCTION and len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured(
+        (
+            "生产模式（MINZHENG_PRODUCTION=1）必须设置 SECRET_KEY"
+            if not SECRET_KEY
+            else "SECRET_KEY 过短（至少32个字符）"
+        )
+        + "：请在环境变量或 deploy/minzheng.env 中设置一个随机密钥，例如 "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))' 的输出；Web 服务与后台任务进程须使用同一密钥。"
+    )
+SECRET_KEY = SECRET_KEY or ("insecure-development-key-only" if DEBUG else "")
 if not SECRET_KEY:
     # The test runner and management commands run without DEBUG; give them a per-process key rather than
     # a fixed one, so a forgotten SECRET_KEY in production never means a publicly known key.
     import secrets
 
     SECRET_KEY = secrets.token_urlsafe(50)
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost" + ("" if PRODUCTION else ",testserver")).split(",")
+    if h.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -99,6 +123,23 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+# The web server's threads per process (gunicorn's gthread workers, minzheng/gunicorn_conf.py reads the same variable).
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The django-q2 worker forks its processes, and a pool's connections and threads do not survive a fork: it keeps
+    # Django's per-process connections (a handful: the guard, its workers, the monitor and the pusher).
+    if _env_flag("DB_POOL", default=sys.argv[1:2] != ["qcluster"]):
+        # Web processes share psycopg's pool: at most DB_POOL_MAX_SIZE connections a process, whatever the number of
+        # threads or clients (one per thread is enough: a request holds one connection); a request that finds the pool
+        # busy waits up to DB_POOL_TIMEOUT seconds for one. PostgreSQL must allow web processes × max size + the
+        # worker's (2 × 8 + ≈ 5 with the defaults on two cores; PostgreSQL's default max_connections is 100).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must not
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", str(WEB_THREADS))),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -180,7 +221,21 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", Path.cwd() / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = True
+# In production whitenoise serves what `collectstatic` (run by `make serve` and the web unit) put in STATIC_ROOT:
+# names carrying their content's hash, cached for a year by browsers, gzip- and Brotli-compressed in advance. Tests,
+# the demo and commands serve the source files directly.
+SERVE_COLLECTED_STATIC = PRODUCTION and not DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "minzheng.core.staticfiles.StaticStorage"
+        if SERVE_COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not SERVE_COLLECTED_STATIC
+
+FORM_RENDERER = "minzheng.core.forms.FormRenderer"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
@@ -245,4 +300,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "sync": _env_flag("Q_SYNC"),
     "label": "后台任务",
+    # The ORM broker, plus the heartbeat `/healthz` reads (web.heartbeat).
+    "broker_class": "minzheng.web.heartbeat.HeartbeatBroker",
 }
+# `/healthz` fails when the snapshot folder (CHECKS_DATA_DIR) has less free space than this.
+HEALTHZ_MIN_FREE_DISK_MB = int(os.environ.get("HEALTHZ_MIN_FREE_DISK_MB", "1024"))

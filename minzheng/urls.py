@@ -6,11 +6,13 @@ from minzheng.api.router import api
 from minzheng.benefits.urls import public_urlpatterns as public_benefits
 from minzheng.cases.urls import public_urlpatterns
 from minzheng.core.admin_scope import no_view_on_site
+from minzheng.web.health import healthz
 
 admin.site.site_header = "民政一体化服务平台 · 管理后台"
 admin.site.site_title = "民政一体化服务平台"
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     *auth_urlpatterns,
     path("", include("minzheng.web.urls")),
     path("accounts/", include("minzheng.accounts.urls")),

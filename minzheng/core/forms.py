@@ -1,6 +1,9 @@
 """Shared helpers for forms that submit to services."""
 
 from django import forms
+from django.forms.renderers import DjangoTemplates
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from minzheng.core.errors import DomainError
 
@@ -91,3 +94,46 @@ def day(label: str, *, not_after_today: bool = True, required: bool = True, **kw
         error_messages={"required": f"请填写{label}", "invalid": f"{label}格式错误"},
         **kwargs,
     )
+
+
+_SELECT = "django/forms/widgets/select.html"
+_OPTION = "django/forms/widgets/select_option.html"
+
+
+def _attrs(attrs: dict) -> str:
+    # django/forms/widgets/attrs.html: False leaves the attribute out, True writes its bare name.
+    return mark_safe(  # each part escaped by format_html
+        "".join(
+            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
+            for name, value in attrs.items()
+            if value is not False
+        )
+    )
+
+
+class FormRenderer(DjangoTemplates):
+    """Django's form renderer, but a select's options are written here rather than by one template include each: the
+    household page's three relationship lists (≈ 250 options) took about as long to render as the rest of the page.
+    The markup is the same as Django's templates write (core/tests/test_forms.py compares them)."""
+
+    def render(self, template_name, context, request=None):
+        widget = context.get("widget") if template_name == _SELECT else None
+        if widget is None or any(o["template_name"] != _OPTION for _, group, _ in widget["optgroups"] for o in group):
+            return super().render(template_name, context, request=request)
+        parts = [format_html('<select name="{}"', widget["name"]), _attrs(widget["attrs"]), ">"]
+        for group_name, group, _ in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            for option in group:
+                parts.append(
+                    format_html(
+                        '\n  <option value="{}"{}>{}</option>\n',
+                        option["value"],
+                        _attrs(option["attrs"]),
+                        option["label"],
+                    )
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(str(p) for p in parts))  # every part is a constant or escaped by format_html

@@ -1,0 +1,36 @@
+"""gunicorn's configuration for the production web server: `gunicorn -c python:minzheng.gunicorn_conf` (`make serve`,
+deploy/minzheng-web.service). Each value can be changed through the environment.
+
+Processes and threads: one process per core (WEB_WORKERS, default the number of cores), each with WEB_THREADS threads
+(default 8; the `gthread` worker class). Python runs one thread at a time per process, so more processes than cores
+only add memory; the threads overlap the time a request waits for the database. Idle keep-alive connections wait in
+the worker's poller, not on a thread, so a process holds far more open clients than threads. Each process keeps a
+PostgreSQL pool of up to WEB_THREADS connections (settings.py, DB_POOL_MAX_SIZE): 2 cores × 8 threads = 16 requests
+in progress at once and at most 16 database connections, plus the worker's few.
+"""
+
+import os
+
+bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_WORKERS") or os.cpu_count() or 2)
+threads = int(os.environ.get("WEB_THREADS", "8"))
+# A request still running after this is killed (with its process); batch work runs in the worker, never in a request.
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# Restart a process after this many requests (with jitter, so they do not all restart together): bounds any slow leak.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+# No preloading: each process opens its own database pool after the fork.
+preload_app = False
+wsgi_app = "minzheng.wsgi:application"
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+proc_name = "minzheng-web"
+# gunicorn's runtime control socket (`gunicornc`) is not used; without this every instance on a host would claim the
+# same ~/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
+# Behind a reverse proxy on this machine (nginx terminating TLS): trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
