@@ -22,15 +22,29 @@ from .rolls import refresh_totals
 EXPORTABLE = (PaymentRoll.State.APPROVED, PaymentRoll.State.EXPORTED)
 
 
+_EXPORTED = (LineState.APPROVED, LineState.PAID, LineState.FAILED)
+
+
+def _export_cursor(roll: PaymentRoll):
+    """The roll's committed lines in line order as raw rows, read in chunks (one statement, no model instances)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, recipient_name, recipient_id_number, bank_account, amount_fen, month, region_id"
+            " FROM benefits_paymentline WHERE roll_id = %s AND state IN (%s, %s, %s) ORDER BY id",
+            [roll.pk, *_EXPORTED],
+        )
+        while chunk := cursor.fetchmany(20000):
+            yield from chunk
+
+
+def _month_text(value) -> str:
+    return value[:7] if isinstance(value, str) else f"{value:%Y-%m}"
+
+
 def export_rows(roll: PaymentRoll, lay: bankfiles.Layout):
-    """The roll's committed lines as the layout's fields, in line order (a server-side cursor, never all at once)."""
+    """The roll's committed lines as the layout's fields, in line order (read in chunks, never all at once)."""
     benefit = benefit_label(roll.benefit)
-    qs = (
-        PaymentLine.objects.filter(roll=roll, state__in=(LineState.APPROVED, LineState.PAID, LineState.FAILED))
-        .order_by("id")
-        .values_list("id", "recipient_name", "recipient_id_number", "bank_account", "amount_fen", "month", "region_id")
-    )
-    for pk, name, id_number, account, fen, month, region in qs.iterator(chunk_size=20000):
+    for pk, name, id_number, account, fen, month, region in _export_cursor(roll):
         yield {
             "seq": pk,
             "name": name,
@@ -38,9 +52,30 @@ def export_rows(roll: PaymentRoll, lay: bankfiles.Layout):
             "account": account,
             "amount": fen,
             "benefit": benefit,
-            "month": f"{month:%Y-%m}",
+            "month": _month_text(month),
             "region": region,
         }
+
+
+def export_values(roll: PaymentRoll, lay: bankfiles.Layout):
+    """`export_rows` as each line's cells in the layout's column order (what the bank file writer takes), built
+    by one compiled row function instead of a dictionary per line."""
+    benefit = benefit_label(roll.benefit)
+    amount = bankfiles.amount_text
+    unit = lay.amount
+    getters = {
+        "seq": lambda r: str(r[0]),
+        "name": lambda r: r[1],
+        "id_number": (lambda r: r[2]) if lay.full_id else (lambda r: mask_id_number(r[2])),
+        "account": lambda r: r[3],
+        "amount": lambda r: amount(r[4], unit),
+        "benefit": lambda r: benefit,
+        "month": lambda r: _month_text(r[5]),
+        "region": lambda r: r[6],
+    }
+    row_getters = [getters.get(f, lambda r: "") for f in lay.fields]
+    for row in _export_cursor(roll):
+        yield [g(row) for g in row_getters]
 
 
 def export(user, roll_id: int, layout_code: str) -> tuple[str, bytes, str]:
@@ -50,7 +85,7 @@ def export(user, roll_id: int, layout_code: str) -> tuple[str, bytes, str]:
     roll = PaymentRoll.objects.select_related("county").get_for_user(user, pk=roll_id)
     if roll.state not in EXPORTABLE:
         raise DomainError("只有已审核的名册可以导出银行文件", "not_approved")
-    data = bankfiles.write(lay, export_rows(roll, lay), roll.lines_count - roll.failed_count, roll.total_fen)
+    data = bankfiles.write_values(lay, export_values(roll, lay), roll.lines_count - roll.failed_count, roll.total_fen)
     with transaction.atomic():
         PaymentRoll.objects.filter(pk=roll.pk, state__in=EXPORTABLE).update(
             state=PaymentRoll.State.EXPORTED, exported_at=timezone.now(), layout=lay.code
