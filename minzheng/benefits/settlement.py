@@ -156,11 +156,13 @@ def import_return(user, roll_id: int, data: bytes, file_name: str = "") -> BankR
 def reconcile(roll: PaymentRoll, parsed: bankfiles.ReturnFile) -> None:
     """Compare a return with the roll's committed lines, set-wise (numpy): raises a Chinese error naming the first
     problem; returns only if every check passes."""
-    rows = list(
-        PaymentLine.objects.filter(roll=roll, state=LineState.APPROVED)
-        .order_by("id")
-        .values_list("id", "amount_fen", "bank_account")
-    )
+    with connection.cursor() as cursor:  # raw rows: a million model-free tuples
+        cursor.execute(
+            "SELECT id, amount_fen, bank_account FROM benefits_paymentline WHERE roll_id = %s AND state = %s"
+            " ORDER BY id",
+            [roll.pk, LineState.APPROVED],
+        )
+        rows = cursor.fetchall()
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     fen = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     n = len(parsed.seq)
@@ -183,9 +185,11 @@ def reconcile(roll: PaymentRoll, parsed: bankfiles.ReturnFile) -> None:
     if wrong.size:
         raise DomainError(f"流水号{int(parsed.seq[wrong[0]])}的金额与名册不符，未导入任何结果", "amount_mismatch")
     accounts = [rows[p][2] for p in pos.tolist()]
-    for i, (sent, back) in enumerate(zip(accounts, parsed.account, strict=True)):
-        if back and back != sent:
-            raise DomainError(f"流水号{int(parsed.seq[i])}的账号与名册不符，未导入任何结果", "account_mismatch")
+    wrong_account = next(
+        (i for i, (sent, back) in enumerate(zip(accounts, parsed.account, strict=True)) if back and back != sent), None
+    )
+    if wrong_account is not None:
+        raise DomainError(f"流水号{int(parsed.seq[wrong_account])}的账号与名册不符，未导入任何结果", "account_mismatch")
 
 
 def follow_up(user):
