@@ -13,4 +13,5 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("runs/<int:pk>/progress/", views.progress, name="run_progress"),
     path("runs/<int:pk>/export.xlsx", views.run_export, name="run_export"),
+    path("runs/<int:pk>/reviews/", views.run_reviews, name="run_reviews"),
 ]
