@@ -168,13 +168,31 @@ def _fit_text(text: str, width: int, encoding: str, align: str) -> str:
     return pad + text if align == "right" else text + pad
 
 
-def _write_fixed(lay: Layout, values, control: dict) -> bytes:
-    """Each line built as text with every cell padded to its width in bytes, the whole file encoded once."""
-    enc = lay.encoding
-    specs = [(c.width, c.align) for c in lay.columns]
+# Fields whose cells are ASCII by construction (digits, an X, a point): padded without measuring their bytes.
+_ASCII_FIELDS = frozenset({"seq", "id_number", "account", "amount", "month", "region"})
 
-    def line(cells: list[str]) -> str:
-        return "".join(_fit_text(v, w, enc, a) for v, (w, a) in zip(cells, specs, strict=True)) + "\r\n"
+
+def _ascii_fit(width: int, align: str):
+    # Cut as `_fit` cuts (the first `width` characters), then padded on the column's side.
+    if align == "right":
+        return lambda v: v[:width].rjust(width) if v.isascii() else None
+    return lambda v: v[:width].ljust(width) if v.isascii() else None
+
+
+def _write_fixed(lay: Layout, values, control: dict) -> bytes:
+    """Each line built as text with every cell padded to its width in bytes, the whole file encoded once. Cells of
+    ASCII fields are padded as text; the others are measured in the file's encoding (a CJK character is 2 bytes)."""
+    enc = lay.encoding
+    fits = []
+    for c in lay.columns:
+        if c.field in _ASCII_FIELDS:
+            quick = _ascii_fit(c.width, c.align)
+            fits.append(lambda v, quick=quick, c=c: quick(v) or _fit_text(v, c.width, enc, c.align))
+        else:
+            fits.append(lambda v, c=c: _fit_text(v, c.width, enc, c.align))
+
+    def line(cells) -> str:
+        return "".join([fit(v) for fit, v in zip(fits, cells, strict=True)]) + "\r\n"
 
     parts = []
     if lay.control == "header":
