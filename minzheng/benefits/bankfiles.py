@@ -322,18 +322,63 @@ def read_return(lay: Layout, data: bytes) -> ReturnFile:
     return fast if fast is not None else _read_lines(lay, data)
 
 
-def _split_fixed(lay: Layout, text: str) -> list[list[str]] | None:
-    cols = (*lay.columns, *lay.return_columns)
-    width = sum(c.width for c in cols)
-    encoded = [line.encode(lay.encoding) for line in text.splitlines() if line.strip()]
-    if any(len(line) != width for line in encoded):
+class _FixedColumns:
+    """The columns of a fixed-width file, each sliced from the raw lines and decoded only when read."""
+
+    def __init__(self, lay: Layout, lines: list[bytes]):
+        self.encoding = lay.encoding
+        self.lines = lines
+        self.spans, pos = [], 0
+        for c in (*lay.columns, *lay.return_columns):
+            self.spans.append((pos, pos + c.width))
+            pos += c.width
+        self.cache: dict[int, list[str]] = {}
+
+    def __getitem__(self, i: int) -> list[str]:
+        if i not in self.cache:
+            start, end = self.spans[i]
+            enc = self.encoding
+            self.cache[i] = [line[start:end].decode(enc).strip() for line in self.lines]
+        return self.cache[i]
+
+
+# Characters `str.splitlines` breaks lines at besides CR and LF: a file holding one goes to the line reader.
+_OTHER_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+
+
+def _split_fixed(lay: Layout, data: bytes) -> _FixedColumns | None:
+    if any(b in data for b in _OTHER_BREAKS):
+        return None
+    width = sum(c.width for c in (*lay.columns, *lay.return_columns))
+    lines = [line for line in data.splitlines() if line.strip()]
+    if any(len(line) != width for line in lines):
         return None  # a line of another width (or a trailing reason cut short): the line reader decides
-    out, pos = [], 0
-    for c in cols:
-        end = pos + c.width
-        out.append([line[pos:end].decode(lay.encoding, errors="replace").strip() for line in encoded])
-        pos = end
-    return out
+    return _FixedColumns(lay, lines)
+
+
+def _csv_columns(text: str, width: int) -> list[list[str]] | None:
+    """The CSV's columns (every cell as text) read by Arrow's CSV reader; None when a row has another number of
+    cells, or the file is empty."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # a row with more or fewer cells than the layout has
+    if table.num_rows == 0:
+        return None
+    return [table.column(n).to_pylist() for n in names]
 
 
 def _read_columns(lay: Layout, data: bytes) -> ReturnFile | None:
@@ -348,28 +393,43 @@ def _read_columns(lay: Layout, data: bytes) -> ReturnFile | None:
         text = text[1:]
     width = len(lay.columns) + 2
     if lay.format == "csv":
-        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(row)]
-        if any(len(row) != width for row in rows):
-            return None
-        columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
-    else:
-        columns = _split_fixed(lay, text)
+        columns = _csv_columns(text, width)
         if columns is None:
             return None
-        columns = [[cell.strip() for cell in col] for col in columns]
+    else:
+        if text.startswith("\ufeff") or data.startswith(b"\xef\xbb\xbf"):
+            return None
+        columns = _split_fixed(lay, data)
+        if columns is None:
+            return None
+    try:
+        return _from_columns(lay, columns)
+    except UnicodeDecodeError:  # a cell cut inside a double-byte character
+        return None
+
+
+def _from_columns(lay: Layout, columns) -> ReturnFile | None:
     fields = [*lay.fields, "status", "reason"]
     at = {f: i for i, f in enumerate(fields)}
-    first = [cell.strip() for cell in columns[0]]
+    first = list(map(str.strip, columns[0]))
     control_rows = [i for i, v in enumerate(first) if v == CONTROL_LABEL]
     header_rows = [i for i, v in enumerate(first) if v == lay.columns[0].label]
     if len(control_rows) != 1 or len(header_rows) > 1:
         return None
-    skip = set(control_rows) | set(header_rows)
-    keep = [i for i in range(len(first)) if i not in skip]
+    skip = sorted(set(control_rows) | set(header_rows), reverse=True)
+    n_lines = len(first) - len(skip)
 
     def column(field: str) -> list[str]:
-        col = columns[at[field]]
-        return [col[i].strip() for i in keep]
+        col = list(map(str.strip, columns[at[field]]))
+        for i in skip:  # at most the header and the control line
+            del col[i]
+        return col
+
+    def cell(index: int, row: int) -> str:
+        if isinstance(columns, _FixedColumns):
+            start, end = columns.spans[index]
+            return columns.lines[row][start:end].decode(columns.encoding).strip()
+        return columns[index][row].strip()
 
     seq = column("seq")
     if not all(s.isascii() and s.isdigit() and len(s) <= 18 for s in seq):
@@ -382,16 +442,16 @@ def _read_columns(lay: Layout, data: bytes) -> ReturnFile | None:
     if any(not r for r, ok in zip(reasons, status, strict=True) if not ok):
         return None
     amounts = _amounts(column("amount"), lay.amount)
-    control = columns[at["amount"]][control_rows[0]].strip()
+    control = cell(at["amount"], control_rows[0])
     control_fen = _amounts([control], lay.amount)
     count_at = next((i for i, c in enumerate(lay.columns) if c.field == "name"), 1)
-    count_text = columns[count_at][control_rows[0]].strip()
+    count_text = cell(count_at, control_rows[0])
     if amounts is None or control_fen is None or not (count_text.isascii() and count_text.isdigit()):
         return None
     return ReturnFile(
         seq=np.asarray(seq, dtype=np.int64) if seq else np.zeros(0, dtype=np.int64),
         amount_fen=amounts,
-        account=column("account") if "account" in at else [""] * len(keep),
+        account=column("account") if "account" in at else [""] * n_lines,
         paid=paid,
         reason=[r[:200] for r in reasons],
         control_count=int(count_text),
