@@ -70,7 +70,8 @@ _FIELD_SQL = {
 _AMOUNT_SQL = {
     "fen": "CAST(amount_fen AS TEXT)",
     # amount_fen > 0 (a check constraint): whole yuan, a point, the fen as two digits
-    "yuan": "CAST(amount_fen / 100 AS TEXT) || '.' || substr(CAST(100 + amount_fen % 100 AS TEXT), 2)",
+    # (% doubled: the statement always has parameters)
+    "yuan": "CAST(amount_fen / 100 AS TEXT) || '.' || substr(CAST(100 + amount_fen %% 100 AS TEXT), 2)",
 }
 
 
