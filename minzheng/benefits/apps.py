@@ -12,3 +12,10 @@ class BenefitsConfig(AppConfig):
         from . import entitlements
 
         decisions.decided.connect(entitlements.on_decided, dispatch_uid="benefits.entitlements")
+
+        # Cases approved before this app existed get their entitlements when the database is migrated.
+        from django.db.models.signals import post_migrate
+
+        from . import backfill
+
+        post_migrate.connect(backfill.after_migrate, sender=self, dispatch_uid="benefits.backfill")

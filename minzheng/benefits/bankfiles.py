@@ -113,12 +113,17 @@ def _fit(text: str, width: int, encoding: str, align: str) -> bytes:
 
 def write(lay: Layout, rows, count: int, total_fen: int) -> bytes:
     """`rows` yields dicts with the layout's fields (amount in fen); the control line carries count and total."""
+    return write_values(lay, (_values(lay, row) for row in rows), count, total_fen)
+
+
+def write_values(lay: Layout, values, count: int, total_fen: int) -> bytes:
+    """`values` yields each line's cells as strings in the layout's column order (amount already as text)."""
     control = {"seq": CONTROL_LABEL, "name": str(count), "amount": amount_text(total_fen, lay.amount)}
     if lay.format == "xlsx":
-        return _write_xlsx(lay, rows, control)
+        return _write_xlsx(lay, values, control)
     if lay.format == "fixed":
-        return _write_fixed(lay, rows, control)
-    return _write_csv(lay, rows, control)
+        return _write_fixed(lay, values, control)
+    return _write_csv(lay, values, control)
 
 
 def _values(lay: Layout, row: dict) -> list[str]:
@@ -142,33 +147,60 @@ def _control_values(lay: Layout, control: dict) -> list[str]:
     return values
 
 
-def _write_csv(lay: Layout, rows, control: dict) -> bytes:
+def _write_csv(lay: Layout, values, control: dict) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     if lay.control == "header":
         writer.writerow(_control_values(lay, control))
     writer.writerow([c.label for c in lay.columns])
-    for row in rows:
-        writer.writerow(_values(lay, row))
+    writer.writerows(values)
     if lay.control == "trailer":
         writer.writerow(_control_values(lay, control))
     return buffer.getvalue().encode(lay.encoding, errors="replace")
 
 
-def _write_fixed(lay: Layout, rows, control: dict) -> bytes:
-    enc = lay.encoding
-    cols = lay.columns
+def _fit_text(text: str, width: int, encoding: str, align: str) -> str:
+    """`_fit` as text: padded so that it encodes to exactly `width` bytes (ASCII cells need no encoding to measure)."""
+    size = len(text) if text.isascii() else len(text.encode(encoding, errors="replace"))
+    if size > width:
+        return _fit(text, width, encoding, align).decode(encoding)
+    pad = " " * (width - size)
+    return pad + text if align == "right" else text + pad
 
-    def line(values: list[str]) -> bytes:
-        return b"".join(_fit(v, c.width, enc, c.align) for v, c in zip(values, cols, strict=True)) + b"\r\n"
+
+# Fields whose cells are ASCII by construction (digits, an X, a point): padded without measuring their bytes.
+_ASCII_FIELDS = frozenset({"seq", "id_number", "account", "amount", "month", "region"})
+
+
+def _ascii_fit(width: int, align: str):
+    # Cut as `_fit` cuts (the first `width` characters), then padded on the column's side.
+    if align == "right":
+        return lambda v: v[:width].rjust(width) if v.isascii() else None
+    return lambda v: v[:width].ljust(width) if v.isascii() else None
+
+
+def _write_fixed(lay: Layout, values, control: dict) -> bytes:
+    """Each line built as text with every cell padded to its width in bytes, the whole file encoded once. Cells of
+    ASCII fields are padded as text; the others are measured in the file's encoding (a CJK character is 2 bytes)."""
+    enc = lay.encoding
+    fits = []
+    for c in lay.columns:
+        if c.field in _ASCII_FIELDS:
+            quick = _ascii_fit(c.width, c.align)
+            fits.append(lambda v, quick=quick, c=c: quick(v) or _fit_text(v, c.width, enc, c.align))
+        else:
+            fits.append(lambda v, c=c: _fit_text(v, c.width, enc, c.align))
+
+    def line(cells) -> str:
+        return "".join([fit(v) for fit, v in zip(fits, cells, strict=True)]) + "\r\n"
 
     parts = []
     if lay.control == "header":
         parts.append(line(_control_values(lay, control)))
-    parts.extend(line(_values(lay, row)) for row in rows)
+    parts.extend(map(line, values))
     if lay.control == "trailer":
         parts.append(line(_control_values(lay, control)))
-    return b"".join(parts)
+    return "".join(parts).encode(enc, errors="replace")
 
 
 def _write_xlsx(lay: Layout, rows, control: dict) -> bytes:
@@ -183,8 +215,8 @@ def _write_xlsx(lay: Layout, rows, control: dict) -> bytes:
         r += 1
     sheet.write_row(r, 0, [c.label for c in lay.columns])
     r += 1
-    for row in rows:
-        sheet.write_row(r, 0, _values(lay, row))  # text cells: accounts and ids keep every digit
+    for cells in rows:
+        sheet.write_row(r, 0, cells)  # text cells: accounts and ids keep every digit
         r += 1
     if lay.control == "trailer":
         sheet.write_row(r, 0, _control_values(lay, control))
@@ -279,10 +311,169 @@ def _xlsx_records(data: bytes) -> list[tuple[int, list[str]]]:
 
 
 def read_return(lay: Layout, data: bytes) -> ReturnFile:
+    """The return file read and validated. A well-formed CSV or fixed-width file in the canonical form the layout
+    writes is read column-wise (`_read_columns`); anything else — and every file with a problem — goes through the
+    line-by-line reader, which names the first bad line."""
     if not data:
         raise DomainError("回盘文件为空，未导入任何结果", "invalid_return")
     if len(data) > MAX_RETURN_BYTES:
         raise DomainError("回盘文件过大，未导入任何结果", "invalid_return")
+    fast = _read_columns(lay, data)
+    return fast if fast is not None else _read_lines(lay, data)
+
+
+class _FixedColumns:
+    """The columns of a fixed-width file, each sliced from the raw lines and decoded only when read."""
+
+    def __init__(self, lay: Layout, lines: list[bytes]):
+        self.encoding = lay.encoding
+        self.lines = lines
+        self.spans, pos = [], 0
+        for c in (*lay.columns, *lay.return_columns):
+            self.spans.append((pos, pos + c.width))
+            pos += c.width
+        self.cache: dict[int, list[str]] = {}
+
+    def __getitem__(self, i: int) -> list[str]:
+        if i not in self.cache:
+            start, end = self.spans[i]
+            enc = self.encoding
+            self.cache[i] = [line[start:end].decode(enc).strip() for line in self.lines]
+        return self.cache[i]
+
+
+# Characters `str.splitlines` breaks lines at besides CR and LF: a file holding one goes to the line reader.
+_OTHER_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+
+
+def _split_fixed(lay: Layout, data: bytes) -> _FixedColumns | None:
+    if any(b in data for b in _OTHER_BREAKS):
+        return None
+    width = sum(c.width for c in (*lay.columns, *lay.return_columns))
+    lines = [line for line in data.splitlines() if line.strip()]
+    if any(len(line) != width for line in lines):
+        return None  # a line of another width (or a trailing reason cut short): the line reader decides
+    return _FixedColumns(lay, lines)
+
+
+def _csv_columns(text: str, width: int) -> list[list[str]] | None:
+    """The CSV's columns (every cell as text) read by Arrow's CSV reader; None when a row has another number of
+    cells, or the file is empty."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # a row with more or fewer cells than the layout has
+    if table.num_rows == 0:
+        return None
+    return [table.column(n).to_pylist() for n in names]
+
+
+def _read_columns(lay: Layout, data: bytes) -> ReturnFile | None:
+    """Column-wise reading of a return without a single problem; None sends the file to the line reader."""
+    if lay.format not in ("csv", "fixed"):
+        return None
+    try:
+        text = data.decode(lay.encoding)
+    except UnicodeDecodeError:
+        return None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    width = len(lay.columns) + 2
+    if lay.format == "csv":
+        columns = _csv_columns(text, width)
+        if columns is None:
+            return None
+    else:
+        if text.startswith("\ufeff") or data.startswith(b"\xef\xbb\xbf"):
+            return None
+        columns = _split_fixed(lay, data)
+        if columns is None:
+            return None
+    try:
+        return _from_columns(lay, columns)
+    except UnicodeDecodeError:  # a cell cut inside a double-byte character
+        return None
+
+
+def _from_columns(lay: Layout, columns) -> ReturnFile | None:
+    fields = [*lay.fields, "status", "reason"]
+    at = {f: i for i, f in enumerate(fields)}
+    first = list(map(str.strip, columns[0]))
+    control_rows = [i for i, v in enumerate(first) if v == CONTROL_LABEL]
+    header_rows = [i for i, v in enumerate(first) if v == lay.columns[0].label]
+    if len(control_rows) != 1 or len(header_rows) > 1:
+        return None
+    skip = sorted(set(control_rows) | set(header_rows), reverse=True)
+    n_lines = len(first) - len(skip)
+
+    def column(field: str) -> list[str]:
+        col = list(map(str.strip, columns[at[field]]))
+        for i in skip:  # at most the header and the control line
+            del col[i]
+        return col
+
+    def cell(index: int, row: int) -> str:
+        if isinstance(columns, _FixedColumns):
+            start, end = columns.spans[index]
+            return columns.lines[row][start:end].decode(columns.encoding).strip()
+        return columns[index][row].strip()
+
+    seq = column("seq")
+    if not all(s.isascii() and s.isdigit() and len(s) <= 18 for s in seq):
+        return None
+    status = list(map(PAID_WORDS.get, column("status")))
+    if None in status:
+        return None
+    reasons = column("reason")
+    paid = np.asarray(status, dtype=bool)
+    if any(not r for r, ok in zip(reasons, status, strict=True) if not ok):
+        return None
+    amounts = _amounts(column("amount"), lay.amount)
+    control = cell(at["amount"], control_rows[0])
+    control_fen = _amounts([control], lay.amount)
+    count_at = next((i for i, c in enumerate(lay.columns) if c.field == "name"), 1)
+    count_text = cell(count_at, control_rows[0])
+    if amounts is None or control_fen is None or not (count_text.isascii() and count_text.isdigit()):
+        return None
+    return ReturnFile(
+        seq=np.asarray(seq, dtype=np.int64) if seq else np.zeros(0, dtype=np.int64),
+        amount_fen=amounts,
+        account=column("account") if "account" in at else [""] * n_lines,
+        paid=paid,
+        reason=[r[:200] for r in reasons],
+        control_count=int(count_text),
+        control_fen=int(control_fen[0]),
+    )
+
+
+def _amounts(texts: list[str], unit: str) -> np.ndarray | None:
+    """Amounts in fen from the canonical texts the writer produces (fen: digits; yuan: digits, a point, two
+    digits); None when any differs (the line reader then parses or rejects it)."""
+    if unit == "fen":
+        digits = texts
+    else:
+        if not all(len(t) > 3 and t[-3] == "." for t in texts):
+            return None
+        digits = [t[:-3] + t[-2:] for t in texts]
+    if not all(t.isascii() and t.isdigit() and len(t) <= 15 for t in digits):
+        return None
+    return np.asarray(digits, dtype=np.int64) if digits else np.zeros(0, dtype=np.int64)
+
+
+def _read_lines(lay: Layout, data: bytes) -> ReturnFile:
     records = _records(lay, data)
     fields = [*lay.fields, "status", "reason"]
     width = len(fields)

@@ -246,9 +246,11 @@ class PaymentLine(models.Model):
         REGULAR = "regular", "当月"
         ARREARS = "arrears", "补发（欠发月份）"
 
-    roll = models.ForeignKey(PaymentRoll, on_delete=models.PROTECT, related_name="lines")
-    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on roll, entitlement and household: (roll, state), (entitlement, month) and the
+    # household index below serve those lookups, and every index costs a write per line of a million-line roll.
+    roll = models.ForeignKey(PaymentRoll, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", db_index=False)
     person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     benefit = models.CharField("待遇类别", max_length=20, choices=CHOICES)
@@ -263,11 +265,14 @@ class PaymentLine(models.Model):
     state = models.CharField("状态", max_length=10, choices=LineState.choices, default=LineState.PENDING)
     hold_reasons = models.CharField("暂停原因", max_length=200, blank=True)
     hold_note = models.CharField("核实说明", max_length=500, blank=True)
+    # Set on few lines: indexed only where set (partial indexes below), not once per line.
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     bank_reason = models.CharField("银行退回原因", max_length=200, blank=True)
-    reissue_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reissue_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     objects = LineQuerySet.as_manager()
     audit_type = "payment_line"
@@ -279,6 +284,8 @@ class PaymentLine(models.Model):
             models.Index(fields=["entitlement", "month"]),
             models.Index(fields=["benefit", "month", "recipient_id_number"]),
             models.Index(fields=["household"]),
+            models.Index(fields=["resolved_by"], condition=Q(resolved_by__isnull=False), name="line_resolved_by"),
+            models.Index(fields=["reissue_of"], condition=Q(reissue_of__isnull=False), name="line_reissue_of"),
         ]
         constraints = [
             # A month of an entitlement is paid at most once: of two rolls holding it only one can be approved.

@@ -52,17 +52,22 @@ def _read(paths: list[str], sql: str) -> list[tuple]:
         con.close()
 
 
-def gather_facts(run, region_code: str, month: datetime.date) -> dict:
+def gather_facts(run, region_code: str, month: datetime.date, *, hint: str = "") -> dict:
     """Deaths known by the end of the month (registry and every civil-status delivery) with the first month no
     longer payable under `payments.death_stop`, and the latest public-payroll delivery per covering region."""
     month_end = first_of_next_month(month) - datetime.timedelta(days=1)
     stop_rule = resolve("payments.death_stop", region_code, month).value
     deaths: dict[int, datetime.date] = {}
     low, high = codes.subtree_range(region_code)
-    for pk, died in Person.objects.filter(
-        deceased_on__isnull=False, deceased_on__lte=month_end, region_id__gte=low, region_id__lte=high
-    ).values_list("id", "deceased_on"):
-        deaths[pk] = died
+    with connection.cursor() as cursor:
+        # `hint` (rolls._scan_hint): a region holding most of the table is scanned in rowid order, not via its index.
+        cursor.execute(
+            "SELECT id, deceased_on FROM registry_person WHERE deceased_on IS NOT NULL AND deceased_on <= %s"
+            f" AND {hint}region_id >= %s AND {hint}region_id <= %s",
+            [month_end if connection.vendor == "postgresql" else month_end.isoformat(), low, high],
+        )
+        for pk, died in cursor.fetchall():
+            deaths[pk] = died if isinstance(died, datetime.date) else datetime.date.fromisoformat(died)
     civil = [str(snapshot_path(s)) for s in _snapshots("civil_status", region_code, month_end)]
     for key, died in _read(
         civil,

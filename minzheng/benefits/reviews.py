@@ -4,6 +4,7 @@ batch re-check flagged. The review itself is the case workflow `review` (cases/w
 
 import datetime
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -157,8 +158,13 @@ def open_for_households(user, household_ids: list[int], reason: str, today=None)
         .exclude(state__in=wf.FINAL_STATES)
         .values_list("household_id", flat=True)
     )
-    opened = []
+    opened, failed = [], []
     for household_id in sorted(receiving - busy):
-        case = open_review(user, household_id, due_on=None, note=reason, today=today)
+        try:
+            with transaction.atomic():
+                case = open_review(user, household_id, due_on=None, note=reason, today=today)
+        except DomainError as exc:
+            failed.append((household_id, exc.message))
+            continue
         opened.append(case.number)
-    return {"opened": opened, "skipped": len(set(household_ids)) - len(opened)}
+    return {"opened": opened, "skipped": len(set(household_ids)) - len(opened) - len(failed), "failed": failed}

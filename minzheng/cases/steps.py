@@ -300,6 +300,12 @@ def _review_stop(case, today, data) -> dict:
     after the decision (TK), with the person moved to 低保/临时救助 if eligible (`transfer_to`)."""
     payload = {"outcome": "stop", "effective_month": effective_month(data, today).isoformat()}
     notice = case.events.filter(action="notify_termination").order_by("-seq").first()
+    if notice is None and _supported_tekun(case):
+        days = int(resolve("tekun.termination_notice_days", case.region_id, today).value)
+        raise DomainError(
+            f"特困人员终止救助供养，须先发布终止供养公示（{days}日），期满后方可作出终止决定",
+            "termination_notice_required",
+        )
     if notice is not None:
         days = int(notice.data.get("days") or 7)
         ends = notice.on + datetime.timedelta(days=days)
@@ -313,6 +319,15 @@ def _review_stop(case, today, data) -> dict:
     if transfer:
         payload["transfer_to"] = transfer
     return payload
+
+
+def _supported_tekun(case) -> bool:
+    """The household has someone under 特困 support (an approved 特困 case): its termination follows TK."""
+    return (
+        Case.objects.filter(household_id=case.household_id, service__workflow="tekun", state=wf.APPROVED)
+        .exclude(pk=case.pk)
+        .exists()
+    )
 
 
 def _review_decision(outcome: str):

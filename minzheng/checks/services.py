@@ -373,6 +373,48 @@ def _compare(result: CheckResult, h: dict, workflow: str, current: Decimal) -> N
         result.change = CheckResult.Change.UNCHANGED
 
 
+# The differences that call for a 复核 case: the benefit would stop or its amount change. 未核对 (no valid
+# authorisation) is a different follow-up (renew the authorisation), not a review.
+REVIEW_CHANGES = (CheckResult.Change.STOP, CheckResult.Change.INCREASE, CheckResult.Change.DECREASE)
+
+
+def open_reviews(user, run_id: int, today: datetime.date | None = None) -> dict:
+    """复核 cases (the case workflow: home visit, decision, notice) for the households a completed batch re-check
+    flagged, opened by a county officer; households no longer receiving 低保/特困, or with a review already open,
+    are skipped. Nothing about the benefit changes here. {"opened": [case numbers], "skipped": n, "failed": […]}."""
+    from minzheng.benefits import reviews
+    from minzheng.core.errors import PermissionDeniedError
+    from minzheng.regions import codes
+
+    require(user, Capability.RUN_CHECKS)
+    require(user, Capability.EDIT_PEOPLE)
+    if user.region.level > codes.COUNTY:
+        raise PermissionDeniedError("批量复核发现的差异由县级民政部门统一发起复核", "forbidden")
+    run = CheckRun.objects.get_for_user(user, pk=run_id)
+    if run.kind != "batch" or run.status != CheckRun.Status.COMPLETE:
+        raise DomainError("批量复核尚未完成，不能据此发起复核", "not_complete")
+    households = sorted(
+        set(
+            CheckResult.objects.for_user(user)
+            .filter(run=run, change__in=REVIEW_CHANGES)
+            .values_list("household_id", flat=True)
+        )
+    )
+    if not households:
+        raise DomainError("本次批量复核没有需要复核的差异家庭（拟停保、金额增加或减少）", "nothing_to_review")
+    reason = f"批量复核第 {run.pk} 次（核对基准日 {run.as_of:%Y-%m-%d}）发现差异，需入户核实"
+    with transaction.atomic():
+        result = reviews.open_for_households(user, households, reason, today=today)
+        audit.record(
+            audit.Action.CREATE,
+            user=user,
+            obj=run,
+            label=f"批量复核差异发起复核 {run.pk}",
+            detail={"action": "open_reviews", "opened": result["opened"], "skipped": result["skipped"]},
+        )
+    return result
+
+
 def differences(user, run_id: int):
     """The recipients whose status would change, for officers to review (nothing changes automatically)."""
     require(user, Capability.VIEW_CHECKS)

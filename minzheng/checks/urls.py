@@ -13,4 +13,5 @@ urlpatterns = [
     path("runs/<id:pk>/", views.run_detail, name="run"),
     path("runs/<id:pk>/progress/", views.progress, name="run_progress"),
     path("runs/<id:pk>/export.xlsx", views.run_export, name="run_export"),
+    path("runs/<id:pk>/reviews/", views.run_reviews, name="run_reviews"),
 ]

@@ -20,6 +20,7 @@ from minzheng.core.forms import attach_error
 from minzheng.core.http import rerun, run_progress, staff_view
 from minzheng.core.masking import mask_id_number, mask_name
 from minzheng.core.runs import fail_stale, refresh_stale
+from minzheng.regions import codes
 from minzheng.registry.models import Household
 
 from . import report as reports
@@ -258,8 +259,32 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next_url": f"?{urlencode({'change': change, 'after': next_after})}" if next_after else "",
             "first_url": f"?{urlencode({'change': change})}" if request.GET.get("after") else "",
             "export_url": reverse("checks:run_export", args=[run.pk]) + f"?{urlencode({'change': change})}",
+            "review_count": sum(counts.get(c, 0) for c in services.REVIEW_CHANGES),
+            "can_open_reviews": has_capability(request.user, Capability.EDIT_PEOPLE)
+            and has_capability(request.user, Capability.RUN_CHECKS)
+            and request.user.region.level <= codes.COUNTY,
         },
     )
+
+
+@staff_view
+@require_POST
+def run_reviews(request: HttpRequest, pk: int) -> HttpResponse:
+    """发起复核: review cases for the households the run flagged (the services check role, level and scope)."""
+    try:
+        result = services.open_reviews(request.user, pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        text = f"已为 {len(result['opened'])} 户发起复核案件"
+        if result["opened"]:
+            text += "：" + "、".join(result["opened"][:20]) + ("等" if len(result["opened"]) > 20 else "")
+        if result["skipped"]:
+            text += f"；{result['skipped']} 户已停止保障或已有未办结的复核，未重复发起"
+        if result["failed"]:
+            text += f"；{len(result['failed'])} 户未能发起（{result['failed'][0][1]}）"
+        messages.success(request, text)
+    return redirect("checks:run", pk)
 
 
 EXPORT_COLUMNS = (

@@ -15,6 +15,7 @@ from stdnum import luhn
 from minzheng.accounts.models import User
 from minzheng.accounts.roles import Role
 from minzheng.benefits import bankfiles, reviews, rolls, settlement
+from minzheng.benefits.kinds import TYPES
 from minzheng.benefits.models import Entitlement, LineState, PaymentLine, PaymentRoll, Status
 from minzheng.cases import services as cases
 from minzheng.core.months import add_months, first_of_month
@@ -74,6 +75,19 @@ def _resolve_all(maker, roll_ids: list[int]) -> None:
         )
 
 
+def _recipient_living_alone(roll_ids: list[int]) -> int | None:
+    """A person paid a monthly benefit in these rolls who lives alone (a one-off benefit has no month after)."""
+    monthly = [code for code, t in TYPES.items() if not t.one_off]
+    for person, household in (
+        PaymentLine.objects.filter(roll_id__in=roll_ids, benefit__in=monthly, state=LineState.PENDING)
+        .order_by("id")
+        .values_list("person_id", "household_id")
+    ):
+        if Membership.objects.filter(household_id=household, left_on__isnull=True).count() == 1:
+            return person
+    return None
+
+
 def _prepare(maker, county: str, month: datetime.date) -> list[int]:
     run = rolls.start_preparation(maker, county, month, enqueue=False)
     rolls.prepare(run.pk)
@@ -99,16 +113,15 @@ def generate_payment_data(prefix: str, seed: int = 1, today: datetime.date | Non
     _accounts(rng, households, leave_without=2)
     this_month = first_of_month(today)
     months = [add_months(this_month, k) for k in (-4, -3, -2, -1)]
-    # A recipient living alone dies in the second month: the rolls after it hold the line and recover what was paid.
-    single = [
-        h for h in households if Membership.objects.filter(household=h, left_on__isnull=True).count() == 1 and h.head_id
-    ]
-    dead = single[0].head if single else None
+    # A recipient living alone, paid in the second month, turns out to have died the month before: the next roll
+    # holds their line (stopped) and turns the month paid after the death into a recovery (追回).
     for i, month in enumerate(months):
         with transaction.atomic():
             ids = _prepare(maker, county, month)
-            if i == 1 and dead is not None:
-                Person.objects.filter(pk=dead.pk).update(deceased_on=add_months(month, -1).replace(day=12))
+            if i == 1:
+                dead = _recipient_living_alone(ids)
+                if dead is not None:
+                    Person.objects.filter(pk=dead).update(deceased_on=add_months(month, -1).replace(day=12))
             _resolve_all(maker, ids)
             for roll_id in ids:
                 rolls.approve(checker, roll_id)
@@ -116,15 +129,16 @@ def generate_payment_data(prefix: str, seed: int = 1, today: datetime.date | Non
                 for roll_id in ids:
                     settlement.export(checker, roll_id, "psbc_csv" if i % 2 else "abc_fixed")
             if i <= 1:
+                # Two lines of the second month's largest roll come back failed (whatever benefit it pays).
+                largest = max(ids, key=lambda pk: PaymentRoll.objects.get(pk=pk).lines_count, default=None)
                 for roll_id in ids:
                     roll = PaymentRoll.objects.get(pk=roll_id)
                     failures = {}
-                    if i == 1 and roll.benefit == "dibao":
+                    if i == 1 and roll_id == largest:
                         lines = list(roll.lines.filter(state=LineState.APPROVED).order_by("id")[:2])
-                        failures = {
-                            lines[0].pk: "账户已销户",
-                            **({lines[1].pk: "户名与账号不符"} if len(lines) > 1 else {}),
-                        }
+                        failures = dict(
+                            zip((line.pk for line in lines), ("账户已销户", "户名与账号不符"), strict=False)
+                        )
                     _return(checker, roll, failures)
         result.rolls[f"{month:%Y-%m}"] = len(ids)
     failed = list(PaymentLine.objects.filter(state=LineState.FAILED, roll__county_id=county).order_by("id"))
