@@ -159,11 +159,7 @@ def build(result: CheckResult) -> Report:
     ]
     report.parameters, report.parameters_region = _parameters(run.parameters or {}, county, county_region)
     if result.change and run.kind == run.Kind.BATCH:
-        new = (
-            None
-            if result.change == CheckResult.Change.NOT_CHECKED
-            else (result.previous_amount or 0) + result.change_amount
-        )
+        new = result.new_amount
         report.batch = {
             "change": result.get_change_display(),
             "previous": _money(result.previous_amount) if result.previous_amount is not None else "—",

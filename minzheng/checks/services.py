@@ -28,7 +28,7 @@ from minzheng.policy.parameters import resolve
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
 
-from . import explain, inputs
+from . import explain, inputs, verdicts
 from .engine import execute, stream
 from .models import Authorisation, CheckResult, CheckRun
 
@@ -122,7 +122,9 @@ def _money(fen) -> Decimal:
     return explain.yuan(fen)
 
 
-def check_household(household_id: int, *, user, as_of: datetime.date | None = None, case=None) -> CheckResult:
+def check_household(
+    household_id: int, *, user, as_of: datetime.date | None = None, case=None, benefit: str | None = None
+) -> CheckResult:
     """Check one household now (the window path): authorisation, the snapshots in force, the rules, the stored
     result with every reason and the evidence rows. The query is logged against the authorisation that allowed it."""
     require(user, Capability.RUN_CHECKS)
@@ -161,7 +163,9 @@ def check_household(household_id: int, *, user, as_of: datetime.date | None = No
             finished_at=timezone.now(),
         )
         run.snapshots.set([s for s in snapshots.values() if s])
-        result = _result(run, h, household.region_id, person_rows, evidence, authorisation=authorisation, case=case)
+        result = _result(
+            run, h, household.region_id, person_rows, evidence, authorisation=authorisation, case=case, benefit=benefit
+        )
         result.save()
         audit.record(
             audit.Action.CHECK,
@@ -181,8 +185,11 @@ def _facts(h: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in h.items()}
 
 
-def _result(run, h: dict, region_code: str, persons, evidence, *, authorisation=None, case=None) -> CheckResult:
+def _result(
+    run, h: dict, region_code: str, persons, evidence, *, authorisation=None, case=None, benefit: str | None = None
+) -> CheckResult:
     facts = _facts(h)
+    verdict = verdicts.judge(h, benefit)
     if persons is not None:
         facts["persons"] = [_facts(p) for p in persons]
     return CheckResult(
@@ -202,6 +209,9 @@ def _result(run, h: dict, region_code: str, persons, evidence, *, authorisation=
         tekun_pending=bool(h["tekun_pending"]),
         tekun_amount=_money(h["tekun_amount"]),
         rigid=bool(h["rigid"]),
+        verdict=verdict.code,
+        benefit=verdict.benefit,
+        amount=verdict.amount,
         facts=facts,
         reasons=explain.reasons(h),
         evidence=evidence or [],
@@ -212,13 +222,14 @@ def check_case(case, user, *, workflow: str, today: datetime.date) -> CaseCheckO
     """The case procedure's 信息核对 step (registered with `cases.checking`): the case file's authorisation, the
     window check linked to the case, and the verdict for the case's own benefit."""
     ensure_case_authorisation(case, user)
-    result = check_household(case.household_id, user=user, as_of=today, case=case)
-    tekun = workflow == "tekun"
+    result = check_household(case.household_id, user=user, as_of=today, case=case, benefit=workflow)
+    verdict = result.judged()
+    eligible = verdict.eligible_for(workflow)
     return CaseCheckOutcome(
         result_id=result.pk,
-        verdict=result.verdict_label,
-        eligible=bool(result.tekun or result.tekun_pending) if tekun else result.dibao,
-        amount=result.tekun_amount if tekun else result.dibao_amount,
+        verdict=verdict.label,
+        eligible=eligible,
+        amount=verdict.amount if eligible and verdict.amount is not None else Decimal("0.00"),
         per_capita_income=result.per_capita_income,
     )
 
@@ -318,8 +329,9 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None, e
             regions.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
         results = []
         for h in rows:
-            result = _result(run, h, regions[h["household_key"]], None, None)
-            _compare(result, h, *recipients[h["household_key"]])
+            workflow, current = recipients[h["household_key"]]
+            result = _result(run, h, regions[h["household_key"]], None, None, benefit=workflow)
+            _compare(result, current)
             results.append(result)
         stats["recipients"] = len(recipients)
         # Read as "no records": the run page and the command say so above the results.
@@ -351,26 +363,10 @@ def _count(stats: dict, batch: pa.RecordBatch | pa.Table) -> None:
     stats["unconfigured"] += batch.num_rows - count("configured")
 
 
-def _compare(result: CheckResult, h: dict, workflow: str, current: Decimal) -> None:
+def _compare(result: CheckResult, current: Decimal) -> None:
+    """The recipient's change, from the verdict stored on the result (`verdicts.change`): one computation."""
     result.previous_amount = current
-    if h["authorisation_id"] is None:
-        result.change = CheckResult.Change.NOT_CHECKED
-        return
-    eligible, amount = (
-        (result.tekun or result.tekun_pending, result.tekun_amount)
-        if workflow == "tekun"
-        else (result.dibao, result.dibao_amount)
-    )
-    if not eligible:
-        result.change, result.change_amount = CheckResult.Change.STOP, -current
-    elif workflow == "tekun" and result.tekun_pending:
-        result.change = CheckResult.Change.UNCHANGED
-    elif amount > current:
-        result.change, result.change_amount = CheckResult.Change.INCREASE, amount - current
-    elif amount < current:
-        result.change, result.change_amount = CheckResult.Change.DECREASE, amount - current
-    else:
-        result.change = CheckResult.Change.UNCHANGED
+    result.change, result.change_amount, _new = verdicts.change(result.judged(), current)
 
 
 def differences(user, run_id: int):
