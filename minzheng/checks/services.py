@@ -5,6 +5,7 @@ table they bind. Nothing here changes a case or a benefit: results are stored fo
 """
 
 import datetime
+import json
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,7 +25,8 @@ from minzheng.core.masking import mask_name
 from minzheng.core.months import add_months
 from minzheng.exchange import selectors
 from minzheng.exchange.sources import CATEGORIES
-from minzheng.policy.parameters import resolve
+from minzheng.policy.catalogue import spec
+from minzheng.policy.parameters import resolve, resolve_many
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
 
@@ -222,16 +224,38 @@ def check_case(case, user, *, workflow: str, today: datetime.date) -> CaseCheckO
     """The case procedure's 信息核对 step (registered with `cases.checking`): the case file's authorisation, the
     window check linked to the case, and the verdict for the case's own benefit."""
     ensure_case_authorisation(case, user)
-    result = check_household(case.household_id, user=user, as_of=today, case=case, benefit=workflow)
+    benefit = "tekun" if workflow == "tekun" else "dibao"  # 低保 (and its 复核); 临时救助 reads the 低保 test
+    result = check_household(case.household_id, user=user, as_of=today, case=case, benefit=benefit)
     verdict = result.judged()
-    eligible = verdict.eligible_for(workflow)
+    eligible = verdict.eligible_for(benefit)
     return CaseCheckOutcome(
         result_id=result.pk,
         verdict=verdict.label,
         eligible=eligible,
         amount=verdict.amount if eligible and verdict.amount is not None else Decimal("0.00"),
         per_capita_income=result.per_capita_income,
+        code=verdict.code,
+        breakdown=verdicts.breakdown(result.facts, verdict) if eligible else (),
     )
+
+
+def changed_parameters(result_id: int, on: datetime.date) -> list[str]:
+    """The parameters a stored check used whose values in force on `on` differ, by label (`cases.checking`)."""
+    result = CheckResult.objects.select_related("run").filter(pk=result_id).first()
+    if result is None:
+        return []
+    county = (result.facts or {}).get("county") or inputs.county_of(result.region_id)
+    used = (result.run.parameters or {}).get(str(county), {})
+    keys = [k for k in used if k in inputs.PARAM_KEYS]
+    if not keys:
+        return []
+    now = resolve_many(keys, f"{int(county):06d}000000", on)
+    return [spec(k).label for k in keys if _plain(now[k].value) != _plain(used[k].get("value"))]
+
+
+def _plain(value):
+    """A parameter value as the run's JSON record holds it."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def latest_result(household_id: int, *, case=None) -> CheckResult | None:

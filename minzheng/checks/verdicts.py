@@ -93,3 +93,22 @@ def change(verdict: Verdict, current: Decimal) -> tuple[str, Decimal, Decimal | 
     if verdict.amount < current:
         return "decrease", verdict.amount - current, verdict.amount
     return "unchanged", Decimal("0.00"), current
+
+
+def breakdown(h: dict, verdict: Verdict) -> tuple[tuple[str, str], ...]:
+    """How the verdict's amount is made up, from the same row: the gap, the 分类施保 uplift and the rounding, or
+    特困's basic living and care. Empty when the verdict carries no amount."""
+    fmt = explain.fmt
+    if not verdict.eligible or verdict.amount is None:
+        return ()
+    if verdict.benefit == "tekun":
+        return (("基本生活与照料护理合计", f"{fmt(h['tekun_amount'])} 元/月"),)
+    rows = [
+        ("低保标准 × 共同生活人数", f"{fmt(h['std'])} × {h['n']} = {fmt(h['need'])} 元"),
+        ("家庭计入收入", f"{fmt(h['counted'])} 元/月"),
+        ("补差", f"{fmt(h['need'])} − {fmt(h['counted'])} = {fmt(h['gap'])} 元"),
+    ]
+    if h.get("uplift"):
+        rows.append(("分类施保增发", f"{fmt(h['uplift'])} 元"))
+    rows.append(("按取整规则核定", f"{fmt(h['dibao_amount'])} 元/月"))
+    return tuple(rows)
