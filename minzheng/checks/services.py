@@ -132,6 +132,11 @@ def check_household(
     require(user, Capability.RUN_CHECKS)
     household = Household.objects.select_related("region").get_for_user(user, pk=household_id)
     as_of = as_of or timezone.localdate()
+    if case is None:
+        # A check from the household page belongs to the household's open case, judged for that case's benefit.
+        case = open_case(household)
+        if case is not None and benefit is None:
+            benefit = "tekun" if case.service.workflow == "tekun" else "dibao"
     authorisation = valid_authorisation(household, as_of)
     engine_inputs, record, snapshots = inputs.for_households([household.pk], household.region_id, as_of)
     if engine_inputs.members.num_rows == 0:
@@ -181,6 +186,22 @@ def check_household(
             },
         )
     return result
+
+
+def open_case(household: Household):
+    """The household's open case a check informs: the latest one of a procedure the check decides (低保, 特困, 复核),
+    else the latest open one of any other; None when nothing is open."""
+    from minzheng.cases.models import Case
+    from minzheng.cases.workflows import FINAL_STATES
+
+    open_cases = list(
+        Case.objects.filter(household=household)
+        .exclude(state__in=FINAL_STATES)
+        .select_related("service")
+        .order_by("-id")
+    )
+    decided = [c for c in open_cases if c.service.workflow in ("dibao", "tekun", "review")]
+    return (decided or open_cases or [None])[0]
 
 
 def _facts(h: dict) -> dict:

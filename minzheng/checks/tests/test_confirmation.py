@@ -193,3 +193,23 @@ def test_the_page_and_the_api_refuse_alike_and_the_override_shows_on_the_case(
     assert "经入户核实，工资已停发三个月" in shown and "不符合救助条件" in shown
     events = re.search(r'data-testid="events".*?</table>', page, re.S).group(0)
     assert "越过核对结果确认" in events
+
+
+def test_a_check_from_the_household_page_is_linked_to_the_open_case(
+    client, people, family, set_params, make_snapshot, authorised
+):
+    from minzheng.checks.models import CheckResult
+
+    case = _case(people, family, set_params, make_snapshot, "1500")
+    authorised(family, on=TODAY - datetime.timedelta(days=3))
+    client.force_login(people["county"])
+    client.post(reverse("checks:check_household", args=[family.pk]), follow=True)
+    result = CheckResult.objects.get()
+    assert result.case_id == case.pk and result.verdict == "dibao"
+    page = client.get(reverse("registry:household", args=[family.pk])).content.decode()
+    results = re.search(r'data-testid="check-results".*?</table>', page, re.S).group(0)
+    assert case.number in results
+    # With no open case, nothing to link.
+    Case.objects.filter(pk=case.pk).update(state=wf.WITHDRAWN)
+    client.post(reverse("checks:check_household", args=[family.pk]), follow=True)
+    assert CheckResult.objects.order_by("-id").first().case_id is None
