@@ -315,7 +315,9 @@ class ConfirmingForm(ActionForm):
                 widget=_textarea(3),
                 help_text=f"核对结果不支持确认：{'；'.join(found.concerns)}。确需确认时填写理由，记入办理记录和审计日志",
             )
-        self.order_fields([*self.field_order, confirmation.AMOUNT_REASON_FIELD, confirmation.OVERRIDE_FIELD, "note"])
+        self.order_fields(
+            [*(self.field_order or []), confirmation.AMOUNT_REASON_FIELD, confirmation.OVERRIDE_FIELD, "note"]
+        )
 
     def to_data(self) -> dict:
         data = super().to_data()

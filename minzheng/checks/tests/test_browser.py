@@ -35,6 +35,25 @@ def masked(number: str) -> str:
     return number[:4] + "*" * 10 + number[-4:]
 
 
+def _family(clerk, address: str):
+    """A rural household of three: the earner, the spouse, a child."""
+    from minzheng.registry.services import HouseholdData, MemberData, PersonData, create_household
+
+    return create_household(
+        clerk,
+        HouseholdData(
+            region_code=VILLAGE,
+            address=address,
+            area_type="rural",
+            members=[
+                MemberData("02", PersonData(name="赵永福", id_number=HEAD_ID)),
+                MemberData("12", PersonData(name="孙桂芝", id_number=SPOUSE_ID)),
+                MemberData("20", PersonData(name="赵小宝", id_number=CHILD_ID)),
+            ],
+        ),
+    )
+
+
 def test_reviewer_records_the_check_and_reads_it_at_the_first_review(
     page,  # noqa: F811
     live_server,
@@ -45,24 +64,11 @@ def test_reviewer_records_the_check_and_reads_it_at_the_first_review(
 ):
     from minzheng.cases.models import Case
     from minzheng.checks.models import CheckResult
-    from minzheng.registry.services import HouseholdData, MemberData, PersonData, create_household
 
     today = timezone.localdate()
     clerk = make_user("clerk")
     reviewer = make_user("township_reviewer")
-    household = create_household(
-        clerk,
-        HouseholdData(
-            region_code=VILLAGE,
-            address="张北县张北镇南壕堑村8号",
-            area_type="rural",
-            members=[
-                MemberData("02", PersonData(name="赵永福", id_number=HEAD_ID)),
-                MemberData("12", PersonData(name="孙桂芝", id_number=SPOUSE_ID)),
-                MemberData("20", PersonData(name="赵小宝", id_number=CHILD_ID)),
-            ],
-        ),
-    )
+    household = _family(clerk, "张北县张北镇南壕堑村8号")
     # Worked example 1's parameters; the head earns 1,500 a month (1,300 counted after the 200 employment cost).
     set_params(**EXAMPLE_1)
     make_snapshot("wage", wages(HEAD_ID, "1500", before=today), period=today)
@@ -159,25 +165,12 @@ def test_approver_is_refused_on_a_not_eligible_check_then_overrides_with_reasons
 
     from minzheng.cases import services as cases
     from minzheng.cases.models import Case
-    from minzheng.registry.services import HouseholdData, MemberData, PersonData, create_household
 
     today = timezone.localdate()
     clerk = make_user("clerk")
     reviewer = make_user("township_reviewer")
     approver = make_user("county_approver")
-    household = create_household(
-        clerk,
-        HouseholdData(
-            region_code=VILLAGE,
-            address="张北县张北镇南壕堑村9号",
-            area_type="rural",
-            members=[
-                MemberData("02", PersonData(name="赵永福", id_number=HEAD_ID)),
-                MemberData("12", PersonData(name="孙桂芝", id_number=SPOUSE_ID)),
-                MemberData("20", PersonData(name="赵小宝", id_number=CHILD_ID)),
-            ],
-        ),
-    )
+    household = _family(clerk, "张北县张北镇南壕堑村9号")
     # A wage of 9,000 a month: the check finds the household above the standard (不符合).
     set_params(**EXAMPLE_1)
     delivered = today - datetime.timedelta(days=30)
