@@ -47,7 +47,13 @@ class MaterialUpload(Schema):
 
 class ActionIn(Schema):
     version: Version | None = Field(None, description="客户端所见的案件版本号；与当前版本不符时返回409")
-    data: dict[str, Any] = Field(default_factory=dict, description="该环节的办理内容，如意见、金额、理由")
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "该环节的办理内容，如意见、金额、理由；拟批准、批准时金额与核对测算金额不一致须填 amount_reason，"
+            "核对结果不符合、无法判断或已过时须填越过核对结果的理由 override_reasons"
+        ),
+    )
 
 
 class FindingOut(Schema):

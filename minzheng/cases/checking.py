@@ -21,15 +21,27 @@ class CheckOutcome:
     eligible: bool  # for the case's own benefit
     amount: Decimal  # the monthly amount the rules computed for that benefit
     per_capita_income: Decimal
+    code: str = ""  # the verdict's code (checks.verdicts): "unconfigured" / "not_checked" decide nothing
+    # How the amount is made up, as (label, text) rows: the gap, 分类施保 uplifts, rounding (or 特困's two parts).
+    breakdown: tuple[tuple[str, str], ...] = ()
 
 
 Checker = Callable[..., CheckOutcome]
+ChangedParameters = Callable[[int, datetime.date], list[str]]
 _checker: Checker | None = None
+_changed: ChangedParameters | None = None
 
 
-def register(checker: Checker) -> None:
-    global _checker
+def register(checker: Checker, changed: ChangedParameters | None = None) -> None:
+    global _checker, _changed
     _checker = checker
+    _changed = changed
+
+
+def changed_parameters(result_id: int, on: datetime.date) -> list[str]:
+    """The parameters the stored check used whose values in force on `on` differ (their labels): a check computed
+    before such a change is stale. Empty when the checking app is not installed."""
+    return _changed(result_id, on) if _changed is not None else []
 
 
 def run(case, user, *, workflow: str, today: datetime.date) -> CheckOutcome:

@@ -19,7 +19,7 @@ from minzheng.core.forms import BootstrapMixin
 from minzheng.core.masking import mask_id_number
 from minzheng.policy.models import ServiceItem
 
-from . import investigations
+from . import confirmation, investigations
 from .models import Case, Channel, Declaration, Investigation
 from .procedure import SIGNATURES
 
@@ -364,13 +364,57 @@ class RecordVisitForm(ActionForm):
         }
 
 
-def latest_check(case: Case) -> dict | None:
-    """The latest 信息核对 recorded on the case (the record_check event's data, with the event's date), or None.
-    An engine check carries check_result, verdict, eligible, amount and per_capita_income; a manual one its summary."""
-    event = case.events.filter(action="record_check").order_by("-seq").only("on", "data").first()
-    if event is None:
-        return None
-    return {**(event.data or {}), "on": event.on}
+latest_check = confirmation.latest_check
+
+
+class ConfirmingForm(ActionForm):
+    """A step that proposes or confirms the amount against the case's check (`confirmation`): the engine's computed
+    amount pre-filled with its breakdown, a reason required to change it, and, where the check does not support the
+    step (不符合, 无法判断, stale), the override's reasons field with the concerns named."""
+
+    amount_label = "金额"
+
+    def __init__(self, *args, case: Case, **kwargs):
+        workflow = case.service.workflow
+        found = (
+            confirmation.standing(case, workflow, timezone.localdate()) if workflow in confirmation.CHECKED else None
+        )
+        kwargs.setdefault("initial", {})
+        if found is not None and found.computed is not None:
+            kwargs["initial"].setdefault("amount", found.computed)
+        super().__init__(*args, case=case, **kwargs)
+        self.check_concerns = found.concerns if found is not None else []
+        if found is None:
+            return
+        amount = self.fields.get("amount")
+        if amount is not None and found.computed is not None:
+            rows = "；".join(f"{label} {text}" for label, text in (found.check or {}).get("breakdown") or [])
+            amount.help_text = f"核对测算金额 {found.computed} 元/月（{rows or found.check.get('verdict', '')}）"
+            self.fields[confirmation.AMOUNT_REASON_FIELD] = forms.CharField(
+                label="金额调整理由",
+                max_length=2000,
+                required=False,
+                widget=_textarea(2),
+                help_text=f"{self.amount_label}与核对测算金额不一致时必填，记入办理记录",
+            )
+        if found.concerns:
+            self.fields[confirmation.OVERRIDE_FIELD] = forms.CharField(
+                label="越过核对结果的理由",
+                max_length=2000,
+                required=False,
+                widget=_textarea(3),
+                help_text=f"核对结果不支持确认：{'；'.join(found.concerns)}。确需确认时填写理由，记入办理记录和审计日志",
+            )
+        self.order_fields(
+            [*(self.field_order or []), confirmation.AMOUNT_REASON_FIELD, confirmation.OVERRIDE_FIELD, "note"]
+        )
+
+    def to_data(self) -> dict:
+        data = super().to_data()
+        for name in (confirmation.AMOUNT_REASON_FIELD, confirmation.OVERRIDE_FIELD):
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
 
 class RecordCheckForm(ActionForm):
@@ -436,7 +480,7 @@ class CompleteInvestigationForm(ActionForm):
     field_order = ["visit_date", "findings", "per_capita_income", "note"]
 
 
-class FirstReviewForm(ActionForm):
+class FirstReviewForm(ConfirmingForm):
     opinion = forms.ChoiceField(
         label="初审意见", choices=[("approve", "拟批准"), ("refuse", "拟不予批准")], widget=forms.RadioSelect
     )
@@ -445,18 +489,7 @@ class FirstReviewForm(ActionForm):
         label="拟不予批准的理由", max_length=2000, required=False, widget=_textarea(2), help_text="拟不予批准时填写"
     )
     field_order = ["opinion", "amount", "reasons", "note"]
-
-    def __init__(self, *args, case: Case, **kwargs):
-        kwargs.setdefault("initial", {})
-        check = latest_check(case)
-        prefilled = bool(
-            check and check.get("eligible") and check.get("amount") not in (None, "") and Decimal(check["amount"]) > 0
-        )
-        if prefilled:
-            kwargs["initial"].setdefault("amount", Decimal(check["amount"]))
-        super().__init__(*args, case=case, **kwargs)
-        if prefilled:
-            self.fields["amount"].help_text = f"已按核对结果预填（{check.get('verdict', '')}）；拟批准时填写"
+    amount_label = "拟救助金额"
 
 
 class RecordObjectionForm(ActionForm):
@@ -503,9 +536,10 @@ class SpotCheckForm(ActionForm):
         del self.fields["note"]
 
 
-class ApproveForm(ActionForm):
+class ApproveForm(ConfirmingForm):
     amount = _money_field("核定救助金额（元/月）")
     field_order = ["amount", "note"]
+    amount_label = "核定救助金额"
 
     def __init__(self, *args, case: Case, **kwargs):
         kwargs.setdefault("initial", {})
@@ -566,8 +600,9 @@ class ReviewDecisionForm(ActionForm):
     field_order = ["amount", "months", "reasons", "effective_month", "note"]
 
 
-class ChangeAmountForm(ReviewDecisionForm):
+class ChangeAmountForm(ConfirmingForm, ReviewDecisionForm):
     amount = _money_field("调整后金额（元/月）")
+    amount_label = "调整后金额"
 
 
 class TaperForm(ReviewDecisionForm):

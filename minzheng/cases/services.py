@@ -186,7 +186,14 @@ def act(
         eventlog.refresh(case)
         if event is not None and action in decisions.DECISION_ACTIONS:
             decisions.decided.send(sender=Case, case=case, event=event, user=user, on=today)
-        audit.record(audit.Action.UPDATE, user=user, obj=case, detail={"action": action, "state": case.state})
+        detail = {"action": action, "state": case.state}
+        payload = payload or {}
+        if payload.get("check_override"):
+            # Confirmed against the check's verdict: the concerns and the officer's reasons, in the audit log too.
+            detail["check_override"] = payload["check_override"]
+        if payload.get("amount_reason"):
+            detail["amount"] = {k: payload.get(k) for k in ("amount", "computed_amount", "amount_reason")}
+        audit.record(audit.Action.UPDATE, user=user, obj=case, detail=detail)
     return case
 
 

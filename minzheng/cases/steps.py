@@ -10,7 +10,7 @@ from minzheng.core.money import parse as parse_amount
 from minzheng.core.months import add_months, first_of_month, first_of_next_month
 from minzheng.policy.parameters import group, resolve
 
-from . import checking, eventlog, investigations, procedure, values
+from . import checking, confirmation, eventlog, investigations, procedure, values
 from . import workflows as wf
 from .models import Case
 
@@ -144,11 +144,17 @@ def _record_check(case, user, workflow, today, data):
     payload = {
         "check_result": outcome.result_id,
         "verdict": outcome.verdict,
+        "verdict_code": outcome.code,
         "eligible": outcome.eligible,
         "amount": str(outcome.amount),
         "per_capita_income": str(outcome.per_capita_income),
-        "summary": (data.get("summary") or "").strip() or outcome.verdict,
+        "breakdown": [list(row) for row in outcome.breakdown],
+        # The summary is what the check found; an officer's words are kept beside it as a remark, never instead.
+        "summary": outcome.verdict,
     }
+    remark = (data.get("summary") or "").strip()
+    if remark:
+        payload["remark"] = remark[:2000]
     return None, payload, data.get("note", "")
 
 
@@ -179,8 +185,9 @@ def _first_review(case, user, workflow, today, data):
         raise DomainError("请选择初审意见：拟批准或拟不予批准", "opinion", field="opinion")
     payload = {"opinion": opinion}
     if opinion == "approve":
-        amount = parse_amount(data.get("amount"), "拟救助金额")
-        payload["amount"] = str(amount)
+        record = confirmation.guard(case, workflow.code, "first_review", today, data)
+        amount, extra = confirmation.amount(case, "first_review", data, record, "拟救助金额")
+        payload.update(record, amount=str(amount), **extra)
         case.proposed_amount = amount
         Case.objects.filter(pk=case.pk).update(proposed_amount=amount)
     else:
@@ -255,12 +262,14 @@ def _spot_check(case, user, workflow, today, data):
 
 def _approve(case, user, workflow, today, data):
     decision_guards(case, workflow)
-    amount = parse_amount(data.get("amount") or case.proposed_amount, "核定救助金额")
+    record = confirmation.guard(case, workflow.code, "approve", today, data)
+    amount, extra = confirmation.amount(case, "approve", data, record, "核定救助金额")
     pay_start = (case.parameters.get("pay_start") or {}).get("value", "next_month")
     start_month = case.submitted_on.replace(day=1) if pay_start == "application_month" else first_of_next_month(today)
     case.decided_amount, case.decided_on, case.start_month = amount, today, start_month
     Case.objects.filter(pk=case.pk).update(decided_amount=amount, decided_on=today, start_month=start_month)
-    return wf.APPROVED, {"amount": str(amount), "start_month": start_month.isoformat()}, data.get("note", "")
+    payload = {**record, "amount": str(amount), "start_month": start_month.isoformat(), **extra}
+    return wf.APPROVED, payload, data.get("note", "")
 
 
 def _refuse(case, user, workflow, today, data):
@@ -338,8 +347,13 @@ def _review_decision(outcome: str):
             "effective_month": effective_month(data, today).isoformat(),
             "reasons": values.text(data.get("reasons"), "决定理由", "reasons"),
         }
-        if outcome in ("change", "taper"):
-            amount = parse_amount(data.get("amount"), "调整后金额" if outcome == "change" else "渐退期内金额")
+        if outcome == "change":
+            record = confirmation.guard(case, workflow.code, "change_amount", today, data)
+            amount, extra = confirmation.amount(case, "change_amount", data, record, "调整后金额")
+            payload.update(record, amount=str(amount), **extra)
+            case.decided_amount = amount
+        if outcome == "taper":
+            amount = parse_amount(data.get("amount"), "渐退期内金额")
             payload["amount"] = str(amount)
             case.decided_amount = amount
         if outcome == "taper":

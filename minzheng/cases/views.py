@@ -137,6 +137,8 @@ _DATA_LABELS = {
     "pledge_signed": "承诺书",
     "after_notice": "一次性告知后补齐",
     "due_on": "办理期限",
+    "computed_amount": "核对测算金额",
+    "amount_reason": "金额调整理由",
 }
 
 
@@ -186,10 +188,17 @@ def _describe_check(data: dict) -> list[tuple[str, str]]:
         rows.append(("家庭人均月收入", f"{data['per_capita_income']}元/月"))
     if data.get("amount") not in (None, "") and data.get("eligible"):
         rows.append(("测算救助金额", f"{data['amount']}元/月"))
+        rows += [(f"　{label}", text) for label, text in data.get("breakdown") or []]
     summary = (data.get("summary") or "").strip()
     if summary and summary != data.get("verdict"):
         rows.append(("核对结果", summary))
+    if (data.get("remark") or "").strip():
+        rows.append(("经办人说明", data["remark"].strip()))
     return rows
+
+
+def _override_text(override: dict) -> str:
+    return f"{'；'.join(override.get('concerns') or [])}。理由：{override.get('reasons', '')}"
 
 
 def describe_event(event: CaseEvent, material_names: dict[str, str]) -> list[tuple[str, str]]:
@@ -204,6 +213,9 @@ def describe_event(event: CaseEvent, material_names: dict[str, str]) -> list[tup
         data.pop("received", None)
     for key, value in data.items():
         if value in (None, "", [], {}) or key == "investigation":
+            continue
+        if key == "check_override":
+            rows.append(("越过核对结果确认", _override_text(value)))
             continue
         if key == "amount" and event.action in ("approve", "complete_documents", "first_review", "pay_first"):
             label = {"approve": "核定金额", "first_review": "拟救助金额", "pay_first": "先行救助金额"}.get(
@@ -305,6 +317,11 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for e in events
     ]
+    overrides = [
+        {"label": row["label"], "event": row["event"], "text": _override_text(row["event"].data["check_override"])}
+        for row in event_rows
+        if (row["event"].data or {}).get("check_override")
+    ]
     check = latest_check(case)
     if check is not None:
         check = {
@@ -334,6 +351,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "household_size": services.household_size(case),
             "conflict_note": _mask_conflict_note(case.conflict_note),
             "check": check,
+            "overrides": overrides,
         },
     )
 

@@ -11,4 +11,4 @@ class ChecksConfig(AppConfig):
 
         from . import services
 
-        checking.register(services.check_case)
+        checking.register(services.check_case, services.changed_parameters)

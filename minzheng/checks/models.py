@@ -94,6 +94,7 @@ class CheckResult(models.Model):
         DECREASE = "decrease", "金额减少"
         STOP = "stop", "拟停保"
         NOT_CHECKED = "not_checked", "未核对（无有效授权）"
+        UNDECIDED = "undecided", "无法判断（低保标准未配置）"
 
     run = models.ForeignKey(CheckRun, verbose_name="核对运行", on_delete=models.CASCADE, related_name="results")
     household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="+")
@@ -114,6 +115,10 @@ class CheckResult(models.Model):
     tekun_pending = models.BooleanField("特困待核实", default=False)
     tekun_amount = models.DecimalField("特困供养金额（元/月）", max_digits=12, decimal_places=2, default=0)
     rigid = models.BooleanField("刚性支出困难", default=False)
+    # The verdict, the benefit it is for and its amount, from one computation (`verdicts.judge`).
+    verdict = models.CharField("核对结论", max_length=20, blank=True)
+    benefit = models.CharField("测算的救助类别", max_length=8, blank=True)
+    amount = models.DecimalField("核对测算金额（元/月）", max_digits=12, decimal_places=2, null=True, blank=True)
     facts = models.JSONField("核对事实", default=dict)
     reasons = models.JSONField("理由", default=list)
     evidence = models.JSONField("证据", default=list, blank=True)
@@ -136,22 +141,33 @@ class CheckResult(models.Model):
     def audit_label(self) -> str:
         return f"核对报告 {self.pk}（家庭 {self.household.number}）"
 
+    def judged(self):
+        """The stored verdict (results from before verdicts were stored: judged again from their facts)."""
+        from .verdicts import Verdict, judge
+
+        if self.verdict:
+            return Verdict(self.verdict, self.benefit, self.amount)
+        facts = {**self.facts, "authorisation_id": self.authorisation_id}
+        if self.change == self.Change.NOT_CHECKED:
+            facts["authorisation_id"] = None
+        facts.setdefault("n", self.members)
+        for key in ("dibao", "tekun", "tekun_pending", "edge", "rigid"):
+            facts.setdefault(key, getattr(self, key))
+        facts.setdefault("dibao_amount", int(self.dibao_amount * 100))
+        facts.setdefault("tekun_amount", int(self.tekun_amount * 100))
+        return judge(facts)
+
+    @property
+    def new_amount(self):
+        """A recipient's amount under this re-check (the batch's 核对测算金额); None when it decides nothing."""
+        if self.change in (self.Change.NOT_CHECKED, self.Change.UNDECIDED):
+            return None
+        return (self.previous_amount or 0) + self.change_amount
+
     @property
     def verdict_label(self) -> str:
-        if self.change == self.Change.NOT_CHECKED or self.authorisation_id is None:
-            return "未核对（无有效核对授权）"
-        if not self.facts.get("configured", True):
-            return "无法判断（当地低保标准未配置）"
-        if self.tekun:
-            return "符合特困人员条件"
-        if self.dibao:
-            return "符合低保条件"
-        if self.tekun_pending:
-            return "可能符合特困条件，待核实法定义务人情况"
-        if self.edge:
-            return "低保边缘家庭"
-        if self.rigid:
-            return "刚性支出困难家庭"
-        if not self.members:
-            return "无法核对"
-        return "不符合救助条件"
+        return self.judged().label
+
+    @property
+    def eligible(self) -> bool | None:
+        return self.judged().eligible

@@ -151,7 +151,7 @@ def build(result: CheckResult) -> Report:
     report.members, report.members_note = _members(result, persons)
     report.sources, report.evidence_note = _sources(result, run, persons is not None)
     report.income, report.deductions, report.totals = _income(result, facts, persons)
-    report.assets = _assets(facts)
+    report.assets = _assets(facts, _values((run.parameters or {}).get(str(county), {}) if county else {}))
     report.verdicts = _verdicts(result, facts)
     report.reasons = [
         {"mark": MARKS.get(r.get("ok")), "cls": MARK_CLASSES.get(r.get("ok")), "text": _mask_names(r["text"], names)}
@@ -159,11 +159,7 @@ def build(result: CheckResult) -> Report:
     ]
     report.parameters, report.parameters_region = _parameters(run.parameters or {}, county, county_region)
     if result.change and run.kind == run.Kind.BATCH:
-        new = (
-            None
-            if result.change == CheckResult.Change.NOT_CHECKED
-            else (result.previous_amount or 0) + result.change_amount
-        )
+        new = result.new_amount
         report.batch = {
             "change": result.get_change_display(),
             "previous": _money(result.previous_amount) if result.previous_amount is not None else "—",
@@ -403,24 +399,40 @@ def _income(result: CheckResult, facts: dict, persons) -> tuple[list, list, list
     return income, deductions, totals
 
 
-def _assets(facts: dict) -> list[dict]:
+def _values(record: dict) -> dict:
+    """The run's parameter record for the county as key -> value: what the parameter table shows."""
+    return {key: v.get("value") for key, v in record.items()}
+
+
+def _unset(value) -> bool:
+    return value in ("", None)
+
+
+def _assets(facts: dict, values: dict) -> list[dict]:
+    """The asset tests with the local rule of each, rendered from the parameters the run used (`values`, the same
+    record as the report's parameter table), never from defaults: a rule the record lacks says so."""
     limit = facts.get("financial_limit")
-    rule = facts.get("vehicle_rule") or "none"
-    cap = facts.get("vehicle_cap")
+    rule = values.get("dibao.vehicle_rule")
+    cap = values.get("dibao.vehicle_value_cap")
     if rule == "value_cap":
-        vehicle_limit = f"单辆评估价值不超过 {fmt(cap)} 元" if cap is not None else "车辆价值上限未配置"
+        vehicle_limit = f"单辆评估价值不超过 {_yuan_text(cap)} 元" if not _unset(cap) else "车辆价值上限未配置"
     elif rule == "no_motor_vehicle":
         vehicle_limit = "不得拥有机动车（摩托车、农用车、残疾人专用车等豁免类型除外）"
+    elif _unset(rule):
+        vehicle_limit = "本次核对未记录车辆规定"
     else:
         vehicle_limit = "当地未设车辆限制"
-    max_res = facts.get("max_residential")
+    max_res = values.get("dibao.max_residential_properties")
+    nonres = values.get("dibao.nonresidential_property_allowed")
+    business = values.get("dibao.business_registration_allowed")
+    months = values.get("dibao.financial_assets_months")
     return [
         {
             "label": "金融资产（存款、理财、证券等）",
             "value": f"{fmt(facts.get('financial'))} 元",
             "limit": "当地未设上限"
-            if limit is None
-            else f"{fmt(limit)} 元（{facts.get('fin_months')} 个月 × 低保标准 × {facts.get('n')} 人）",
+            if limit is None or _unset(months)
+            else f"{fmt(limit)} 元（{months} 个月 × 低保标准 × {facts.get('n')} 人）",
             "ok": facts.get("financial_ok"),
         },
         {
@@ -433,22 +445,32 @@ def _assets(facts: dict) -> list[dict]:
         {
             "label": "住宅",
             "value": f"{facts.get('residential', 0)} 套",
-            "limit": "当地未设上限" if max_res is None else f"不超过 {max_res} 套",
-            "ok": max_res is None or (facts.get("residential") or 0) <= max_res,
+            "limit": "当地未设上限" if _unset(max_res) else f"不超过 {max_res} 套",
+            "ok": _unset(max_res) or (facts.get("residential") or 0) <= int(max_res),
         },
         {
             "label": "非住宅不动产（商业、工业等）",
             "value": f"{facts.get('nonresidential', 0)} 处",
-            "limit": "允许" if facts.get("nonresidential_allowed", True) else "不得拥有",
-            "ok": facts.get("nonresidential_allowed", True) or not facts.get("nonresidential"),
+            "limit": _allowed(nonres, "不得拥有"),
+            "ok": nonres is not False or not facts.get("nonresidential"),
         },
         {
             "label": "存续的市场主体登记",
             "value": f"{facts.get('businesses', 0)} 户",
-            "limit": "允许" if facts.get("business_allowed", True) else "不得有存续的市场主体登记",
+            "limit": _allowed(business, "不得有存续的市场主体登记"),
             "ok": facts.get("business_ok"),
         },
     ]
+
+
+def _allowed(value, refused: str) -> str:
+    if _unset(value):
+        return "本次核对未记录该项规定"
+    return refused if value is False else "允许"
+
+
+def _yuan_text(value) -> str:
+    return f"{Decimal(str(value)):,.2f}"
 
 
 def _formula(result: CheckResult, code: str) -> str:

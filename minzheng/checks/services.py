@@ -5,6 +5,7 @@ table they bind. Nothing here changes a case or a benefit: results are stored fo
 """
 
 import datetime
+import json
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,11 +25,12 @@ from minzheng.core.masking import mask_name
 from minzheng.core.months import add_months
 from minzheng.exchange import selectors
 from minzheng.exchange.sources import CATEGORIES
-from minzheng.policy.parameters import resolve
+from minzheng.policy.catalogue import spec
+from minzheng.policy.parameters import resolve, resolve_many
 from minzheng.regions.models import Region
 from minzheng.registry.models import Household, Membership
 
-from . import explain, inputs
+from . import explain, inputs, verdicts
 from .engine import execute, stream
 from .models import Authorisation, CheckResult, CheckRun
 
@@ -122,12 +124,19 @@ def _money(fen) -> Decimal:
     return explain.yuan(fen)
 
 
-def check_household(household_id: int, *, user, as_of: datetime.date | None = None, case=None) -> CheckResult:
+def check_household(
+    household_id: int, *, user, as_of: datetime.date | None = None, case=None, benefit: str | None = None
+) -> CheckResult:
     """Check one household now (the window path): authorisation, the snapshots in force, the rules, the stored
     result with every reason and the evidence rows. The query is logged against the authorisation that allowed it."""
     require(user, Capability.RUN_CHECKS)
     household = Household.objects.select_related("region").get_for_user(user, pk=household_id)
     as_of = as_of or timezone.localdate()
+    if case is None:
+        # A check from the household page belongs to the household's open case, judged for that case's benefit.
+        case = open_case(household)
+        if case is not None and benefit is None:
+            benefit = "tekun" if case.service.workflow == "tekun" else "dibao"
     authorisation = valid_authorisation(household, as_of)
     engine_inputs, record, snapshots = inputs.for_households([household.pk], household.region_id, as_of)
     if engine_inputs.members.num_rows == 0:
@@ -161,7 +170,9 @@ def check_household(household_id: int, *, user, as_of: datetime.date | None = No
             finished_at=timezone.now(),
         )
         run.snapshots.set([s for s in snapshots.values() if s])
-        result = _result(run, h, household.region_id, person_rows, evidence, authorisation=authorisation, case=case)
+        result = _result(
+            run, h, household.region_id, person_rows, evidence, authorisation=authorisation, case=case, benefit=benefit
+        )
         result.save()
         audit.record(
             audit.Action.CHECK,
@@ -177,12 +188,31 @@ def check_household(household_id: int, *, user, as_of: datetime.date | None = No
     return result
 
 
+def open_case(household: Household):
+    """The household's open case a check informs: the latest one of a procedure the check decides (低保, 特困, 复核),
+    else the latest open one of any other; None when nothing is open."""
+    from minzheng.cases.models import Case
+    from minzheng.cases.workflows import FINAL_STATES
+
+    open_cases = list(
+        Case.objects.filter(household=household)
+        .exclude(state__in=FINAL_STATES)
+        .select_related("service")
+        .order_by("-id")
+    )
+    decided = [c for c in open_cases if c.service.workflow in ("dibao", "tekun", "review")]
+    return (decided or open_cases or [None])[0]
+
+
 def _facts(h: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in h.items()}
 
 
-def _result(run, h: dict, region_code: str, persons, evidence, *, authorisation=None, case=None) -> CheckResult:
+def _result(
+    run, h: dict, region_code: str, persons, evidence, *, authorisation=None, case=None, benefit: str | None = None
+) -> CheckResult:
     facts = _facts(h)
+    verdict = verdicts.judge(h, benefit)
     if persons is not None:
         facts["persons"] = [_facts(p) for p in persons]
     return CheckResult(
@@ -202,6 +232,9 @@ def _result(run, h: dict, region_code: str, persons, evidence, *, authorisation=
         tekun_pending=bool(h["tekun_pending"]),
         tekun_amount=_money(h["tekun_amount"]),
         rigid=bool(h["rigid"]),
+        verdict=verdict.code,
+        benefit=verdict.benefit,
+        amount=verdict.amount,
         facts=facts,
         reasons=explain.reasons(h),
         evidence=evidence or [],
@@ -212,15 +245,38 @@ def check_case(case, user, *, workflow: str, today: datetime.date) -> CaseCheckO
     """The case procedure's 信息核对 step (registered with `cases.checking`): the case file's authorisation, the
     window check linked to the case, and the verdict for the case's own benefit."""
     ensure_case_authorisation(case, user)
-    result = check_household(case.household_id, user=user, as_of=today, case=case)
-    tekun = workflow == "tekun"
+    benefit = "tekun" if workflow == "tekun" else "dibao"  # 低保 (and its 复核); 临时救助 reads the 低保 test
+    result = check_household(case.household_id, user=user, as_of=today, case=case, benefit=benefit)
+    verdict = result.judged()
+    eligible = verdict.eligible_for(benefit)
     return CaseCheckOutcome(
         result_id=result.pk,
-        verdict=result.verdict_label,
-        eligible=bool(result.tekun or result.tekun_pending) if tekun else result.dibao,
-        amount=result.tekun_amount if tekun else result.dibao_amount,
+        verdict=verdict.label,
+        eligible=eligible,
+        amount=verdict.amount if eligible and verdict.amount is not None else Decimal("0.00"),
         per_capita_income=result.per_capita_income,
+        code=verdict.code,
+        breakdown=verdicts.breakdown(result.facts, verdict) if eligible else (),
     )
+
+
+def changed_parameters(result_id: int, on: datetime.date) -> list[str]:
+    """The parameters a stored check used whose values in force on `on` differ, by label (`cases.checking`)."""
+    result = CheckResult.objects.select_related("run").filter(pk=result_id).first()
+    if result is None:
+        return []
+    county = (result.facts or {}).get("county") or inputs.county_of(result.region_id)
+    used = (result.run.parameters or {}).get(str(county), {})
+    keys = [k for k in used if k in inputs.PARAM_KEYS]
+    if not keys:
+        return []
+    now = resolve_many(keys, f"{int(county):06d}000000", on)
+    return [spec(k).label for k in keys if _plain(now[k].value) != _plain(used[k].get("value"))]
+
+
+def _plain(value):
+    """A parameter value as the run's JSON record holds it."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def latest_result(household_id: int, *, case=None) -> CheckResult | None:
@@ -318,8 +374,9 @@ def run_batch(run_id: int, progress: Callable[[int, str], None] | None = None, e
             regions.update(Household.objects.filter(pk__in=batch).values_list("id", "region_id"))
         results = []
         for h in rows:
-            result = _result(run, h, regions[h["household_key"]], None, None)
-            _compare(result, h, *recipients[h["household_key"]])
+            workflow, current = recipients[h["household_key"]]
+            result = _result(run, h, regions[h["household_key"]], None, None, benefit=workflow)
+            _compare(result, current)
             results.append(result)
         stats["recipients"] = len(recipients)
         # Read as "no records": the run page and the command say so above the results.
@@ -351,26 +408,10 @@ def _count(stats: dict, batch: pa.RecordBatch | pa.Table) -> None:
     stats["unconfigured"] += batch.num_rows - count("configured")
 
 
-def _compare(result: CheckResult, h: dict, workflow: str, current: Decimal) -> None:
+def _compare(result: CheckResult, current: Decimal) -> None:
+    """The recipient's change, from the verdict stored on the result (`verdicts.change`): one computation."""
     result.previous_amount = current
-    if h["authorisation_id"] is None:
-        result.change = CheckResult.Change.NOT_CHECKED
-        return
-    eligible, amount = (
-        (result.tekun or result.tekun_pending, result.tekun_amount)
-        if workflow == "tekun"
-        else (result.dibao, result.dibao_amount)
-    )
-    if not eligible:
-        result.change, result.change_amount = CheckResult.Change.STOP, -current
-    elif workflow == "tekun" and result.tekun_pending:
-        result.change = CheckResult.Change.UNCHANGED
-    elif amount > current:
-        result.change, result.change_amount = CheckResult.Change.INCREASE, amount - current
-    elif amount < current:
-        result.change, result.change_amount = CheckResult.Change.DECREASE, amount - current
-    else:
-        result.change = CheckResult.Change.UNCHANGED
+    result.change, result.change_amount, _new = verdicts.change(result.judged(), current)
 
 
 # The differences that call for a 复核 case: the benefit would stop or its amount change. 未核对 (no valid

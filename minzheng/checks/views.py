@@ -35,6 +35,7 @@ CHANGED = (
     CheckResult.Change.INCREASE,
     CheckResult.Change.DECREASE,
     CheckResult.Change.NOT_CHECKED,
+    CheckResult.Change.UNDECIDED,
 )
 STAT_LABELS = {
     "households": "核对户数",
@@ -200,9 +201,7 @@ def _filtered(qs, change: str):
 
 
 def _new_amount(result: CheckResult):
-    if result.change == CheckResult.Change.NOT_CHECKED:
-        return None
-    return (result.previous_amount or 0) + result.change_amount
+    return result.new_amount
 
 
 @staff_view

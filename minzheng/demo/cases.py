@@ -11,13 +11,16 @@ from django.utils import timezone
 
 from minzheng.accounts.models import User
 from minzheng.accounts.roles import Role
-from minzheng.cases import services
+from minzheng.cases import confirmation, services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case
 from minzheng.core.errors import DomainError
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.policy.models import ServiceItem
+from minzheng.regions import codes as region_codes
 from minzheng.registry.models import Household
+
+from . import parameters
 
 # Share of demo cases per service, and the step each case is left at (weights).
 SERVICES = [("dibao", 60), ("tekun", 15), ("temp_expense", 10), ("temp_emergency", 10), ("disability_care", 5)]
@@ -81,6 +84,9 @@ def generate_cases(count: int, seed: int = 1, today: datetime.date | None = None
     calendar = WorkingCalendar()
     townships = {u.region_id for u in User.objects.filter(role=Role.TOWNSHIP_REVIEWER)}
     staff = {code: s for code in townships if (s := _staff(code))}
+    # The demo's local parameters first: the cases are checked as they go, against the standards in force.
+    for city in sorted({parameters.city_code(code) for code in staff}):
+        parameters.load_demo_parameters(city)
     busy = Case.objects.exclude(state__in=wf.FINAL_STATES).values("household_id")
     households = []
     for code in sorted(staff):
@@ -163,6 +169,7 @@ def _drive(people, household_id, head_id, service, target, start, today, rng, ca
         return case
     reached = ORDER.index(target) if target in ORDER else len(ORDER)
     refuse = target == wf.REFUSED
+    check_refuses = False  # the check found the household not eligible: the case goes on to a refusal
     if reached >= ORDER.index(wf.INVESTIGATING) or refuse:
         services.act(
             clerk,
@@ -172,22 +179,20 @@ def _drive(people, household_id, head_id, service, target, start, today, rng, ca
             today=step(rng.randint(1, 4)),
         )
         services.act(reviewer, case.pk, "request_check", today=day)
-        if reached > ORDER.index(wf.INVESTIGATING) or refuse or rng.random() < 0.6:
-            services.act(
-                county,
-                case.pk,
-                "record_check",
-                summary="未发现存款、车辆、房产、工商登记等异常",
-                per_capita_income=str(rng.randint(150, 700)),
-                today=step(rng.randint(1, 2)),
-            )
+        # A case left at the investigation waits for its check: `record_waiting_checks` runs it once the departments'
+        # data are in (generate_check_data). Every other case is checked now, and goes on as its verdict says.
+        if reached > ORDER.index(wf.INVESTIGATING) or refuse:
+            services.act(county, case.pk, "record_check", today=step(rng.randint(1, 2)))
+            check = confirmation.latest_check(case) or {}
+            check_refuses = service in confirmation.CHECKED and not check.get("eligible")
     if reached >= ORDER.index(wf.FIRST_REVIEW) or refuse:
         if service == "tekun":
             items = {
                 k: rng.random() < 0.5 for k in ("feeding", "dressing", "transfer", "toileting", "walking", "bathing")
             }
             services.act(clerk, case.pk, "assess_self_care", items=items, today=step(2))
-        income = rng.randint(200, 700)
+        # The investigation's income is the check's where there is one (the visit confirmed the departments' data).
+        income = (confirmation.latest_check(case) or {}).get("per_capita_income") or rng.randint(200, 700)
         services.act(
             clerk,
             case.pk,
@@ -197,9 +202,31 @@ def _drive(people, household_id, head_id, service, target, start, today, rng, ca
             today=step(rng.randint(3, 8)),
         )
     if reached >= ORDER.index(wf.NOTICE) or refuse:
+        check = confirmation.latest_check(case) or {}
+        if check_refuses:
+            services.act(
+                reviewer,
+                case.pk,
+                "first_review",
+                opinion="refuse",
+                reasons=f"信息核对结论：{check['verdict']}",
+                today=step(rng.randint(1, 3)),
+            )
+            decided = step(rng.randint(2, 9))
+            _county_checks(county, Case.objects.get(pk=case.pk), decided)
+            services.act(county, case.pk, "refuse", reasons=f"经信息核对，{check['verdict']}", today=decided)
+            return Case.objects.get(pk=case.pk)
+        # The check's computed amount is proposed as it stands; a 特困 case still awaiting the supporter finding, or
+        # 临时救助, has none and the reviewer enters one.
+        computed = check.get("eligible") and check.get("amount") not in (None, "", "0.00")
         amount = {"dibao": rng.randint(150, 900), "tekun": 1040, "temp_expense": rng.randint(1000, 6000)}[service]
-        services.act(
-            reviewer, case.pk, "first_review", opinion="approve", amount=str(amount), today=step(rng.randint(1, 3))
+        _confirm(
+            reviewer,
+            case.pk,
+            "first_review",
+            opinion="approve",
+            **({} if computed else {"amount": str(amount)}),
+            today=step(rng.randint(1, 3)),
         )
     if reached >= ORDER.index(wf.COUNTY_REVIEW) or refuse:
         day = min(day + datetime.timedelta(days=7), today)
@@ -207,12 +234,59 @@ def _drive(people, household_id, head_id, service, target, start, today, rng, ca
     if reached >= ORDER.index(wf.APPROVED) or refuse:
         current = Case.objects.get(pk=case.pk)
         decided = step(rng.randint(2, 9))
-        if current.conflict_of_interest:
-            services.act(county, case.pk, "county_visit", findings="县级入户核查属实", today=decided)
-        if current.spot_check_selected:
-            services.act(county, case.pk, "spot_check", findings="抽查入户，情况属实", today=decided)
+        _county_checks(county, current, decided)
         if refuse:
-            services.act(county, case.pk, "refuse", reasons="家庭人均收入高于当地低保标准", today=decided)
+            services.act(
+                county, case.pk, "refuse", reasons="县级入户核查：家庭实际收入高于申报，不符合条件", today=decided
+            )
         else:
-            services.act(county, case.pk, "approve", today=decided)
+            _confirm(county, case.pk, "approve", today=decided)
     return Case.objects.get(pk=case.pk)
+
+
+def _county_checks(county, case: Case, decided: datetime.date) -> None:
+    """The county's own visit (a relative of staff) and spot check (特困), before it decides."""
+    if case.conflict_of_interest:
+        services.act(county, case.pk, "county_visit", findings="县级入户核查属实", today=decided)
+    if case.spot_check_selected:
+        services.act(county, case.pk, "spot_check", findings="抽查入户，情况属实", today=decided)
+
+
+STALE_REASONS = "核对结果已逾有效期，经入户复核家庭收入、财产情况未发生变化"
+
+
+def _confirm(user, case_id: int, action: str, **data) -> Case:
+    """A proposal or approval as an officer makes it: on a check that has gone stale while the case waited (the
+    notice, a late county), with the override's reasons recorded, as the procedure requires."""
+    try:
+        return services.act(user, case_id, action, **data)
+    except DomainError as exc:
+        if exc.code != "check_override_required":
+            raise
+        return services.act(user, case_id, action, override_reasons=STALE_REASONS, **data)
+
+
+def record_waiting_checks(region_code: str, today: datetime.date | None = None) -> int:
+    """Check the demo cases still waiting at the investigation for their data check (after the parameters and the
+    departments' data are in): the county's checker runs the engine on each, as of today. Returns how many."""
+    today = today or timezone.localdate()
+    low, high = region_codes.subtree_range(region_code)
+    waiting = (
+        Case.objects.filter(state=wf.INVESTIGATING, region_id__gte=low, region_id__lte=high)
+        .filter(events__action="request_check")
+        .exclude(events__action="record_check")
+        .select_related("region")
+        .distinct()
+        .order_by("pk")
+    )
+    done = 0
+    for case in waiting:
+        people = _staff(case.region_id[:9] + "000")
+        if people is None:
+            continue
+        try:
+            services.act(people["county"], case.pk, "record_check", today=today)
+        except DomainError:
+            continue
+        done += 1
+    return done

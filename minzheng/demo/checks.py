@@ -446,6 +446,7 @@ class CheckDataResult:
     sources: list[SourceOutcome] = field(default_factory=list)
     authorisations: int = 0
     declarations: int = 0
+    cases_checked: int = 0  # demo cases that waited at the investigation for their data check
     shares: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -608,6 +609,11 @@ def generate_check_data(
         t = time.perf_counter()
         result.authorisations, result.declarations = investigations.record(generation.con, region, city, as_of, ref)
         timings["authorisations"] = time.perf_counter() - t
+
+    # The parameters and the departments' data are in: the cases waiting for their check are checked now.
+    from .cases import record_waiting_checks
+
+    result.cases_checked = record_waiting_checks(region)
 
     t = time.perf_counter()
     result.shares = verdict_shares(region, as_of)

@@ -57,7 +57,10 @@ def approve_case(officers):  # noqa: F811
             case = Case.objects.get(pk=case.pk)
             if case.spot_check_selected:
                 services.act(c["county"], case.pk, "spot_check", findings="抽查属实", today=decided)
-        return services.act(c["county"], case.pk, "approve", amount=amount, today=decided)
+        # A decision more than the check's validity after it is confirmed on a stale check: recorded with reasons.
+        late = (decided - D(2025, 3, 7)).days > 30
+        override = {"override_reasons": "核对后家庭情况无变化，经入户复核属实"} if late else {}
+        return services.act(c["county"], case.pk, "approve", amount=amount, today=decided, **override)
 
     return run
 

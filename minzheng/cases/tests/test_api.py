@@ -196,7 +196,12 @@ def test_dibao_procedure_through_the_api_up_to_the_notice(client, tokens, househ
     steps = [
         ("clerk", "start_investigation", {"investigators": ["张工作", "李工作"]}, wf.INVESTIGATING),
         ("reviewer", "request_check", {}, wf.INVESTIGATING),
-        ("county", "record_check", {"summary": "未发现大额存款、车辆", "per_capita_income": "500"}, wf.INVESTIGATING),
+        (
+            "county",
+            "record_check",
+            {"manual": True, "summary": "未发现大额存款、车辆", "per_capita_income": "500"},
+            wf.INVESTIGATING,
+        ),
         ("clerk", "complete_investigation", {"findings": "入户核实属实", "per_capita_income": "500"}, wf.FIRST_REVIEW),
         ("reviewer", "first_review", {"opinion": "approve", "amount": "300"}, wf.NOTICE),
     ]

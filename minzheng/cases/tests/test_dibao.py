@@ -23,6 +23,7 @@ def run_to_county(case, officers):
         c["county"],
         case.pk,
         "record_check",
+        manual=True,
         summary="未发现大额存款、车辆",
         per_capita_income="500",
         today=D(2025, 3, 7),

@@ -234,7 +234,7 @@ def test_walk_a_dibao_case_through_every_step_on_the_page(client, officers, hous
     _act(client, case, "request_check")
     client.force_login(reviewer)
     clock["today"] = D(2025, 3, 7)
-    _act(client, case, "record_check", summary="未发现大额存款、车辆", per_capita_income="500")
+    _act(client, case, "record_check", manual="on", summary="未发现大额存款、车辆", per_capita_income="500")
     client.force_login(clerk)
     clock["today"] = D(2025, 3, 10)
     _act(

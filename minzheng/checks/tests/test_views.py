@@ -497,7 +497,7 @@ def test_record_check_on_the_case_runs_the_engine_and_feeds_the_first_review(cli
     page = client.get(reverse("cases:case", args=[case.pk])).content.decode()
     form = re.search(r'data-testid="action-first_review".*?</details>', page, re.S).group(0)
     assert re.search(r'name="amount"[^>]*value="500(\.00)?"', form)
-    assert "已按核对结果预填（符合低保条件）" in form
+    assert "核对测算金额 500.00 元/月（" in form and "补差" in form
     assert "初审参考" in page
 
 

@@ -29,7 +29,7 @@ def world(tmp_path):
     """What `make demo` has done before: population, demo users, cases and the checks' departmental data."""
     generate_population(PREFIX, 500, seed=7, as_of=datetime.date(2026, 1, 1))
     call_command("create_demo_users", prefix="1307", stdout=StringIO())
-    generate_cases(25, seed=3, today=AS_OF)
+    generate_cases(25, seed=1, today=AS_OF)
     check_demo.generate_check_data(PREFIX, as_of=AS_OF, seed=3, out_dir=tmp_path / "checks")
 
 

@@ -43,6 +43,7 @@ class Command(BaseCommand):
             f"数据截至 {result.period:%Y-%m-%d}"
         )
         self.stdout.write(f"登记核对授权 {result.authorisations} 户，入户调查认定事项 {result.declarations} 条")
+        self.stdout.write(f"待核对的演示案件已完成信息核对 {result.cases_checked} 件")
         shares = result.shares
         total = shares.get("households") or 1
         self.stdout.write(f"核对结论（基准日 {result.as_of:%Y-%m-%d}，全部 {shares.get('households', 0)} 户）：")
