@@ -9,8 +9,10 @@ from minzheng.core import schedules
 from minzheng.core.months import first_of_next_month
 from minzheng.policy.parameters import resolve
 from minzheng.regions.models import Region
+from minzheng.regions.schedules import RegionSchedule
 
 JOB = "minzheng.benefits.jobs.scheduled_rolls"
+SCHEDULE = RegionSchedule(JOB, "编制发放名册")
 
 
 def default_month(day: datetime.date | None = None) -> datetime.date:
@@ -26,19 +28,11 @@ def scheduled_rolls(region_code: str) -> int:
     return run.pk
 
 
-def schedule_name(region: Region) -> str:
-    return f"编制发放名册 {region.official_code} {region.name}"
-
-
 def ensure_schedule(region_code: str, *, day: int | None = None, hour: int = 3):
     region = Region.objects.by_code(region_code)
     day = day or int(resolve("payments.roll_day", region.code, timezone.localdate()).value)
-    return schedules.ensure(JOB, (region.code,), name=schedule_name(region), cron=schedules.monthly(day, hour))
+    return SCHEDULE.ensure(region, schedules.monthly(day, hour))
 
 
-def list_schedules() -> list:
-    return schedules.listed(JOB)
-
-
-def delete_schedule(region_code: str) -> int:
-    return schedules.delete(JOB, (Region.objects.by_code(region_code).code,))
+list_schedules = SCHEDULE.listed
+delete_schedule = SCHEDULE.delete

@@ -13,8 +13,10 @@ from minzheng.core import schedules
 from minzheng.core.commands import parse_date
 from minzheng.core.months import first_of_next_month
 from minzheng.regions.models import Region
+from minzheng.regions.schedules import RegionSchedule
 
 JOB = "minzheng.checks.jobs.scheduled_batch"
+SCHEDULE = RegionSchedule(JOB, "批量复核")
 AS_OF_LABEL = "核对基准日"
 
 
@@ -33,20 +35,11 @@ def scheduled_batch(region_code: str, as_of: str | None = None) -> int:
     return run.pk
 
 
-def schedule_name(region: Region) -> str:
-    return f"批量复核 {region.official_code} {region.name}"
-
-
 def ensure_schedule(region_code: str, *, day: int = 1, hour: int = 2):
     """Create or update the monthly re-check of a region (one schedule per region)."""
     cron = schedules.monthly(day, hour)
-    region = Region.objects.by_code(region_code)
-    return schedules.ensure(JOB, (region.code,), name=schedule_name(region), cron=cron)
+    return SCHEDULE.ensure(Region.objects.by_code(region_code), cron)
 
 
-def list_schedules() -> list:
-    return schedules.listed(JOB)
-
-
-def delete_schedule(region_code: str) -> int:
-    return schedules.delete(JOB, (Region.objects.by_code(region_code).code,))
+list_schedules = SCHEDULE.listed
+delete_schedule = SCHEDULE.delete

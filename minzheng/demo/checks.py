@@ -435,6 +435,24 @@ class SourceOutcome:
     rejects_path: str = ""
 
 
+def import_delivery(code: str, path: Path, rows: int, *, region_code: str, period: datetime.date) -> SourceOutcome:
+    """Import one generated delivery through the real importer, as a department's file would be."""
+    from minzheng.exchange import importer
+
+    outcome = importer.import_file(code, path, region_code=region_code, period=period, original_name=path.name)
+    return SourceOutcome(
+        code,
+        path,
+        rows,
+        outcome.message,
+        outcome.rows_valid,
+        outcome.rows_rejected,
+        outcome.rows_unmatched,
+        outcome.duplicate,
+        outcome.rejects_path,
+    )
+
+
 @dataclass
 class CheckDataResult:
     region: str
@@ -586,23 +604,9 @@ def generate_check_data(
         timings["generate_files"] = time.perf_counter() - started
 
         t = time.perf_counter()
-        from minzheng.exchange import importer
-
         for code, (path, rows) in paths.items():
-            outcome = importer.import_file(code, path, region_code=city, period=ref, original_name=path.name)
-            result.sources.append(
-                SourceOutcome(
-                    code,
-                    path,
-                    rows,
-                    outcome.message,
-                    outcome.rows_valid,
-                    outcome.rows_rejected,
-                    outcome.rows_unmatched,
-                    outcome.duplicate,
-                    outcome.rejects_path,
-                )
-            )
+            outcome = import_delivery(code, path, rows, region_code=city, period=ref)
+            result.sources.append(outcome)
             say(f"{SOURCES[code].name}：{outcome.message}")
         timings["import"] = time.perf_counter() - t
 

@@ -556,7 +556,6 @@ def generate_monitoring_data(
     """The first sweep over the departments' existing data, a month of deliveries of every monitoring feed (written
     and imported), the nightly sweep over them, and the first visits and closures. Deterministic for a population
     and seed."""
-    from minzheng.exchange import importer
 
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
@@ -606,20 +605,8 @@ def generate_monitoring_data(
         if rows == 0:  # nothing to report this month: no delivery
             say(f"{ALL_SOURCES[code].name}：本月无数据")
             continue
-        outcome = importer.import_file(code, path, region_code=city, period=as_of, original_name=path.name)
-        result.sources.append(
-            check_demo.SourceOutcome(
-                code,
-                path,
-                rows,
-                outcome.message,
-                outcome.rows_valid,
-                outcome.rows_rejected,
-                outcome.rows_unmatched,
-                outcome.duplicate,
-                outcome.rejects_path,
-            )
-        )
+        outcome = check_demo.import_delivery(code, path, rows, region_code=city, period=as_of)
+        result.sources.append(outcome)
         say(f"{ALL_SOURCES[code].name}：{outcome.message}")
     timings["import"] = time.perf_counter() - t
 

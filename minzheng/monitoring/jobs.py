@@ -13,8 +13,10 @@ from minzheng.core import schedules
 from minzheng.core.commands import parse_date
 from minzheng.core.errors import DomainError
 from minzheng.regions.models import Region
+from minzheng.regions.schedules import RegionSchedule
 
 JOB = "minzheng.monitoring.jobs.nightly_sweep"
+SCHEDULE = RegionSchedule(JOB, "监测比对")
 AS_OF_LABEL = "比对基准日"
 
 
@@ -36,20 +38,11 @@ def nightly_sweep(region_code: str, as_of: str | None = None) -> int:
     return services.run_sweep(sweep.pk).pk
 
 
-def schedule_name(region: Region) -> str:
-    return f"监测比对 {region.official_code} {region.name}"
-
-
 def ensure_schedule(region_code: str, *, at: str = "02:00"):
     """Create or update the nightly sweep of a region (one schedule per region; running again updates it)."""
     cron = schedules.daily(*schedules.parse_time(at))
-    region = Region.objects.by_code(region_code)
-    return schedules.ensure(JOB, (region.code,), name=schedule_name(region), cron=cron)
+    return SCHEDULE.ensure(Region.objects.by_code(region_code), cron)
 
 
-def list_schedules() -> list:
-    return schedules.listed(JOB)
-
-
-def delete_schedule(region_code: str) -> int:
-    return schedules.delete(JOB, (Region.objects.by_code(region_code).code,))
+list_schedules = SCHEDULE.listed
+delete_schedule = SCHEDULE.delete
