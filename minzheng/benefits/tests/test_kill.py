@@ -16,7 +16,8 @@ from minzheng.benefits import rolls
 from minzheng.benefits.models import PaymentLine, PaymentRoll, RollRun
 from minzheng.conftest import COUNTY
 
-pytestmark = [pytest.mark.usefixtures("audit_log_flushable"), pytest.mark.django_db(transaction=True)]
+# `regions`: an earlier transactional test's flush may have removed the session's regions.
+pytestmark = [pytest.mark.usefixtures("regions"), pytest.mark.django_db(transaction=True)]
 
 CHILD = """
 import sys, time, django
