@@ -251,10 +251,11 @@ class PaymentLine(models.Model):
     roll = models.ForeignKey(PaymentRoll, on_delete=models.PROTECT, related_name="lines", db_index=False)
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines", db_index=False)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", db_index=False)
-    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
-    # The region is not indexed for every line (the most expensive index to keep while a roll is written: lines
-    # arrive in entitlement order, scattered over the villages): the scoped lists that need it — held and failed
-    # lines — have partial indexes below; month totals and disclosure reach the lines through their rolls.
+    # Neither the person nor the region is indexed for every line. The region is the most expensive index to keep
+    # while a roll is written (lines arrive in entitlement order, scattered over the villages): the scoped lists that
+    # need it — held and failed lines — have partial indexes below, month totals and the village disclosure reach
+    # the lines through the month's rolls; death recoveries reach them through the entitlement.
+    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
     benefit = models.CharField("待遇类别", max_length=20, choices=CHOICES)
     month = models.DateField("所属月份")

@@ -273,7 +273,15 @@ def _death_recoveries(run: RollRun) -> int:
     deaths = {f.person_id: f.from_month for f in run.facts.filter(kind="death")}
     if not deaths:
         return 0
-    committed = PaymentLine.objects.filter(person_id__in=list(deaths), state__in=COMMITTED_LINE_STATES)
+    dead = list(deaths)
+    # Only an entitlement whose recipient (person benefits) or head (household benefits) died can be recovered; its
+    # lines are reached through the (entitlement, month) index — lines keep no index on the person.
+    concerned = Entitlement.objects.filter(
+        Q(person_id__in=dead) | Q(person__isnull=True, household__head_id__in=dead)
+    ).values("pk")
+    committed = PaymentLine.objects.filter(
+        entitlement_id__in=concerned, person_id__in=dead, state__in=COMMITTED_LINE_STATES
+    )
     for ent in Entitlement.objects.filter(pk__in=committed.values("entitlement_id")).select_related("household"):
         stop = deaths.get(ent.person_id) if ent.person_id else None
         if stop is None and ent.person_id is None:
