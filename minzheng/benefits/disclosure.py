@@ -14,6 +14,7 @@ from minzheng.registry.models import Membership
 from .kinds import label
 from .models import COMMITTED_LINE_STATES, PaymentLine
 from .rolls import parse_month
+from .selectors import month_rolls
 
 LIMIT = 2000
 
@@ -47,7 +48,10 @@ def village_roll(region_code: str, month: str) -> VillageRoll:
     )
     rows = list(
         PaymentLine.objects.filter(
-            region_id__gte=low, region_id__lte=high, roll__month=month_start, state__in=COMMITTED_LINE_STATES
+            region_id__gte=low,
+            region_id__lte=high,
+            roll__in=month_rolls(region.code, month_start),
+            state__in=COMMITTED_LINE_STATES,
         )
         .values("benefit", "household_id", "recipient_name")
         .annotate(fen=Sum("amount_fen"), size=Subquery(size))

@@ -251,8 +251,12 @@ class PaymentLine(models.Model):
     roll = models.ForeignKey(PaymentRoll, on_delete=models.PROTECT, related_name="lines", db_index=False)
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines", db_index=False)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", db_index=False)
-    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    # Neither the person nor the region is indexed for every line. The region is the most expensive index to keep
+    # while a roll is written (lines arrive in entitlement order, scattered over the villages): the scoped lists that
+    # need it — held and failed lines — have partial indexes below, month totals and the village disclosure reach
+    # the lines through the month's rolls; death recoveries reach them through the entitlement.
+    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
     benefit = models.CharField("待遇类别", max_length=20, choices=CHOICES)
     month = models.DateField("所属月份")
     kind = models.CharField("类型", max_length=10, choices=Kind.choices, default=Kind.REGULAR)
@@ -282,9 +286,12 @@ class PaymentLine(models.Model):
         indexes = [
             models.Index(fields=["roll", "state"]),
             models.Index(fields=["entitlement", "month"]),
-            models.Index(fields=["benefit", "month", "recipient_id_number"]),
+            # The duplicate comparison (prepayment): a line's own entry is passed over on the index alone.
+            models.Index(fields=["benefit", "month", "recipient_id_number", "entitlement"], name="line_same_recipient"),
             models.Index(fields=["household"]),
             models.Index(fields=["resolved_by"], condition=Q(resolved_by__isnull=False), name="line_resolved_by"),
+            models.Index(fields=["region"], condition=Q(state="held"), name="line_held_region"),
+            models.Index(fields=["region"], condition=Q(state="failed"), name="line_failed_region"),
             models.Index(fields=["reissue_of"], condition=Q(reissue_of__isnull=False), name="line_reissue_of"),
         ]
         constraints = [

@@ -6,6 +6,8 @@ are SQL statements over all the run's lines at once, and the account numbers are
 """
 
 import datetime
+import re
+from operator import itemgetter
 
 import duckdb
 import numpy as np
@@ -108,23 +110,25 @@ def gather_facts(run, region_code: str, month: datetime.date, *, hint: str = "")
     }
 
 
-_HOLD = (
-    "UPDATE benefits_paymentline SET state = 'held', hold_reasons = CASE WHEN hold_reasons = '' THEN %s"
-    " ELSE hold_reasons || ',' || %s END WHERE {scope} AND state IN ('pending', 'held') AND {condition}"
-)
-
+# Each comparison as a condition on one line (`benefits_paymentline`), in the order its code is written to
+# `hold_reasons`; all are evaluated in one pass over the run's lines (`apply_holds`).
 _CONDITIONS = {
     "deceased": "EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'death'"
     " AND f.person_id = benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month)",
-    "member_deceased": "EXISTS (SELECT 1 FROM registry_membership m JOIN benefits_rollfact f ON f.person_id ="
-    " m.person_id AND f.run_id = %(run)s AND f.kind = 'death' WHERE m.household_id = benefits_paymentline.household_id"
-    " AND m.left_on IS NULL AND m.person_id <> benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month"
-    " AND benefits_paymentline.benefit IN %(household_benefits)s)",
+    # The households concerned are found once from the few facts (an uncorrelated IN, hashed); only their lines are
+    # then compared member by member.
+    "member_deceased": "benefits_paymentline.benefit IN %(household_benefits)s AND benefits_paymentline.household_id"
+    " IN (SELECT m.household_id FROM benefits_rollfact f JOIN registry_membership m ON m.person_id = f.person_id"
+    " WHERE f.run_id = %(run)s AND f.kind = 'death' AND m.left_on IS NULL) AND EXISTS (SELECT 1 FROM"
+    " registry_membership m JOIN benefits_rollfact f ON f.person_id = m.person_id AND f.run_id = %(run)s"
+    " AND f.kind = 'death' WHERE m.household_id = benefits_paymentline.household_id AND m.left_on IS NULL"
+    " AND m.person_id <> benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month)",
     "public_payroll": "(EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'payroll'"
     " AND f.person_id = benefits_paymentline.person_id) OR (benefits_paymentline.benefit IN %(household_benefits)s"
-    " AND EXISTS (SELECT 1 FROM registry_membership m JOIN benefits_rollfact f ON f.person_id = m.person_id"
-    " AND f.run_id = %(run)s AND f.kind = 'payroll' WHERE m.household_id = benefits_paymentline.household_id"
+    " AND benefits_paymentline.household_id IN (SELECT m.household_id FROM benefits_rollfact f JOIN"
+    " registry_membership m ON m.person_id = f.person_id WHERE f.run_id = %(run)s AND f.kind = 'payroll'"
     " AND m.left_on IS NULL)))",
+    # The index (benefit, month, recipient_id_number, entitlement) answers this without reading the line itself.
     "duplicate": "EXISTS (SELECT 1 FROM benefits_paymentline o WHERE o.benefit = benefits_paymentline.benefit"
     " AND o.month = benefits_paymentline.month AND o.recipient_id_number = benefits_paymentline.recipient_id_number"
     " AND o.entitlement_id <> benefits_paymentline.entitlement_id"
@@ -135,26 +139,27 @@ _CONDITIONS = {
 }
 
 
-def _hold(cursor, code: str, scope: str, scope_params: list, condition: str, params: dict) -> int:
-    # Named parameters inside the condition are inlined as positional ones, in order.
-    import re
+def _inline(condition: str, params: dict) -> tuple[str, list]:
+    """Named parameters inside a condition become positional ones, in order (tuples expanded)."""
+    values: list = []
 
-    names = re.findall(r"%\((\w+)\)s", condition)
-    values = []
-    for name in names:
-        value = params[name]
+    def one(match: re.Match) -> str:
+        value = params[match.group(1)]
         if isinstance(value, tuple):
-            condition = condition.replace(f"%({name})s", "(" + ", ".join(["%s"] * len(value)) + ")", 1)
             values.extend(value)
-        else:
-            condition = condition.replace(f"%({name})s", "%s", 1)
-            values.append(value)
-    cursor.execute(_HOLD.format(scope=scope, condition=condition), [code, code, *scope_params, *values])
-    return cursor.rowcount
+            return "(" + ", ".join(["%s"] * len(value)) + ")"
+        values.append(value)
+        return "%s"
+
+    return re.sub(r"%\((\w+)\)s", one, condition), values
 
 
 def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, int]:
-    """Hold the lines of the run's rolls (or of the given rolls) that a comparison flags; counts per reason."""
+    """Hold the lines of the run's rolls (or of the given rolls) that a comparison flags; counts per reason.
+
+    One SELECT evaluates every comparison on every line and returns only the flagged lines with their codes; one
+    more reads the accounts for the format and Luhn checks (numpy); then the few flagged lines are written, grouped
+    by their reasons — no pass over all the lines per reason."""
     from .kinds import TYPES
 
     if roll_ids is not None:
@@ -167,56 +172,107 @@ def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, 
         "run": run_id,
         "household_benefits": tuple(t.code for t in TYPES.values() if not t.per_person),
     }
-    counts = {}
+    flags, values = [], []
+    for code, condition in _CONDITIONS.items():
+        sql, condition_values = _inline(condition, params)
+        flags.append(f"CASE WHEN {sql} THEN '{code},' ELSE '' END")
+        values.extend(condition_values)
+    reasons = " || ".join(flags)
+    pending = "state IN ('pending', 'held')"
+    found: dict[int, list[str]] = {}
+    existing: dict[int, str] = {}
     with connection.cursor() as cursor:
-        for code, condition in _CONDITIONS.items():
-            counts[code] = _hold(cursor, code, scope, scope_params, condition, params)
+        cursor.execute(
+            f"SELECT id, hold_reasons, codes FROM (SELECT id, hold_reasons, {reasons} AS codes FROM benefits_paymentline"
+            f" WHERE {scope} AND {pending}) flagged WHERE codes <> ''",
+            [*values, *scope_params],
+        )
+        for pk, before, codes in cursor.fetchall():
+            found[pk] = codes.rstrip(",").split(",")
+            existing[pk] = before
         cursor.execute(
             f"SELECT id, bank_name, bank_account FROM benefits_paymentline WHERE {scope}"
-            " AND bank_account <> '' AND state IN ('pending', 'held')",
+            f" AND bank_account <> '' AND {pending}",
             scope_params,
         )
-        rows = cursor.fetchall()
-        bad = bad_accounts(rows)
-        for start in range(0, len(bad), 500):
-            chunk = bad[start : start + 500]
+        bad = bad_accounts(cursor.fetchall())
+        unread = [pk for pk in bad if pk not in existing]
+        for start in range(0, len(unread), 500):
+            chunk = unread[start : start + 500]
             cursor.execute(
-                "UPDATE benefits_paymentline SET state = 'held', hold_reasons = CASE WHEN hold_reasons = '' THEN"
-                " 'bad_account' ELSE hold_reasons || ',bad_account' END WHERE id IN ("
+                "SELECT id, hold_reasons FROM benefits_paymentline WHERE id IN ("
                 + ", ".join(["%s"] * len(chunk))
                 + ")",
                 chunk,
             )
-        counts["bad_account"] = len(bad)
+            existing.update(cursor.fetchall())
+        for pk in bad:
+            found.setdefault(pk, []).append("bad_account")
+        groups: dict[str, list[int]] = {}
+        for pk, codes in found.items():
+            text = ",".join([existing[pk], *codes]) if existing[pk] else ",".join(codes)
+            groups.setdefault(text, []).append(pk)
+        for text, ids in groups.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cursor.execute(
+                    "UPDATE benefits_paymentline SET state = 'held', hold_reasons = %s WHERE id IN ("
+                    + ", ".join(["%s"] * len(chunk))
+                    + ")",
+                    [text, *chunk],
+                )
+    counts = {code: 0 for code in [*_CONDITIONS, "bad_account"]}
+    for codes in found.values():
+        for code in codes:
+            counts[code] += 1
     return counts
 
 
-def bad_accounts(rows: list[tuple[int, str, str]]) -> list[int]:
-    """Ids of the (id, bank, account) rows whose account is not 8–30 ASCII digits, or fails the Luhn check where
-    the bank's card numbers carry one (bank layouts: `luhn_lengths`)."""
+def bad_accounts(rows: list[tuple]) -> list[int]:
+    """Ids of the (id, bank, account, …) rows whose account is not 8–30 ASCII digits, or fails the Luhn check where
+    the bank's card numbers carry one (bank layouts: `luhn_lengths`). Column-wise: the accounts are joined into one
+    byte buffer and every test is a numpy operation over it (no Python step per account)."""
     if not rows:
         return []
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    accounts = [r[2] for r in rows]
-    lengths = np.fromiter((len(a) for a in accounts), dtype=np.int32, count=len(rows))
-    ascii_digits = np.fromiter((a.isascii() and a.isdigit() for a in accounts), dtype=bool, count=len(rows))
-    bad = ~ascii_digits | (lengths < 8) | (lengths > 30)
+    n = len(rows)
+    ids = np.fromiter(map(itemgetter(0), rows), dtype=np.int64, count=n)
+    banks, accounts = list(map(itemgetter(1), rows)), list(map(itemgetter(2), rows))
+    lengths = np.fromiter(map(len, accounts), dtype=np.int64, count=n)
+    joined = "".join(accounts)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    if joined.isascii():
+        buf = np.frombuffer(joined.encode(), dtype=np.uint8)
+        # Non-digits counted per account as differences of a running count over the buffer.
+        running = np.zeros(buf.size + 1, dtype=np.int64)
+        np.cumsum((buf - np.uint8(48)) > 9, out=running[1:])
+        digits_only = running[starts + lengths] == running[starts]
+    else:  # some account has a non-ASCII character: the slow path, account by account
+        buf = None
+        digits_only = np.fromiter((a.isascii() and a.isdigit() for a in accounts), dtype=bool, count=n)
+    bad = ~digits_only | (lengths < 8) | (lengths > 30)
     luhn_banks = bankfiles.luhn_lengths()
+    default = luhn_banks.get("*", ())
+    checked = np.zeros(n, dtype=bool)
+    bank_array = np.asarray(banks, dtype=object)
+    for bank in set(banks):
+        wanted_lengths = luhn_banks.get(bank, default)
+        if wanted_lengths:
+            checked |= (bank_array == bank) & np.isin(lengths, wanted_lengths)
     for length in sorted({n for ns in luhn_banks.values() for n in ns}):
-        wanted = [
-            i
-            for i, r in enumerate(rows)
-            if not bad[i] and lengths[i] == length and length in luhn_banks.get(r[1], luhn_banks.get("*", ()))
-        ]
-        if not wanted:
+        wanted = np.nonzero(checked & ~bad & (lengths == length))[0]
+        if not wanted.size:
             continue
-        digits = np.frombuffer("".join(accounts[i] for i in wanted).encode(), dtype=np.uint8).reshape(-1, length) - 48
-        digits = digits[:, ::-1].astype(np.int32)
+        if buf is not None:
+            digits = buf[starts[wanted][:, None] + np.arange(length)].astype(np.int32) - 48
+        else:
+            raw = "".join(accounts[i] for i in wanted).encode()
+            digits = np.frombuffer(raw, dtype=np.uint8).reshape(-1, length).astype(np.int32) - 48
+        digits = digits[:, ::-1]
         doubled = digits[:, 1::2] * 2
         doubled = np.where(doubled > 9, doubled - 9, doubled)
         total = digits[:, 0::2].sum(axis=1) + doubled.sum(axis=1)
-        failing = np.asarray(wanted)[total % 10 != 0]
-        bad[failing] = True
+        bad[wanted[total % 10 != 0]] = True
     return ids[bad].tolist()
 
 

@@ -111,15 +111,31 @@ _INSERT = (
 
 
 def _candidates(low: str, high: str, month: datetime.date) -> list[tuple[str, str]]:
-    """(county code, benefit) pairs with something to pay this month, regular or owed."""
+    """(county code, benefit) pairs with something to pay this month, regular or owed. The pairs present are read
+    from the (region, benefit, status) index alone; each is then confirmed by one entitlement in its months."""
     earliest = add_months(month, -ARREARS_LOOKBACK_MONTHS)
-    rows = (
-        Entitlement.objects.filter(region_id__gte=low, region_id__lte=high, start_month__lte=month)
-        .filter(Q(end_month__isnull=True) | Q(end_month__gte=earliest))
+    present = (
+        Entitlement.objects.filter(region_id__gte=low, region_id__lte=high)
+        .order_by()
         .values_list("region_id", "benefit")
         .distinct()
     )
-    return sorted({(code[:6] + "000000", benefit) for code, benefit in rows})
+    pairs = sorted({(code[:6] + "000000", benefit) for code, benefit in present})
+    found = []
+    for county, benefit in pairs:
+        county_low, county_high = codes.subtree_range(county)
+        if (
+            Entitlement.objects.filter(
+                region_id__gte=max(low, county_low),
+                region_id__lte=min(high, county_high),
+                benefit=benefit,
+                start_month__lte=month,
+            )
+            .filter(Q(end_month__isnull=True) | Q(end_month__gte=earliest))
+            .exists()
+        ):
+            found.append((county, benefit))
+    return found
 
 
 def prepare(run_id: int, progress: Callable[[int, str], None] | None = None, *, fail_after: str = "") -> RollRun:
@@ -257,7 +273,15 @@ def _death_recoveries(run: RollRun) -> int:
     deaths = {f.person_id: f.from_month for f in run.facts.filter(kind="death")}
     if not deaths:
         return 0
-    committed = PaymentLine.objects.filter(person_id__in=list(deaths), state__in=COMMITTED_LINE_STATES)
+    dead = list(deaths)
+    # Only an entitlement whose recipient (person benefits) or head (household benefits) died can be recovered; its
+    # lines are reached through the (entitlement, month) index — lines keep no index on the person.
+    concerned = Entitlement.objects.filter(
+        Q(person_id__in=dead) | Q(person__isnull=True, household__head_id__in=dead)
+    ).values("pk")
+    committed = PaymentLine.objects.filter(
+        entitlement_id__in=concerned, person_id__in=dead, state__in=COMMITTED_LINE_STATES
+    )
     for ent in Entitlement.objects.filter(pk__in=committed.values("entitlement_id")).select_related("household"):
         stop = deaths.get(ent.person_id) if ent.person_id else None
         if stop is None and ent.person_id is None:

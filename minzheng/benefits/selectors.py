@@ -66,13 +66,22 @@ def rolls_for(user, month: datetime.date | None = None):
     return qs
 
 
+def month_rolls(region_code: str, month: datetime.date):
+    """The month's rolls of the counties in or above a region (every line of the region is in one of them)."""
+    low, high = codes.subtree_range(region_code)
+    return PaymentRoll.objects.filter(month=month, county_id__gte=low[:6] + "000000", county_id__lte=high).values("pk")
+
+
 def totals(user, month: datetime.date) -> dict[str, list[dict]]:
     """The month's committed and payable amounts by benefit, by township and by fund source (民政统计)."""
     from .kinds import TYPES
 
     require(user, Capability.VIEW_PAYMENTS)
+    # Through the month's rolls (their (roll, state) index), not a scan of every month's lines.
     lines = (
-        PaymentLine.objects.for_user(user).filter(roll__month=month).exclude(state__in=("held", "stopped", "reissued"))
+        PaymentLine.objects.for_user(user)
+        .filter(roll__in=month_rolls(user.region.code, month) if user.region_id else PaymentRoll.objects.none())
+        .exclude(state__in=("held", "stopped", "reissued"))
     )
     by_benefit = list(lines.values("benefit").annotate(n=Count("id"), fen=Sum("amount_fen")).order_by("benefit"))
     by_township = list(
