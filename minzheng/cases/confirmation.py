@@ -60,8 +60,8 @@ def standing(case: Case, workflow_code: str, today: datetime.date) -> Standing:
     out = Standing(check)
     benefit = CHECKED.get(workflow_code, "")
     if check is None:
-        # No check recorded at all (the procedure lets the investigation close without one): nothing to stand on,
-        # nothing to contradict. Not guarded here; see the report of issue 15.
+        # The procedure lets the investigation close without a check; confirming money on nothing is an override too.
+        out.concerns.append("尚未登记信息核对结果")
         return out
     verdict = check.get("verdict") or ""
     if not check.get("manual"):
