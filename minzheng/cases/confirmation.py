@@ -2,9 +2,9 @@
 the demo all reach it through `services.act`).
 
 A step that proposes or confirms a 低保/特困 amount (乡镇初审“拟批准”, 审核确认“批准”, 复核“调整金额”) stands on the
-case's latest 信息核对. Where that check found the household not eligible, could not decide (no authorisation, no
-standard configured), or is stale (older than `check.result_valid_days`, or computed before a parameter it used
-changed), the step needs an explicit override with reasons: recorded on the event, shown on the case page and
+case's latest 信息核对. Where no check is recorded at all, or that check found the household not eligible, could not
+decide (no authorisation, no standard configured), or is stale (older than `check.result_valid_days`, or computed
+before a parameter it used changed), the step needs an explicit override with reasons: recorded on the event, shown on the case page and
 audited. Without one the step is refused in Chinese and nothing changes.
 
 The amount follows the check too: the computed amount is proposed, and an officer who changes it must say why.
@@ -26,6 +26,7 @@ CHECKED = {"dibao": "低保", "tekun": "特困人员救助供养", "review": "�
 UNDECIDED = ("unconfigured", "not_checked")
 OVERRIDE_FIELD = "override_reasons"
 AMOUNT_REASON_FIELD = "amount_reason"
+NO_CHECK = "尚未登记信息核对结果"
 
 
 def confirming(workflow_code: str, action: str, data: dict) -> bool:
@@ -60,8 +61,8 @@ def standing(case: Case, workflow_code: str, today: datetime.date) -> Standing:
     out = Standing(check)
     benefit = CHECKED.get(workflow_code, "")
     if check is None:
-        # No check recorded at all (the procedure lets the investigation close without one): nothing to stand on,
-        # nothing to contradict. Not guarded here; see the report of issue 15.
+        # The procedure lets the investigation close without a check; confirming money on nothing is an override too.
+        out.concerns.append(NO_CHECK)
         return out
     verdict = check.get("verdict") or ""
     if not check.get("manual"):

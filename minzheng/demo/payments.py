@@ -190,6 +190,16 @@ def _reviews(rng, maker, county: str, today: datetime.date, result: PaymentDemo)
         return
     case = reviews.open_review(maker, ent.household_id, due_on=None, note="演示：成员就业后复核", today=today)
     cases.act(clerk, case.pk, "start_investigation", investigators=["张工作", "李工作"], today=today)
+    # The review's proposal stands on a 信息核对 (issue 15 §1): requested and recorded (a paper result) before it.
+    cases.act(reviewer, case.pk, "request_check", today=today)
+    cases.act(
+        reviewer,
+        case.pk,
+        "record_check",
+        manual=True,
+        summary="核对：长子在县城就业，有工资收入，未见其他异常",
+        today=today,
+    )
     cases.act(
         clerk,
         case.pk,

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from minzheng.benefits import rolls
 from minzheng.benefits.models import Entitlement, PaymentRoll, Status
 from minzheng.cases import services
+from minzheng.cases.tests.conftest import record_paper_check
 from minzheng.conftest import COUNTY, OTHER_COUNTY, VILLAGE
 from minzheng.core.models import AuditEntry
 
@@ -96,6 +97,7 @@ def _review(officers, household, outcome, **data):
     case = reviews.open_review(officers["county"], household.pk, due_on=None, note="定期复核", today=D(2025, 8, 1))
     c = officers
     services.act(c["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 8, 1))
+    record_paper_check(c["reviewer"], c["county"], case.pk, D(2025, 8, 1))
     services.act(
         c["assistant"],
         case.pk,

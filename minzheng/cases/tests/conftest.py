@@ -54,3 +54,20 @@ def apply(officers, household):
         )
 
     return make
+
+
+def record_paper_check(requester, recorder, case_id, today, per_capita_income="500", summary="未见异常"):
+    """The 信息核对 a case stands on before it is proposed or approved (issue 15 §1): the township reviewer requests
+    it and the county (or the reviewer) records a paper (manual) result, as where the data exchange is unavailable."""
+    from minzheng.cases import services
+
+    services.act(requester, case_id, "request_check", today=today)
+    return services.act(
+        recorder,
+        case_id,
+        "record_check",
+        manual=True,
+        summary=summary,
+        per_capita_income=per_capita_income,
+        today=today,
+    )

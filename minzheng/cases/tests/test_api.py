@@ -12,7 +12,7 @@ from minzheng.accounts.services import issue_token
 from minzheng.cases import procedure, services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case, CaseEvent, CaseMaterial
-from minzheng.cases.tests.conftest import ALL_DEMANDED
+from minzheng.cases.tests.conftest import ALL_DEMANDED, record_paper_check
 from minzheng.conftest import COUNTY, OTHER_TOWNSHIP, OTHER_VILLAGE, make_id_number
 from minzheng.core.models import AuditEntry
 from minzheng.policy.models import Parameter
@@ -230,6 +230,7 @@ def test_dibao_procedure_ends_through_the_api(client, tokens, apply, officers):
     case = apply(today=D(2025, 3, 3))
     c = officers
     services.act(c["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    record_paper_check(c["reviewer"], c["county"], case.pk, D(2025, 3, 5))
     services.act(c["clerk"], case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 6))
     services.act(c["reviewer"], case.pk, "first_review", opinion="approve", amount="300", today=D(2025, 3, 7))
     version = Case.objects.get(pk=case.pk).version
@@ -248,7 +249,20 @@ def test_dibao_procedure_ends_through_the_api(client, tokens, apply, officers):
     # The reviewer may not confirm (county level by default).
     forbidden = act(client, tokens["reviewer"], case.pk, "approve", version=body["version"], amount="300")
     assert forbidden.status_code == 403 and forbidden.json()["code"] == "forbidden"
-    approved = act(client, tokens["county"], case.pk, "approve", version=body["version"], amount="320.5")
+    # Decided today, long after the 2025 check: confirming on a stale check needs the override's reasons.
+    stale = act(client, tokens["county"], case.pk, "approve", version=body["version"], amount="320.5")
+    assert stale.status_code == 400 and stale.json()["code"] == "check_override_required"
+    assert "核对结果已超过30日有效期（2025-03-05核对）" in stale.json()["message"]
+    reasons = "经县级入户复核，家庭收入、财产情况与核对时一致"
+    approved = act(
+        client,
+        tokens["county"],
+        case.pk,
+        "approve",
+        version=body["version"],
+        amount="320.5",
+        override_reasons=reasons,
+    )
     assert approved.status_code == 200, approved.content
     body = approved.json()
     today = timezone.localdate()
@@ -261,12 +275,15 @@ def test_dibao_procedure_ends_through_the_api(client, tokens, apply, officers):
         "submit",
         "accept",
         "start_investigation",
+        "request_check",
+        "record_check",
         "complete_investigation",
         "first_review",
         "end_notice",
         "approve",
     ]
     last = body["events"][-1]
+    assert last["data"]["check_override"]["reasons"] == reasons
     assert last["actor"] == officers["county"].username and last["from_state"] == wf.COUNTY_REVIEW
     assert last["to_state"] == wf.APPROVED and last["on"] == today.isoformat()
     total = next(d for d in body["deadlines"] if d["code"] == "total")
@@ -442,6 +459,7 @@ def test_illegal_transition_and_unknown_action(client, tokens, apply):
 def test_client_cannot_pass_the_date_or_version_in_data(client, tokens, apply, officers):
     case = apply(today=D(2025, 3, 3))
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"])
+    record_paper_check(officers["reviewer"], officers["county"], case.pk, None)
     services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实")
     services.act(officers["reviewer"], case.pk, "first_review", opinion="approve", amount="300")
     for key, value in (("today", "2099-01-01"), ("expected_version", 99), ("case_id", 1)):

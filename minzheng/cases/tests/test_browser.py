@@ -1,9 +1,10 @@
 """Real-browser walk-through of a 低保 application (Playwright driving Debian's Chromium against the live server).
 
 A township window clerk accepts an application with one material missing, issues the one-time notice (一次性告知书,
-read back from the real PDF), completes the materials and accepts; the investigation is recorded; the township
-reviewer proposes approval, posts it and, once the 7-day notice has run, sends it on; the county approver confirms,
-and the approval notice (批准通知书) is read back from its PDF.
+read back from the real PDF), completes the materials and accepts; the investigation is recorded, with the data check
+the clerk requests and the township reviewer records (a paper result); the reviewer proposes approval, posts it and,
+once the 7-day notice has run, sends it on; the county approver confirms, and the approval notice (批准通知书) is read
+back from its PDF.
 
 The notice period cannot elapse inside a test, so the whole walk is backdated through the forms' own date fields
 (申请日期 on the intake form, 办理日期 on every action), as a clerk recording paper-first work would do.
@@ -33,6 +34,7 @@ HEAD_ID = make_id_number("130722", "19750612", 13)  # male
 SPOUSE_ID = make_id_number("130722", "19780921", 24)  # female
 MISSING = "家庭收入及财产情况申报表"
 DATE_LABEL = "办理日期（默认今天）"
+CHECKED = "民政、人社、不动产等部门纸质核对：未见大额存款、车辆和经营收入"
 
 
 def masked(number: str) -> str:
@@ -174,6 +176,20 @@ def test_dibao_application_from_missing_material_to_approval(page, live_server, 
     act(page, "start_investigation", "启动入户调查", investigation_started, investigators)
     expect(page.get_by_test_id("state")).to_have_text("家庭经济状况调查中")
 
+    # --- the data check the proposal will stand on (issue 15 §1): the clerk requests it, the township reviewer
+    # records the departments' paper result (the data exchange is not part of this walk)
+    act(page, "request_check", "提请信息核对", investigation_started)
+    switch_user(page, case_url, reviewer.username)
+
+    def paper_check(form):
+        form.get_by_label("核对结果说明").fill(CHECKED)
+        form.get_by_label("手工登记核对结果（无法联网核对时）").check()
+        form.get_by_label("家庭人均月收入（元）").fill("286.50")
+
+    act(page, "record_check", "登记核对结果", visited, paper_check)
+    expect(page.get_by_test_id("state")).to_have_text("家庭经济状况调查中")
+    switch_user(page, case_url, clerk.username)
+
     def findings(form):
         form.get_by_label("入户调查日期").fill(visited.isoformat())
         form.get_by_label("调查情况").fill("户主患慢性病，无固定收入；配偶务农，家庭无机动车辆，住房为自建平房。")
@@ -228,6 +244,8 @@ def test_dibao_application_from_missing_material_to_approval(page, live_server, 
         ("补齐材料", completed, "测试clerk", MISSING),
         ("受理", completed, "测试clerk", "已受理，待调查"),
         ("启动入户调查", investigation_started, "测试clerk", "张建军、李红梅"),
+        ("提请信息核对", investigation_started, "测试clerk", "提请信息核对"),
+        ("登记核对结果", visited, "测试township_reviewer", CHECKED),
         ("完成调查", investigated, "测试clerk", "286.50元/月"),
         ("乡镇初审", reviewed, "测试township_reviewer", "300.00元/月"),
         ("公示期满，报送审核确认", notice_ended, "测试township_reviewer", "待审核确认"),

@@ -5,11 +5,14 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from minzheng.cases import services
 from minzheng.cases import workflows as wf
 from minzheng.cases.models import Case
 from minzheng.core.errors import DomainError
+
+from .conftest import record_paper_check
 
 D = datetime.date
 
@@ -145,6 +148,7 @@ def test_objection_steps_appear_only_with_an_objection_open(client, apply, offic
     case = apply(today=D(2025, 3, 3))
     clerk, reviewer = officers["clerk"], officers["reviewer"]
     services.act(clerk, case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    record_paper_check(reviewer, officers["county"], case.pk, D(2025, 3, 4))
     services.act(clerk, case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 5))
     services.act(reviewer, case.pk, "first_review", opinion="approve", amount="300", today=D(2025, 3, 6))
     client.force_login(reviewer)
@@ -156,10 +160,12 @@ def test_objection_steps_appear_only_with_an_objection_open(client, apply, offic
     assert ("reinvestigate", False, True) in actions
 
 
-def test_an_empty_proposed_amount_asks_for_the_amount(client, apply, officers):
+def test_an_empty_proposed_amount_asks_for_the_amount(client, apply, officers, monkeypatch):
     """Issue 15 §3: leaving 拟救助金额 empty on a proposed approval asks for it (not 应为数字); nothing changes."""
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: D(2025, 3, 6))  # the check is fresh
     case = apply()
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    record_paper_check(officers["reviewer"], officers["county"], case.pk, D(2025, 3, 4))
     services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 5))
     case.refresh_from_db()
     assert case.state == wf.FIRST_REVIEW

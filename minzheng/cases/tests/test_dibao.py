@@ -12,6 +12,8 @@ from minzheng.core.errors import Conflict, DomainError, NotFound, PermissionDeni
 from minzheng.core.models import AuditEntry, CalendarDay, CalendarYear
 from minzheng.policy.models import Parameter
 
+from .conftest import record_paper_check
+
 D = datetime.date
 
 
@@ -135,6 +137,7 @@ def test_roles_are_enforced(apply, officers):
 def test_notice_period_and_objection(apply, officers):
     case = apply()
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    record_paper_check(officers["reviewer"], officers["county"], case.pk, D(2025, 3, 5))
     services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 6))
     services.act(officers["reviewer"], case.pk, "first_review", opinion="approve", amount="300", today=D(2025, 3, 7))
     with pytest.raises(DomainError) as early:
@@ -162,6 +165,7 @@ def test_notice_period_and_objection(apply, officers):
 def test_objection_resolved_by_democratic_appraisal(apply, officers):
     case = apply()
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+    record_paper_check(officers["reviewer"], officers["county"], case.pk, D(2025, 3, 5))
     services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实", today=D(2025, 3, 6))
     services.act(officers["reviewer"], case.pk, "first_review", opinion="approve", amount="300", today=D(2025, 3, 7))
     services.act(officers["assistant"], case.pk, "record_objection", content="有异议", today=D(2025, 3, 8))
@@ -261,6 +265,7 @@ def test_proxy_application_needs_the_entrusted_person(apply):
 def test_negative_or_zero_amount_refused(apply, officers):
     case = apply()
     services.act(officers["clerk"], case.pk, "start_investigation", investigators=["甲", "乙"])
+    record_paper_check(officers["reviewer"], officers["county"], case.pk, None)
     services.act(officers["clerk"], case.pk, "complete_investigation", findings="属实")
     for amount in ("-300", "0", "abc", "1e9"):
         with pytest.raises(DomainError):

@@ -21,6 +21,8 @@ from minzheng.core.errors import NotFound
 from minzheng.core.masking import mask_id_number
 from minzheng.core.models import AuditEntry
 
+from .conftest import record_paper_check
+
 D = datetime.date
 CJK_FONT_NAMES = ("notosanscjk", "notoserifcjk", "wenquanyi", "wqy")  # compared without "-", " " and case
 
@@ -74,6 +76,7 @@ def assert_addressed(text: str, case) -> None:
 def to_county(case, officers):
     o = officers
     services.act(o["clerk"], case.pk, "start_investigation", investigators=["张工作", "李工作"], today=D(2025, 3, 5))
+    record_paper_check(o["reviewer"], o["county"], case.pk, D(2025, 3, 7))
     services.act(
         o["assistant"],
         case.pk,

@@ -18,6 +18,8 @@ from minzheng.policy.models import ServiceItem
 from minzheng.registry import services as registry
 from minzheng.registry.services import HouseholdData, MemberData, PersonData
 
+from .conftest import record_paper_check
+
 D = datetime.date
 _seq = count(300)
 
@@ -75,6 +77,7 @@ def drive(officers):
             today=D(2025, 3, 3),
         )
         services.act(c, case.pk, "start_investigation", investigators=["甲", "乙"], today=D(2025, 3, 4))
+        record_paper_check(r, county, case.pk, D(2025, 3, 5), per_capita_income="123.45")
         services.act(
             c, case.pk, "complete_investigation", findings="属实", per_capita_income="123.45", today=D(2025, 3, 5)
         )

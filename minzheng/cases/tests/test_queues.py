@@ -57,6 +57,15 @@ def staff(make_user):
 # (state reached, who acts, action, data, days after the previous step)
 _PATH = [
     (wf.INVESTIGATING, "clerk", "start_investigation", {"investigators": ["张工作", "李工作"]}, 1),
+    # The 信息核对 the proposal stands on (a paper result, recorded the same day: the dates stay as they were).
+    (wf.INVESTIGATING, "reviewer", "request_check", {}, 0),
+    (
+        wf.INVESTIGATING,
+        "reviewer",
+        "record_check",
+        {"manual": True, "summary": "未见异常", "per_capita_income": "500"},
+        0,
+    ),
     (wf.FIRST_REVIEW, "clerk", "complete_investigation", {"findings": "入户核实属实"}, 1),
     (wf.NOTICE, "reviewer", "first_review", {"opinion": "approve", "amount": "300"}, 1),
     (wf.COUNTY_REVIEW, "reviewer", "end_notice", {}, 7),

@@ -11,6 +11,8 @@ from minzheng.core.errors import DomainError
 from minzheng.policy.models import Parameter
 from minzheng.registry import services as registry
 
+from .conftest import record_paper_check
+
 D = datetime.date
 MONDAY = D(2025, 3, 3)
 TEKUN_MATERIALS = ["application", "authorisation", "pledge", "supporters", "self_care"]
@@ -55,6 +57,7 @@ def _to_county(case, officers):
     assert err.value.code == "self_care_required"
     items = {**ALL_ABLE, "feeding": False, "dressing": False, "transfer": False, "bathing": False}
     services.act(officers["assistant"], case.pk, "assess_self_care", items=items, today=D(2025, 3, 5))
+    record_paper_check(officers["reviewer"], officers["county"], case.pk, D(2025, 3, 5), summary="无赡养人，无收入")
     services.act(
         officers["clerk"], case.pk, "complete_investigation", findings="无劳动能力，无赡养人", today=D(2025, 3, 6)
     )

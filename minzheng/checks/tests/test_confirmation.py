@@ -126,6 +126,57 @@ def test_a_check_computed_before_a_parameter_changed_is_stale(people, family, se
     _refused(people, case, "first_review", "核对后政策参数已调整（农村低保标准（元/月））", opinion="approve")
 
 
+def test_no_check_recorded_needs_an_override_through_the_services_the_page_and_the_api(
+    client, people, family, set_params
+):
+    """The last gap of issue 15 §1: the investigation may close with no 信息核对 recorded at all; proposing or approving
+    money on nothing is an override too, refused without reasons (nothing changes) and recorded with them."""
+    set_params(**EXAMPLE_1)
+    case = case_awaiting_check(people["clerk"], family, TODAY, ["张工作", "李工作"])
+    cases.act(people["clerk"], case.pk, "complete_investigation", findings="入户核实属实", today=TODAY)
+    assert not case.events.filter(action="record_check").exists()
+    error = _refused(people, case, "first_review", "尚未登记信息核对结果", opinion="approve", amount="300")
+    assert error.code == "check_override_required" and error.field == "override_reasons"
+    # The page asks for the reasons, names the concern, and refuses alike.
+    client.force_login(people["reviewer"])
+    page = client.get(reverse("cases:case", args=[case.pk])).content.decode()
+    form = re.search(r'data-testid="action-first_review".*?</details>', page, re.S).group(0)
+    assert 'name="override_reasons"' in form and "尚未登记信息核对结果" in form
+    response = _post(client, case, "first_review", opinion="approve", amount="300")
+    assert "“乡镇初审”未办理：核对结果不支持此项确认：尚未登记信息核对结果" in response.content.decode()
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == wf.FIRST_REVIEW and case.proposed_amount is None
+    reasons = "数据交换中断，已取得纸质核对材料待补录，入户核实收入属实"
+    _post(client, case, "first_review", opinion="approve", amount="300", override_reasons=reasons)
+    case = Case.objects.get(pk=case.pk)
+    assert case.state != wf.FIRST_REVIEW and case.proposed_amount == Decimal("300.00")
+    override = case.events.get(action="first_review").data["check_override"]
+    assert override == {"concerns": ["尚未登记信息核对结果"], "reasons": reasons, "check_result": None}
+    # The county's approval through the API: its own refusal, its own reasons, audited.
+    Case.objects.filter(pk=case.pk).update(state=wf.COUNTY_REVIEW)  # the notice's 7 days are not this test's subject
+    token = issue_token(people["county"], "接口测试")[1]
+    url = f"/api/v1/cases/{case.pk}/actions/approve"
+    body = {"data": {}}
+    response = client.post(url, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400 and response.json()["code"] == "check_override_required"
+    assert "尚未登记信息核对结果" in response.json()["message"]
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == wf.COUNTY_REVIEW and case.decided_amount is None
+    body["data"]["override_reasons"] = "县级入户核查属实，核对材料限期补录"
+    response = client.post(url, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == wf.APPROVED and case.decided_amount == Decimal("300.00")
+    approval = case.events.get(action="approve").data["check_override"]
+    assert (
+        approval["concerns"] == ["尚未登记信息核对结果"] and approval["reasons"] == "县级入户核查属实，核对材料限期补录"
+    )
+    entry = (
+        AuditEntry.objects.filter(object_type="case", object_id=str(case.pk), action="update").order_by("seq").last()
+    )
+    assert entry.detail["check_override"]["reasons"] == "县级入户核查属实，核对材料限期补录"
+
+
 def test_the_computed_amount_is_proposed_and_changing_it_needs_a_reason(people, family, set_params, make_snapshot):
     case = _checked(people, _case(people, family, set_params, make_snapshot, "1500"))
     check = case.events.get(action="record_check").data

@@ -57,6 +57,10 @@ def test_household_page_lists_cases_benefit_and_warnings(client, family, make_us
     reviewer, county = make_user("township_reviewer"), make_user("county_approver")
     old = _apply(clerk, household, today=D(2024, 3, 4))
     cases.act(clerk, old.pk, "start_investigation", investigators=["甲", "乙"], today=D(2024, 3, 5))
+    cases.act(reviewer, old.pk, "request_check", today=D(2024, 3, 5))
+    cases.act(
+        reviewer, old.pk, "record_check", manual=True, summary="未见异常", per_capita_income="200", today=D(2024, 3, 5)
+    )
     cases.act(clerk, old.pk, "complete_investigation", findings="属实", today=D(2024, 3, 6))
     cases.act(reviewer, old.pk, "first_review", opinion="approve", amount="456.78", today=D(2024, 3, 7))
     cases.act(reviewer, old.pk, "end_notice", today=D(2024, 3, 15))
