@@ -4,6 +4,7 @@ capability and audit checked on each."""
 
 import datetime
 import io
+import re
 
 import openpyxl
 import pytest
@@ -458,6 +459,9 @@ def test_queued_sweep_progress_polls(client, county_officer):
     assert 'hx-trigger="every 2s"' in page.content.decode()
     partial = client.get(reverse("monitoring:sweep_progress", args=[sweep.pk]), headers={"HX-Request": "true"})
     assert "HX-Refresh" not in partial and "run-queued" in partial.content.decode()
+    # The status badge says 排队中 once (the run's message said it again beside it).
+    html = re.sub(r"<[^>]+>", " ", partial.content.decode())
+    assert html.count(sweep.get_status_display()) == 1, html
 
 
 # ------------------------------------------------------------------------------------------ unmatched signals
