@@ -193,6 +193,11 @@ def _textarea(rows: int = 2) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
 
+def _styled_textarea(rows: int = 2) -> forms.Textarea:
+    """For a field added after the mixin styled the form's fields (it would render as a bare, unstyled box)."""
+    return forms.Textarea(attrs={"rows": rows, "class": "form-control"})
+
+
 def _money_field(label: str, required: bool = True, help_text: str = "") -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
@@ -394,7 +399,7 @@ class ConfirmingForm(ActionForm):
                 label="金额调整理由",
                 max_length=2000,
                 required=False,
-                widget=_textarea(2),
+                widget=_styled_textarea(2),
                 help_text=f"{self.amount_label}与核对测算金额不一致时必填，记入办理记录",
             )
         if found.concerns:
@@ -402,7 +407,7 @@ class ConfirmingForm(ActionForm):
                 label="越过核对结果的理由",
                 max_length=2000,
                 required=False,
-                widget=_textarea(3),
+                widget=_styled_textarea(3),
                 help_text=f"核对结果不支持确认：{'；'.join(found.concerns)}。确需确认时填写理由，记入办理记录和审计日志",
             )
         self.order_fields(

@@ -246,8 +246,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "progress_url": reverse("checks:run_progress", args=[run.pk]),
             **(
                 rerun(reverse("checks:runs"), region=run.region_id, as_of=run.as_of.isoformat())
-                if run.kind == CheckRun.Kind.BATCH and has_capability(request.user, Capability.RUN_CHECKS)
-                else {}
+                if run.kind == CheckRun.Kind.BATCH
+                and has_capability(request.user, Capability.RUN_CHECKS)
+                and request.user.region is not None
+                and request.user.region.contains(run.region_id)
+                else {}  # only where the reader may start it again
             ),
             "rows": rows,
             "change": change,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import audit
 from minzheng.core.errors import DomainError, PermissionDeniedError
-from minzheng.core.forms import BootstrapMixin, attach_error
+from minzheng.core.forms import BootstrapMixin, attach_error, date_input
 from minzheng.core.http import run_progress, staff_view
 from minzheng.regions import codes as region_codes
 
@@ -31,7 +31,9 @@ class ImportForm(BootstrapMixin, forms.Form):
         label="数据来源", choices=[(c, f"{s.name}（{s.department}）") for c, s in sources.ALL_SOURCES.items()]
     )
     region = forms.CharField(label="覆盖区划代码", max_length=12, help_text="如 1307（全市）、130722（本县）")
-    period = forms.DateField(label="数据截至日期", widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.DateField(
+        label="数据截至日期", widget=date_input(not_after_today=True)
+    )  # ISO: the picker reads no other
     file = forms.FileField(
         label="数据文件", help_text="CSV（UTF-8或GBK）、Excel（.xlsx，第一个工作表）或 Parquet；第一行为列名"
     )

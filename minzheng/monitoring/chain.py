@@ -19,6 +19,7 @@ from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.checks.models import CheckResult
 from minzheng.core import audit
 from minzheng.core.masking import mask_id_number, mask_name
+from minzheng.core.money import fmt_fen
 from minzheng.exchange.models import Snapshot
 from minzheng.exchange.sources import ALL_SOURCES, MONITORING_FEEDS
 from minzheng.regions import codes
@@ -91,9 +92,9 @@ def _label(feed: str, field: str, value) -> str:
 def _signal_title(feed: str, code, cents, extra) -> str:
     name = ALL_SOURCES[feed].name if feed in ALL_SOURCES else feed
     if feed == "medical":
-        return f"{name}：个人自付 {texts._money(cents)} 元"
+        return f"{name}：个人自付 {fmt_fen(None if cents is None else int(cents))} 元"
     if feed == "disaster":
-        loss = f"，直接经济损失 {texts._money(cents)} 元" if cents is not None else ""
+        loss = f"，直接经济损失 {fmt_fen(int(cents))} 元" if cents is not None else ""
         return f"{name}：{_label(feed, 'disaster', code)}{loss}"
     if feed == "disability":
         return f"{name}：{_label(feed, 'grade', code)}"

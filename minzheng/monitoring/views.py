@@ -450,8 +450,8 @@ def sweep_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_run": can_run,
             **(
                 rerun(reverse("monitoring:sweeps"), region=sweep.region_id, as_of=sweep.as_of.isoformat())
-                if can_run
-                else {}
+                if can_run and user.region is not None and user.region.contains(sweep.region_id)
+                else {}  # a county officer reads the city's nightly sweep but may not run it: no button that fails
             ),
         },
     )

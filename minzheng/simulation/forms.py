@@ -14,7 +14,7 @@ class ScenarioForm(staff_forms.StaffForm):
     changes = forms.CharField(
         label="参数调整（每行一项）",
         widget=forms.Textarea(attrs={"rows": 4, "class": "form-control mono"}),
-        help_text=SYNTAX_HELP,
+        help_text=f"{SYNTAX_HELP}；参数名见下方“可调整的参数”",
     )
     basis = forms.CharField(label="依据与说明", max_length=300, required=False)
     include_unauthorised = forms.BooleanField(

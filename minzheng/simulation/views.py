@@ -15,9 +15,11 @@ from minzheng.core import audit, exports
 from minzheng.core.errors import DomainError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import run_progress, staff_view
+from minzheng.policy.catalogue import spec
 
 from . import brief as briefs
 from . import selectors, services
+from .changes import KEYS
 from .forms import ScenarioForm
 from .models import Benefit
 
@@ -48,7 +50,10 @@ def scenarios(request: HttpRequest) -> HttpResponse:
             return redirect("simulation:scenario", scenario.pk)
     rows = [(s, s.latest_run()) for s in qs[:200]]
     can_run = has_capability(request.user, Capability.SIMULATE)
-    return render(request, "simulation/scenarios.html", {"form": form, "rows": rows, "can_run": can_run})
+    levers = [(key, spec(key).label) for key in KEYS]  # the form asks for these keys: show which exist
+    return render(
+        request, "simulation/scenarios.html", {"form": form, "rows": rows, "can_run": can_run, "levers": levers}
+    )
 
 
 def _run_context(request, scenario, run, county: str = "") -> dict:
@@ -226,10 +231,12 @@ def compare(request: HttpRequest) -> HttpResponse:
         for i, side in enumerate(sides):
             for c in side["counties"].get("dibao", []):
                 names.setdefault(c["code"], {"name": c["name"], "a": None, "b": None})["ab"[i]] = c
-        county_rows = sorted(names.values(), key=lambda r: r["name"])
+        county_rows = [names[code] for code in sorted(names)]  # in code order, as on the scenario's page
     else:
         county_rows = []
     choices = selectors.scenarios_for(request.user).filter(runs__status="complete").distinct()[:200]
+    if not ids:  # preselect two different scenarios: both lists on the first one invited comparing it with itself
+        ids = [c.pk for c in choices[:2]]
     return render(
         request,
         "simulation/compare.html",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability
 from minzheng.core import audit, exports
+from minzheng.core.forms import date_input
 from minzheng.core.models import AuditEntry
 from minzheng.regions import codes
 
@@ -30,8 +31,8 @@ class AuditFilterForm(forms.Form):
     # A select of the Chinese names; a stored code (from a link) or a typed Chinese name is accepted too.
     object_type = forms.CharField(label="对象类型", required=False, max_length=40)
     object_id = forms.CharField(label="对象编号", required=False, max_length=40)
-    date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label="起始日期", required=False, widget=date_input())
+    date_to = forms.DateField(label="截止日期", required=False, widget=date_input())
     before = forms.IntegerField(label="分页位置", required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean_object_type(self) -> str:

@@ -4,8 +4,15 @@ household page and the 救助链 (scoped to the viewing user)."""
 from django import template
 
 from minzheng.benefits import selectors
+from minzheng.core.money import fmt_fen
 
 register = template.Library()
+
+
+@register.filter
+def fen(value) -> str:
+    """Integer fen -> '1,234.50' (a breakdown item's amount)."""
+    return fmt_fen(None if value in (None, "") else int(value))
 
 
 @register.inclusion_tag("benefits/_household.html", takes_context=True)

@@ -89,6 +89,14 @@ def test_household_page_shows_money(client, roll, county_officers, household):
     client.force_login(county_officers[0])
     page = client.get(f"/registry/households/{household.pk}/").content.decode()
     assert 'data-testid="entitlements"' in page and "最低生活保障金" in page
+    # Each part of the amount shows its own figure (two "分类施保：未成年人" items read as a repetition without them).
+    from minzheng.benefits.models import Entitlement
+    from minzheng.core.money import fmt_fen
+
+    entitlement = Entitlement.objects.filter(household=household).first()
+    assert entitlement is not None and entitlement.breakdown
+    for part in entitlement.breakdown:
+        assert f"{part['label']} {fmt_fen(part['fen'])}元" in page, part
 
 
 def _review(officers, household, outcome, **data):

@@ -223,6 +223,8 @@ def test_the_page_and_the_api_refuse_alike_and_the_override_shows_on_the_case(
     page = client.get(reverse("cases:case", args=[case.pk])).content.decode()
     form = re.search(r'data-testid="action-first_review".*?</details>', page, re.S).group(0)
     assert 'name="override_reasons"' in form and "核对结论为“不符合救助条件”" in form
+    # Styled like the form's other boxes (it was added after the form styled its fields: a bare, unstyled box).
+    assert re.search(r'<textarea name="override_reasons"[^>]*class="form-control"', form), form
     response = _post(client, case, "first_review", opinion="approve", amount="500")
     text = response.content.decode()
     assert "“乡镇初审”未办理：核对结果不支持此项确认" in text

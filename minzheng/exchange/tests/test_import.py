@@ -5,6 +5,7 @@ import datetime
 import hashlib
 import io
 import json
+import re
 from decimal import Decimal
 
 import duckdb
@@ -594,6 +595,8 @@ def test_upload_page_imports_and_serves_the_rejects_report_in_scope(
     client.force_login(approver)
     page = client.get(reverse("exchange:snapshots")).content.decode()
     assert 'data-testid="import-form"' in page and 'value="130722"' in page and "部门数据" in page
+    # The date picker reads ISO dates only (a localised 2026/12/07 left it blank, with a console warning).
+    assert re.search(r'type="date" name="period" value="\d{4}-\d{2}-\d{2}"', page), page
     good = [[n, m, "1"] for n in (HEAD, SPOUSE, UNREGISTERED) for m in ("2026-04", "2026-05")]
     path = write_csv(tmp_path / "上传.csv", ["公民身份号码", "所属期", "工资薪金收入"], [*good, ["1", "2026-05", "1"]])
     response = _upload(client, path)

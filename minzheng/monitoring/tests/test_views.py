@@ -4,6 +4,7 @@ capability and audit checked on each."""
 
 import datetime
 import io
+import re
 
 import openpyxl
 import pytest
@@ -319,6 +320,23 @@ def test_chain_reads_unmatched_rows_by_number_and_ignores_other_households(
     assert len(entries) == 1 and "失业登记" in entries[0]["title"]
 
 
+def test_chain_shows_medical_and_disaster_amounts(client, make_household, monitor, signal, assistant):
+    """The chain titled these two signals with a money helper the texts module no longer has: the page answered 500
+    for every household with a medical bill or a disaster loss."""
+    from minzheng.monitoring.chain import build_chain
+
+    h = make_household()
+    monitor(h, "dibao")
+    signal(
+        "medical", h, 0, settled_on=D(2026, 9, 15), total_cost="3000.00", fund_paid="2000.00", out_of_pocket="1000.00"
+    )
+    signal("disaster", h, 1, disaster="fire", occurred_on=D(2026, 10, 2), loss="30000")
+    titles = [e["title"] for e in build_chain(h, assistant) if e["kind"] == "signal"]
+    assert any("个人自付 1,000.00 元" in t for t in titles), titles
+    assert any("直接经济损失 30,000.00 元" in t for t in titles), titles
+    assert _login(client, assistant).get(reverse("monitoring:chain", args=[h.pk])).status_code == 200
+
+
 # ------------------------------------------------------------------------------------------------ the register
 
 
@@ -441,6 +459,9 @@ def test_queued_sweep_progress_polls(client, county_officer):
     assert 'hx-trigger="every 2s"' in page.content.decode()
     partial = client.get(reverse("monitoring:sweep_progress", args=[sweep.pk]), headers={"HX-Request": "true"})
     assert "HX-Refresh" not in partial and "run-queued" in partial.content.decode()
+    # The status badge says 排队中 once (the run's message said it again beside it).
+    html = re.sub(r"<[^>]+>", " ", partial.content.decode())
+    assert html.count(sweep.get_status_display()) == 1, html
 
 
 # ------------------------------------------------------------------------------------------ unmatched signals

@@ -192,3 +192,21 @@ def test_adoption_writes_the_parameters_only_for_parameter_setters(client, leade
     response = client.post(reverse("simulation:adopt", args=[scenario.pk]), follow=True)
     assert "该方案已采纳，不能重复采纳" in response.content.decode()
     assert Parameter.objects.filter(effective_from=FROM).count() == 3
+
+
+def test_pages_speak_chinese_to_the_planner(client, leader, population):
+    """The list named the changes by their keys only and the form asked for keys it never listed; the compare page
+    offered the same scenario on both sides; the affected list counted people as 3.0."""
+    a = make(leader)
+    b = make(leader, name="边缘倍数2.0", changes=("dibao.edge_multiplier=2",))
+    client.force_login(leader)
+    page = client.get(reverse("simulation:scenarios")).content.decode()
+    assert "城市低保标准（元/月）：+8%" in page
+    levers = page[page.index('data-testid="levers"') :]
+    assert "dibao.uplift_elderly" in levers and "tekun.basic_multiplier_of_dibao" in levers
+    page = client.get(reverse("simulation:compare")).content.decode()
+    selected = re.findall(r'<option value="(\d+)" selected>', page)
+    assert sorted(selected) == sorted([str(a.pk), str(b.pk)])
+    rows = client.get(reverse("simulation:affected", args=[a.pk])).context["rows"]
+    page = client.get(reverse("simulation:affected", args=[a.pk])).content.decode()
+    assert rows and not re.search(r'<td class="text-end">\d+\.0</td>', page)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from minzheng.benefits.models import RollRun
 from minzheng.checks.models import CheckRun
-from minzheng.conftest import COUNTY
+from minzheng.conftest import CITY, COUNTY
 from minzheng.core import runs
 from minzheng.monitoring.models import Sweep
 
@@ -100,6 +100,17 @@ def test_rerun_posts_the_runs_parameters_and_queues_a_new_run(county_client, kin
     new = model.objects.exclude(pk=run.pk).get()
     assert new.status == model.Status.QUEUED and new.region_id == COUNTY
     assert response["Location"] == reverse(detail_url, args=[new.pk])
+
+
+@pytest.mark.parametrize("kind", ["check", "sweep"])
+def test_no_rerun_button_for_a_run_of_a_wider_region(county_client, kind):
+    """The city's nightly sweep failed; the county officer may read it but not start it: the button answered 400
+    (只能对本辖区运行监测比对)."""
+    model, fields, _, detail_url, *_ = KINDS[kind]
+    run = _running(model, **{**fields, "region_id": CITY})
+    page = county_client.get(reverse(detail_url, args=[run.pk]))
+    if page.status_code == 200:  # a city run may not even be shown to the county
+        assert 'data-testid="rerun"' not in page.content.decode()
 
 
 def test_progress_poll_of_a_live_run_keeps_polling(county_client):
