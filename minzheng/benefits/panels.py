@@ -4,7 +4,7 @@ for review. (The household page shows the household's entitlements and lines thr
 
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.urls import reverse
 
 from minzheng.accounts.roles import Capability, has_capability
@@ -30,7 +30,11 @@ def payments_to_check(request, today: datetime.date) -> Panel | None:
     rolls = PaymentRoll.objects.for_user(user).aggregate(
         prepared=Count("pk", filter=Q(state=PaymentRoll.State.PREPARED)),
         approved=Count("pk", filter=Q(state=PaymentRoll.State.APPROVED)),
+        # The buttons open the earliest month with a roll in that state (not the default month, often empty).
+        prepared_month=Min("month", filter=Q(state=PaymentRoll.State.PREPARED)),
+        approved_month=Min("month", filter=Q(state=PaymentRoll.State.APPROVED)),
     )
+    rolls["held_month"] = held.aggregate(month=Min("roll__month"))["month"]
     counts = {
         "held": held.count(),
         "failed": settlement.follow_up(user).count(),

@@ -69,7 +69,7 @@ def standing(case: Case, workflow_code: str, today: datetime.date) -> Standing:
         if check.get("verdict_code") in UNDECIDED:
             out.concerns.append(f"核对结论为“{verdict}”，无法据以确认")
         elif not check.get("eligible"):
-            out.concerns.append(f"核对结论为“{verdict}”，不符合{benefit}条件")
+            out.concerns.append(f"核对结论为“{verdict}”，不能据以确认{benefit}")
         elif check.get("amount") not in (None, ""):
             out.computed = Decimal(str(check["amount"]))
             if out.computed <= 0:

@@ -21,3 +21,16 @@ def test_held_lines_are_on_the_county_officers_workbench(client, apply, approve_
     assert held == "暂停待核实1"
     panel = re.search(r'data-testid="panel-payments".*?</section>', html, re.S).group(0)
     assert reverse("benefits:roll", args=[roll.pk]) in panel and "缺少银行账号" in panel
+
+
+def test_the_panel_buttons_open_the_month_with_rolls_waiting(client, apply, approve_case, standards, county_officers):  # noqa: F811
+    """Not the page's default month (often empty): the earliest month with a roll to review or a held line."""
+    maker, _checker = county_officers
+    approve_case(apply())
+    prepare(maker, "2025-04")
+    client.force_login(maker)
+    html = client.get(reverse("web:home")).content.decode()
+    county = reverse("benefits:county")
+    for testid in ("wb-payments-held", "wb-payments-prepared"):
+        href = re.search(rf'href="([^"]+)" data-testid="{testid}"', html).group(1)
+        assert href == f"{county}?month=2025-04", testid

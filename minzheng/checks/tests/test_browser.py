@@ -201,7 +201,7 @@ def test_approver_is_refused_on_a_not_eligible_check_then_overrides_with_reasons
     form = page.get_by_test_id("action-approve")
     if not form.evaluate("details => details.open"):
         form.locator("summary").click()
-    expect(form).to_contain_text("核对结论为“不符合救助条件”，不符合低保条件")
+    expect(form).to_contain_text("核对结论为“不符合救助条件”，不能据以确认低保")
 
     # --- without an override: refused in Chinese, nothing changes
     form.get_by_role("button", name="审核确认：批准", exact=True).click()

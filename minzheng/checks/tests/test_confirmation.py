@@ -70,7 +70,7 @@ def test_a_not_eligible_check_needs_an_override_with_reasons_at_each_confirming_
     case = _checked(people, _case(people, family, set_params, make_snapshot, "9000"))
     assert case.events.get(action="record_check").data["eligible"] is False
     error = _refused(
-        people, case, "first_review", "核对结论为“不符合救助条件”，不符合低保条件", opinion="approve", amount="500"
+        people, case, "first_review", "核对结论为“不符合救助条件”，不能据以确认低保", opinion="approve", amount="500"
     )
     assert error.code == "check_override_required" and error.field == "override_reasons"
     assert Case.objects.get(pk=case.pk).proposed_amount is None
