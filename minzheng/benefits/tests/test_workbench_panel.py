@@ -34,3 +34,16 @@ def test_the_panel_buttons_open_the_month_with_rolls_waiting(client, apply, appr
     for testid in ("wb-payments-held", "wb-payments-prepared"):
         href = re.search(rf'href="([^"]+)" data-testid="{testid}"', html).group(1)
         assert href == f"{county}?month=2025-04", testid
+
+
+def test_a_held_line_on_the_roll_links_to_its_household(client, apply, approve_case, standards, county_officers):  # noqa: F811
+    """The officer resolving a hold (death, account, duplicate) opens the household from the roll."""
+    maker, _checker = county_officers
+    case = apply()
+    approve_case(case)
+    roll = PaymentRoll.objects.get(run=prepare(maker, "2025-04"))
+    client.force_login(maker)
+    html = client.get(reverse("benefits:roll", args=[roll.pk])).content.decode()
+    href = re.search(r'href="([^"]+)" data-testid="held-household"', html).group(1)
+    assert href == reverse("registry:household", args=[case.household_id])
+    assert client.get(href).status_code == 200
