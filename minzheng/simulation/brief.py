@@ -47,11 +47,26 @@ def standards(run: ScenarioRun) -> list[dict]:
                     {
                         "county": names.get(f"{int(county):06d}000000", county),
                         "label": spec(key).label,
-                        "before": before.get(county, {}).get(key, {}).get("value", ""),
-                        "after": record["value"],
+                        **dict(
+                            zip(
+                                ("before", "after"),
+                                alike(before.get(county, {}).get(key, {}).get("value", ""), record["value"]),
+                                strict=True,
+                            )
+                        ),
                     }
                 )
     return rows
+
+
+def alike(*values) -> list[str]:
+    """Numbers side by side with the same decimals (850 beside 918.00 reads as 850.00 beside 918.00)."""
+    try:
+        numbers = [Decimal(str(v)) for v in values]
+    except ArithmeticError:
+        return [str(v) for v in values]
+    places = max(max(0, -n.as_tuple().exponent) for n in numbers)
+    return [f"{n:.{places}f}" for n in numbers]
 
 
 def caveats(run: ScenarioRun) -> list[str]:

@@ -130,3 +130,11 @@ def test_simulate_command_runs_and_prints_the_cost(population, leader):
     with pytest.raises(CommandError, match="拟实施日期“2027-13-01”格式错误"):
         call_command("simulate", "--region", "1307", "--set", "dibao.standard_urban=+1%", "--from", "2027-13-01")
     assert Scenario.objects.count() == 1
+
+
+def test_the_brief_shows_values_in_force_and_in_the_scenario_with_the_same_decimals():
+    from minzheng.simulation.brief import alike
+
+    assert alike("850", "918.00") == ["850.00", "918.00"]
+    assert alike("1.5", "2") == ["1.5", "2.0"]
+    assert alike("", "2") == ["", "2"]  # nothing in force: shown as it is
