@@ -484,6 +484,15 @@ class CompleteInvestigationForm(ActionForm):
     per_capita_income = _money_field("家庭人均月收入（元）", required=False)
     field_order = ["visit_date", "findings", "per_capita_income", "note"]
 
+    def __init__(self, *args, case: Case, **kwargs):
+        # What 登记入户调查 recorded is not asked again: the latest visit's date and findings are the defaults.
+        visit = case.investigations.order_by("-visited_on", "-id").only("visited_on", "findings").first()
+        if visit is not None:
+            kwargs.setdefault("initial", {})
+            kwargs["initial"].setdefault("visit_date", visit.visited_on)
+            kwargs["initial"].setdefault("findings", visit.findings)
+        super().__init__(*args, case=case, **kwargs)
+
 
 class FirstReviewForm(ConfirmingForm):
     opinion = forms.ChoiceField(

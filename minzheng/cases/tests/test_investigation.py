@@ -170,6 +170,16 @@ def test_a_refusal_to_sign_is_recorded_with_its_date_and_reason(client, officers
     assert visit.signature == "refused" and visit.signature_note.startswith("户主认为")
 
 
+def test_completing_the_investigation_offers_what_the_visit_recorded(client, officers, elder, tekun_case):
+    from minzheng.cases.forms import CompleteInvestigationForm
+
+    client.force_login(officers["clerk"])
+    _post(client, tekun_case, "record_visit", **_visit(officers, elder))
+    form = CompleteInvestigationForm(case=tekun_case)
+    assert form.initial["visit_date"] == timezone.localdate()
+    assert form.initial["findings"].startswith("独居，子女均已去世")
+
+
 def test_the_latest_visit_replaces_the_earlier_findings(officers, elder, tekun_case):
     today = timezone.localdate()
     payload = {
