@@ -143,10 +143,8 @@ def schedule_due(user, region_code: str, today: datetime.date | None = None) -> 
     return {"opened": opened, "failed": failed, "due": len(seen)}
 
 
-def open_for_households(user, household_ids: list[int], reason: str, today=None) -> dict:
-    """Review cases for the households a batch re-check flagged (its differences), skipping those not receiving a
-    benefit any more or with a review already open."""
-    require(user, Capability.EDIT_PEOPLE)
+def to_open(user, household_ids: list[int]) -> set[int]:
+    """Of these households, those still receiving 低保/特困 and without a review already open."""
     receiving = set(
         Entitlement.objects.for_user(user)
         .filter(household_id__in=household_ids, benefit__in=("dibao", "tekun"))
@@ -158,8 +156,15 @@ def open_for_households(user, household_ids: list[int], reason: str, today=None)
         .exclude(state__in=wf.FINAL_STATES)
         .values_list("household_id", flat=True)
     )
+    return receiving - busy
+
+
+def open_for_households(user, household_ids: list[int], reason: str, today=None) -> dict:
+    """Review cases for the households a batch re-check flagged (its differences), skipping those not receiving a
+    benefit any more or with a review already open."""
+    require(user, Capability.EDIT_PEOPLE)
     opened, failed = [], []
-    for household_id in sorted(receiving - busy):
+    for household_id in sorted(to_open(user, household_ids)):
         try:
             with transaction.atomic():
                 case = open_review(user, household_id, due_on=None, note=reason, today=today)

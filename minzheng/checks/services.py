@@ -419,6 +419,24 @@ def _compare(result: CheckResult, current: Decimal) -> None:
 REVIEW_CHANGES = (CheckResult.Change.STOP, CheckResult.Change.INCREASE, CheckResult.Change.DECREASE)
 
 
+def flagged(user, run: CheckRun) -> list[int]:
+    """The households of a batch re-check whose difference calls for a review (stop, amount up or down)."""
+    return sorted(
+        set(
+            CheckResult.objects.for_user(user)
+            .filter(run=run, change__in=REVIEW_CHANGES)
+            .values_list("household_id", flat=True)
+        )
+    )
+
+
+def reviews_to_open(user, run: CheckRun) -> int:
+    """How many of the flagged households would get a review now (still receiving, no review open)."""
+    from minzheng.benefits import reviews
+
+    return len(reviews.to_open(user, flagged(user, run)))
+
+
 def open_reviews(user, run_id: int, today: datetime.date | None = None) -> dict:
     """复核 cases (the case workflow: home visit, decision, notice) for the households a completed batch re-check
     flagged, opened by a county officer; households no longer receiving 低保/特困, or with a review already open,
@@ -434,13 +452,7 @@ def open_reviews(user, run_id: int, today: datetime.date | None = None) -> dict:
     run = CheckRun.objects.get_for_user(user, pk=run_id)
     if run.kind != "batch" or run.status != CheckRun.Status.COMPLETE:
         raise DomainError("批量复核尚未完成，不能据此发起复核", "not_complete")
-    households = sorted(
-        set(
-            CheckResult.objects.for_user(user)
-            .filter(run=run, change__in=REVIEW_CHANGES)
-            .values_list("household_id", flat=True)
-        )
-    )
+    households = flagged(user, run)
     if not households:
         raise DomainError("本次批量复核没有需要复核的差异家庭（拟停保、金额增加或减少）", "nothing_to_review")
     reason = f"批量复核第 {run.pk} 次（核对基准日 {run.as_of:%Y-%m-%d}）发现差异，需入户核实"

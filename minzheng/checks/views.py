@@ -233,6 +233,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     filters = [("changed", "全部有变化", sum(counts.get(c, 0) for c in CHANGED))]
     filters += [(c.value, c.label, counts.get(c.value, 0)) for c in (*CHANGED, CheckResult.Change.UNCHANGED)]
     filters.append(("all", "全部", sum(counts.values())))
+    can_open_reviews = (
+        run.status == CheckRun.Status.COMPLETE
+        and has_capability(request.user, Capability.EDIT_PEOPLE)
+        and has_capability(request.user, Capability.RUN_CHECKS)
+        and request.user.region.level <= codes.COUNTY
+    )
     stats = [(label, (run.stats or {}).get(key)) for key, label in STAT_LABELS.items() if key in (run.stats or {})]
     sources = reports.sources_read(run) if run.status == CheckRun.Status.COMPLETE else []
     audit.record(
@@ -261,10 +267,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next_url": f"?{urlencode({'change': change, 'after': next_after})}" if next_after else "",
             "first_url": f"?{urlencode({'change': change})}" if request.GET.get("after") else "",
             "export_url": reverse("checks:run_export", args=[run.pk]) + f"?{urlencode({'change': change})}",
-            "review_count": sum(counts.get(c, 0) for c in services.REVIEW_CHANGES),
-            "can_open_reviews": has_capability(request.user, Capability.EDIT_PEOPLE)
-            and has_capability(request.user, Capability.RUN_CHECKS)
-            and request.user.region.level <= codes.COUNTY,
+            "review_count": services.reviews_to_open(request.user, run) if can_open_reviews else 0,
+            "can_open_reviews": can_open_reviews,
         },
     )
 

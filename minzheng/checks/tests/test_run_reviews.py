@@ -44,6 +44,9 @@ def test_run_page_opens_review_cases_for_flagged_households(client, officer, rec
     again = client.post(reverse("checks:run_reviews", args=[run.pk]), follow=True).content.decode()
     assert "已为 0 户发起复核案件" in again and "未重复发起" in again
     assert reviews.count() == 2
+    # …and the button is gone: every flagged household has its review.
+    page = client.get(reverse("checks:run", args=[run.pk])).content.decode()
+    assert 'data-testid="open-reviews"' not in page
 
 
 def test_only_a_county_officer_opens_reviews(client, officer, recipients, make_user):  # noqa: F811
