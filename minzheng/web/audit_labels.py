@@ -91,9 +91,48 @@ DETAIL_KEYS = {
     "after": "翻页位置",
     "case": "形成案件",
     "referral": "转介（编号）",
+    # 审核确认 against the check (issue 15), payments (issue 17), simulation (issue 19), imports (issue 18)
+    "check_override": "越过核对结果",
+    "concerns": "核对结果问题",
+    "reasons": "理由",
+    "amount": "金额",
+    "computed_amount": "核对测算金额",
+    "amount_reason": "金额调整理由",
+    "month": "发放月份",
+    "line": "发放明细（流水号）",
+    "lines": "笔数",
+    "lines_hash": "名册明细摘要",
+    "total_fen": "合计（分）",
+    "reissued": "补发明细（流水号）",
+    "layout": "银行文件格式",
+    "sha256": "文件摘要",
+    "paid": "发放成功笔数",
+    "failed": "发放失败笔数",
+    "opened": "发起复核案件",
+    "skipped": "未重复发起（户）",
+    "household": "家庭（编号）",
+    "api": "通过接口",
+    "scenario": "模拟方案（编号）",
+    "run": "运行（编号）",
+    "parameters": "写入的参数（编号）",
+    "effective_from": "施行日期",
+    "value": "参数值",
+    "basis": "依据",
+    "original_name": "原文件名",
+    "refused": "拒收原因",
+    "message": "说明",
+    "rejects_path": "问题报告",
 }
 # Steps recorded on objects other than cases (a warning's follow-up).
-_OTHER_ACTIONS = {"visit": "入户核实", "close": "办结"}
+_OTHER_ACTIONS = {
+    "visit": "入户核实",
+    "close": "办结",
+    "release": "放行暂停明细",
+    "stop": "停发暂停明细",
+    "approve": "审核通过",
+    "bank_return": "导入银行回盘",
+    "open_reviews": "为差异家庭发起复核",
+}
 _PAGES = {"monitoring_chain": "一户一条救助链", "household": "家庭信息"}
 _FORMATS = {"xlsx": "Excel", "pdf": "PDF", "csv": "CSV", "print": "打印"}
 _SEARCH_KINDS = {
@@ -180,6 +219,13 @@ def _value(key: str, value, regions: dict[str, str]) -> str:
         return "、".join(str(v) for v in value) or "—"
     if key == "changes" and isinstance(value, dict):
         return "、".join(str(k) for k in value) or "—"
+    if key == "changes" and isinstance(value, list):  # a scenario's changes: `dibao.standard_urban=+8%`
+        return "、".join(_parameter_change(str(v)) for v in value) or "—"
+    if key == "layout" and isinstance(value, str):
+        from minzheng.benefits.bankfiles import layouts
+
+        found = layouts().get(value)
+        return found.name if found is not None else value
     if isinstance(value, dict):
         return "；".join(
             f"{DETAIL_KEYS.get(k, k)} {_value(k, v, regions)}" for k, v in value.items() if v not in ("", None)
@@ -192,6 +238,16 @@ def _value(key: str, value, regions: dict[str, str]) -> str:
         except ValueError:
             return value
     return str(value)
+
+
+def _parameter_change(text: str) -> str:
+    from minzheng.policy.catalogue import specs
+
+    key, sep, rest = text.partition("=")
+    name, at, county = key.partition("@")
+    found = specs().get(name)
+    label = found.label if found is not None else name
+    return f"{label}{'（' + county + '）' if at else ''}{sep}{rest}"
 
 
 _KEY_ORDER = {key: i for i, key in enumerate(DETAIL_KEYS)}

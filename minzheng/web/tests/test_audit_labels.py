@@ -85,3 +85,20 @@ def test_audit_log_exports_in_chinese_scoped_and_is_itself_audited(client, make_
     assert entry.detail["rows"] == 1 and entry.detail["filters"] == {"object_type": "household"}
     html = client.get(reverse("web:audit"), {"export": "print", "object_type": "household"}).content.decode()
     assert "家庭 H000000005" in html and "外省家庭" not in html
+
+
+def test_payment_simulation_and_override_details_read_in_chinese():
+    from minzheng.web.audit_labels import detail_text
+
+    roll = detail_text({"action": "approve", "lines_hash": "ab12", "lines": 3, "total_fen": 90000}, {}, limit=None)
+    assert "lines_hash" not in roll and "名册明细摘要：ab12" in roll and "笔数：3" in roll
+    export = detail_text({"layout": "abc_fixed", "sha256": "ff"}, {}, limit=None)
+    assert "abc_fixed" not in export and "中国农业银行" in export
+    scenario = detail_text({"changes": ["dibao.edge_multiplier=2", "dibao.standard_rural@130722=+10%"]}, {}, limit=None)
+    assert "dibao." not in scenario and "=2" in scenario and "（130722）=+10%" in scenario
+    override = detail_text(
+        {"action": "approve", "check_override": {"concerns": ["尚未登记信息核对结果"], "reasons": "纸质核对已完成"}},
+        {},
+        limit=None,
+    )
+    assert "check_override" not in override and "越过核对结果" in override and "理由 纸质核对已完成" in override
