@@ -672,4 +672,6 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 def action_form(action: str, case: Case, data=None) -> ActionForm:
     """The form for one action on one case, bound to posted data when given."""
     form_class = _refuse_form(action, case) if action == "refuse" else ACTION_FORMS.get(action, ActionForm)
-    return form_class(data, case=case, auto_id=f"id_{action}_%s")
+    form = form_class(data, case=case, auto_id=f"id_{action}_%s")
+    form.action = action
+    return form

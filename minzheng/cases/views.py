@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core import ids
-from minzheng.core.errors import DomainError, NotFound, PermissionDeniedError
+from minzheng.core.errors import Conflict, DomainError, NotFound, PermissionDeniedError
 from minzheng.core.forms import attach_error
 from minzheng.core.http import staff_view
 from minzheng.core.masking import mask_name
@@ -23,7 +23,15 @@ from minzheng.registry import services as registry_services
 from . import eventlog, next_step, procedure, services
 from . import workflows as wf
 from .deadlines import ClockStatus, current
-from .forms import SELF_CARE_ITEMS, HouseholdSearchForm, IntakeForm, action_form, latest_check, member_choices
+from .forms import (
+    SELF_CARE_ITEMS,
+    ActionForm,
+    HouseholdSearchForm,
+    IntakeForm,
+    action_form,
+    latest_check,
+    member_choices,
+)
 from .models import Case, CaseEvent, Channel
 
 # ---------------------------------------------------------------- intake
@@ -296,6 +304,11 @@ def _documents(case: Case) -> list[dict]:
 
 @staff_view
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _case_page(request, pk)
+
+
+def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None) -> HttpResponse:
+    """The case page; `refused`: an action form the service or its own validation refused, shown again as typed."""
     case = services.view_case(request.user, pk)
     today = timezone.localdate()
     statuses = eventlog.deadlines(case)
@@ -331,7 +344,13 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "first_review": case.state == wf.FIRST_REVIEW,
         }
     action_forms = [
-        (step.action, action_form(step.action.code, case), step)
+        (
+            step.action,
+            refused
+            if refused is not None and refused.action == step.action.code
+            else action_form(step.action.code, case),
+            step,
+        )
         for step in next_step.ordered(case, services.available_actions(request.user, case))
     ]
     return render(
@@ -379,6 +398,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 for name, errors in form.errors.items()
             )
             messages.error(request, f"“{label}”未办理：{problems}")
+            return _case_page(request, case.pk, refused=form)  # what was typed stays, with the errors on it
         return redirect("cases:case", pk=case.pk)
     try:
         case = services.act(
@@ -391,8 +411,12 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     except NotFound:
         raise
-    except DomainError as exc:  # includes Conflict (stale version) and PermissionDeniedError (wrong role)
+    except Conflict as exc:  # the page is stale: show the case as it is now
         messages.error(request, f"“{label}”未办理：{exc.message}")
+    except DomainError as exc:  # includes PermissionDeniedError (wrong role)
+        messages.error(request, f"“{label}”未办理：{exc.message}")
+        attach_error(form, exc)
+        return _case_page(request, case.pk, refused=form)
     else:
         messages.success(request, f"已办理“{label}”，案件状态：{wf.STATE_LABELS.get(case.state, case.state)}")
     return redirect("cases:case", pk=case.pk)

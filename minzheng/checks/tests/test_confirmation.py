@@ -229,6 +229,10 @@ def test_the_page_and_the_api_refuse_alike_and_the_override_shows_on_the_case(
     text = response.content.decode()
     assert "“乡镇初审”未办理：核对结果不支持此项确认" in text
     assert Case.objects.get(pk=case.pk).state == wf.FIRST_REVIEW
+    # What the officer typed stays on the refused form, with the refusal on the field to fill.
+    refused = re.search(r'data-testid="action-first_review".*?</details>', text, re.S).group(0)
+    assert re.search(r'name="amount"[^>]*value="500', refused) and re.search(r'value="approve"[^>]*checked', refused)
+    assert "is-invalid" in refused or "invalid-feedback" in refused
     # The API: the same rule, the same Chinese answer, nothing changed.
     token = issue_token(people["reviewer"], "接口测试")[1]
     url = f"/api/v1/cases/{case.pk}/actions/first_review"
