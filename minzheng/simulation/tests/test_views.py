@@ -210,3 +210,17 @@ def test_pages_speak_chinese_to_the_planner(client, leader, population):
     rows = client.get(reverse("simulation:affected", args=[a.pk])).context["rows"]
     page = client.get(reverse("simulation:affected", args=[a.pk])).content.decode()
     assert rows and not re.search(r'<td class="text-end">\d+\.0</td>', page)
+
+
+def test_the_planners_workbench_lists_the_latest_scenarios(client, leader, population, make_user):
+    from django.urls import reverse
+
+    client.force_login(leader)
+    html = client.get(reverse("web:home")).content.decode()
+    assert 'data-testid="panel-simulation"' in html and "尚无政策模拟方案" in html
+    scenario = make(leader)
+    html = client.get(reverse("web:home")).content.decode()
+    row = re.search(r'data-testid="wb-scenario".*?</li>', html, re.S).group(0)
+    assert reverse("simulation:scenario", args=[scenario.pk]) in row and "已测算" in row
+    client.force_login(make_user("clerk"))
+    assert 'data-testid="panel-simulation"' not in client.get(reverse("web:home")).content.decode()
