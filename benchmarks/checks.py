@@ -424,8 +424,9 @@ class Baseline:
     def check(self, household_id: int, as_of: datetime.date, cursor) -> dict:
         from django.db.models import Q
 
+        from minzheng.cases.models import Declaration
         from minzheng.checks.inputs import county_of
-        from minzheng.checks.models import Authorisation, Declaration
+        from minzheng.checks.models import Authorisation
         from minzheng.exchange.sources import CATEGORIES, SOURCES
         from minzheng.registry.models import Membership
 
@@ -873,26 +874,9 @@ def main() -> None:
         spark_run(args.spark_run, args.runs, args.spark_master)
         return
 
-    scratch = Path(tempfile.mkdtemp(prefix="minzheng-bench-checks-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch}/unused.sqlite3")
-    os.environ["CHECKS_DATA_DIR"] = str(scratch / "checks")
-    django.setup()
-    from django.db import connection
+    from scratch import in_scratch_database
 
-    # A database of our own: Django's test-database machinery creates and migrates it, and drops it at the end.
-    if connection.vendor == "sqlite":
-        connection.settings_dict["TEST"]["NAME"] = f"{scratch}/bench.sqlite3"
-    else:
-        connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_bench_{os.getpid()}"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        run(args, scratch)
-    finally:
-        if args.keep:
-            print(f"kept: {scratch} (database {name})")
-        else:
-            connection.creation.destroy_test_db(name, verbosity=0)
-            shutil.rmtree(scratch, ignore_errors=True)
+    in_scratch_database("checks", lambda scratch: run(args, scratch), keep=args.keep)
 
 
 def run(args, scratch: Path) -> None:

@@ -17,16 +17,13 @@ Works in a scratch SQLite database of its own (created, migrated, dropped). Noth
 import argparse
 import datetime
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minzheng.settings")
 
-import django
 
 MONTH = datetime.date(2027, 1, 1)
 
@@ -215,19 +212,9 @@ def main() -> None:
     parser.add_argument("--entitlements", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=2000)
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="minzheng-bench-payments-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/unused.sqlite3"
-    os.environ["CHECKS_DATA_DIR"] = str(scratch / "checks")
-    django.setup()
-    from django.db import connection
+    from scratch import in_scratch_database
 
-    connection.settings_dict["TEST"]["NAME"] = f"{scratch}/bench.sqlite3"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        run(args)
-    finally:
-        connection.creation.destroy_test_db(name, verbosity=0)
-        shutil.rmtree(scratch, ignore_errors=True)
+    in_scratch_database("payments", lambda _scratch: run(args), sqlite=True)  # its generator writes SQLite
 
 
 if __name__ == "__main__":

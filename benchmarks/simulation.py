@@ -23,14 +23,10 @@ runs start from them. The ratio printed is scenario / batch (goal ≤ 2×); medi
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,25 +44,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="minzheng-bench-simulation-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch}/unused.sqlite3")
-    os.environ["CHECKS_DATA_DIR"] = str(scratch / "checks")
-    django.setup()
-    from django.db import connection
+    from scratch import in_scratch_database
 
-    if connection.vendor == "sqlite":
-        connection.settings_dict["TEST"]["NAME"] = f"{scratch}/bench.sqlite3"
-    else:
-        connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_bench_{os.getpid()}"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        run(args, scratch)
-    finally:
-        if args.keep:
-            print(f"kept: {scratch} (database {name})")
-        else:
-            connection.creation.destroy_test_db(name, verbosity=0)
-            shutil.rmtree(scratch, ignore_errors=True)
+    in_scratch_database("simulation", lambda scratch: run(args, scratch), keep=args.keep)
 
 
 def peak_rss_gib() -> float:
