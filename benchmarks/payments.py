@@ -9,7 +9,10 @@ prepare   — `rolls.prepare` of the month: every line by INSERT … SELECT, arr
 export    — the approved roll as a bank file in the fixed-width GBK layout and in the GBK CSV layout;
 reconcile — import of the bank's return of every line (0.1 % failed) in the CSV layout.
 
-    .venv/bin/python benchmarks/payments.py [--entitlements 1000000] [--sample 2000]
+    .venv/bin/python benchmarks/payments.py [--entitlements 1000000] [--sample 2000] [--profile] [--keep]
+
+`--profile` prints, after each step, its SQL statements with their wall and CPU seconds (the statements of one shape
+summed), so that the step's time can be read statement by statement.
 
 Works in a scratch SQLite database of its own (created, migrated, dropped). Nothing is asserted: figures are printed.
 """
@@ -19,6 +22,7 @@ import datetime
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -164,13 +168,16 @@ def run(args) -> None:
 
     run_ = rolls.start_preparation(maker, "130722", MONTH, enqueue=False)
     t, c = time.perf_counter(), time.process_time()
-    rolls.prepare(run_.pk)
+    with _profiled(args.profile) as recorder:
+        rolls.prepare(run_.pk)
     prepare_s = time.perf_counter() - t
     roll = PaymentRoll.objects.get(run=run_)
     print(
         f"prepare: {roll.lines_count:,} lines, {roll.held_count:,} held, total {roll.total} yuan in {prepare_s:.2f} s"
         f" ({_cpu(c)}; load {_load()})"
     )
+    if recorder:
+        recorder.report("prepare")
     base = baseline(args.sample, MONTH)
     projected = base / args.sample * args.entitlements
     print(
@@ -190,11 +197,50 @@ def run(args) -> None:
     failures = {r["seq"]: "账户已冻结" for r in rows[::1000]}
     data = bankfiles.return_template(lay, rows, failures)
     t, c = time.perf_counter(), time.process_time()
-    result = settlement.import_return(checker, roll.pk, data, "return.csv")
+    with _profiled(args.profile) as recorder:
+        result = settlement.import_return(checker, roll.pk, data, "return.csv")
     print(
         f"reconcile: {result.lines_paid + result.lines_failed:,} return lines ({result.lines_failed:,} failed) "
         f"in {time.perf_counter() - t:.2f} s ({_cpu(c)}; load {_load()})"
     )
+    if recorder:
+        recorder.report("reconcile")
+
+
+class _Statements:
+    """A connection execute wrapper that sums wall and CPU seconds per statement shape (its first 110 characters)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = self.times.setdefault(" ".join(sql.split())[:110], [0.0, 0.0, 0])
+            entry[0] += time.perf_counter() - t
+            entry[1] += time.process_time() - c
+            entry[2] += 1
+
+    def report(self, step: str) -> None:
+        ranked = sorted(self.times.items(), key=lambda kv: -kv[1][0])
+        print(f"  {step}: statements by wall time (wall s / CPU s / count)")
+        for sql, (wall, cpu, count) in ranked[:12]:
+            print(f"    {wall:7.2f} {cpu:7.2f} {count:6d}  {sql}")
+        self.times.clear()
+
+
+@contextmanager
+def _profiled(enabled: bool):
+    from django.db import connection
+
+    if not enabled:
+        yield None
+        return
+    recorder = _Statements()
+    with connection.execute_wrapper(recorder):
+        yield recorder
 
 
 def _cpu(since: float) -> str:
@@ -211,10 +257,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entitlements", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true", help="print each step's statements with their times")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its path is printed)")
     args = parser.parse_args()
     from scratch import in_scratch_database
 
-    in_scratch_database("payments", lambda _scratch: run(args), sqlite=True)  # its generator writes SQLite
+    in_scratch_database("payments", lambda _scratch: run(args), keep=args.keep, sqlite=True)  # its generator writes SQLite
 
 
 if __name__ == "__main__":
