@@ -8,7 +8,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from minzheng.core.errors import DomainError
-from minzheng.core.ids import Id, Version
+from minzheng.core.ids import Cursor, Id, Version
 from minzheng.core.masking import mask_id_number, mask_name
 
 from . import eventlog, investigations, procedure, queries, services
@@ -17,6 +17,11 @@ from .models import Case, CaseMaterial
 from .uploads import record_material_upload
 
 router = Router(tags=["受理与办理"])
+
+# A case's history grows (objections under public notice): the case itself carries its latest events, the rest are
+# read a page at a time from /events, so no response grows with the history.
+RECENT_EVENTS = 30
+MAX_EVENTS_PAGE = 200
 
 # Keyword arguments of services.act itself: never taken from the client's data (`today` would backdate the step).
 RESERVED_DATA_KEYS = frozenset({"user", "case_id", "action", "expected_version", "today"})
@@ -104,6 +109,12 @@ class EventOut(Schema):
     note: str
 
 
+class EventPage(Schema):
+    items: list[EventOut] = Field(..., description="按序号升序")
+    total: int = Field(..., description="办理记录总条数")
+    next_before: int | None = Field(None, description="更早一页的 before 参数；为空表示没有更早的记录")
+
+
 class DeadlineOut(Schema):
     code: str
     label: str
@@ -161,7 +172,10 @@ class CaseOut(Schema):
     version: int
     missing_materials: list[str]
     materials: list[MaterialOut]
-    events: list[EventOut]
+    events: list[EventOut] = Field(
+        ..., description=f"最近的{RECENT_EVENTS}条办理记录（按序号升序）；更早的记录用 GET /cases/{{id}}/events 翻页"
+    )
+    events_total: int = Field(..., description="办理记录总条数")
     deadlines: list[DeadlineOut]
     actions: list[ActionOut]
 
@@ -217,9 +231,32 @@ def _material_out(row: CaseMaterial) -> MaterialOut:
     )
 
 
+def _event_out(e) -> EventOut:
+    return EventOut(
+        seq=e.seq,
+        on=e.on,
+        action=e.action,
+        from_state=e.from_state,
+        to_state=e.to_state,
+        actor=e.actor.get_username(),
+        data=e.data or {},
+        note=e.note,
+    )
+
+
+def _latest_events(case: Case, limit: int, before: int = 0) -> list:
+    """Up to `limit` of the case's latest events (with a seq below `before`, if given), oldest first."""
+    qs = case.events.select_related("actor").order_by("-seq")
+    if before:
+        qs = qs.filter(seq__lt=before)
+    events = list(qs[:limit])
+    events.reverse()
+    return events
+
+
 def _case_out(user, case: Case) -> CaseOut:
     today = timezone.localdate()
-    events = case.events.select_related("actor").order_by("seq")
+    events = _latest_events(case, RECENT_EVENTS)
     materials = case.materials.select_related("material").order_by("material__order", "material_id")
     return CaseOut(
         id=case.pk,
@@ -248,19 +285,8 @@ def _case_out(user, case: Case) -> CaseOut:
         version=case.version,
         missing_materials=procedure.missing_materials(case),
         materials=[_material_out(m) for m in materials],
-        events=[
-            EventOut(
-                seq=e.seq,
-                on=e.on,
-                action=e.action,
-                from_state=e.from_state,
-                to_state=e.to_state,
-                actor=e.actor.get_username(),
-                data=e.data or {},
-                note=e.note,
-            )
-            for e in events
-        ],
+        events=[_event_out(e) for e in events],
+        events_total=case.events.count() if len(events) == RECENT_EVENTS else len(events),
         deadlines=[
             DeadlineOut(
                 code=s.code,
@@ -334,6 +360,22 @@ def create_case(request, payload: CaseCreate):
 @router.get("/{case_id}", response=CaseOut, summary="案件详情：办理记录、时限与可办理环节（查看记入审计日志）")
 def get_case(request, case_id: Id):
     return _case_out(request.user, services.view_case(request.user, case_id))
+
+
+@router.get(
+    "/{case_id}/events",
+    response=EventPage,
+    summary="案件的办理记录，从最新往前翻页（before：上一页返回的 next_before；查看记入审计日志）",
+)
+def list_events(request, case_id: Id, before: Cursor = 0, limit: int = 50):
+    case = services.view_case(request.user, case_id)
+    events = _latest_events(case, max(1, min(limit, MAX_EVENTS_PAGE)), before)
+    oldest = events[0].seq if events else None
+    return EventPage(
+        items=[_event_out(e) for e in events],
+        total=case.events.count(),
+        next_before=oldest if oldest is not None and case.events.filter(seq__lt=oldest).exists() else None,
+    )
 
 
 @router.get(

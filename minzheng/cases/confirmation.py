@@ -29,6 +29,10 @@ AMOUNT_REASON_FIELD = "amount_reason"
 NO_CHECK = "尚未登记信息核对结果"
 
 
+# The steps that may confirm against the check, and so the only events that can carry a `check_override`.
+CONFIRMING_ACTIONS = ("first_review", "approve", "change_amount")
+
+
 def confirming(workflow_code: str, action: str, data: dict) -> bool:
     """Whether this step proposes or confirms the benefit against the check."""
     if workflow_code not in CHECKED:
@@ -50,7 +54,7 @@ class Standing:
 
 def latest_check(case: Case) -> dict | None:
     """The latest 信息核对 recorded on the case (its event's data, with the event's date), or None."""
-    event = case.events.filter(action="record_check").order_by("-seq").only("on", "data").first()
+    event = case.events.filter(action="record_check").order_by("-seq").only("case", "on", "data").first()
     if event is None:
         return None
     return {**(event.data or {}), "on": event.on}
@@ -137,5 +141,5 @@ def amount(case: Case, action: str, data: dict, record: dict, label: str) -> tup
 
 
 def _proposal_reason(case: Case) -> str:
-    event = case.events.filter(action="first_review").order_by("-seq").only("data").first()
+    event = case.events.filter(action="first_review").order_by("-seq").only("case", "data").first()
     return ((event.data or {}).get(AMOUNT_REASON_FIELD) or "") if event else ""

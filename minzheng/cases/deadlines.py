@@ -5,7 +5,23 @@ from dataclasses import dataclass
 
 from minzheng.core.workdays import Deadline, WorkingCalendar
 
-from .workflows import WORKFLOWS, Clock
+from .workflows import WORKFLOWS, Clock, Workflow
+
+# Read by clock_statuses besides the clocks' own starts and ends: 延长 (the total limit's parameter) and the public
+# notice's start and end (the notice days added to the total limit where the notice does not count toward it).
+_ALSO_READ = ("extend", "first_review", "end_notice", "reinvestigate")
+
+
+def clock_actions(workflow: Workflow) -> tuple[str, ...]:
+    """The actions whose events `clock_statuses` reads for the workflow; with the events that change the state (the
+    `enter:` clocks) they are all it needs: the steps recorded without moving the case (公示异议, 入户调查, …) never
+    start or end a limit, so the deadlines need not load them however many a case has."""
+    actions = set(_ALSO_READ)
+    for clock in workflow.clocks:
+        if not clock.start.startswith("enter:"):
+            actions.add(clock.start)
+        actions.update(clock.met_by)
+    return tuple(sorted(actions))
 
 
 @dataclass(frozen=True)

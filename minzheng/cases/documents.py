@@ -91,6 +91,15 @@ def document_number(case: Case, kind: str) -> str:
     return f"{case.number}-{suffix}"
 
 
+# The events the notices are issued on and read (延长 for the acceptance notice's limit, 先行救助 for the decision):
+# loaded on their own, so listing a case's notices costs the same however long its history.
+_READ = ("accept", "notify_missing", "reject_intake", "approve", "complete_documents", "refuse", "extend", "pay_first")
+
+
+def _events(case: Case) -> list[CaseEvent]:
+    return list(case.events.filter(action__in=_READ).order_by("seq"))
+
+
 def _last(events: list[CaseEvent], *actions: str) -> CaseEvent | None:
     return next((e for e in reversed(events) if e.action in actions), None)
 
@@ -114,7 +123,7 @@ def _event(case: Case, kind: str, events: list[CaseEvent]) -> CaseEvent | None:
 
 def available(case: Case) -> list[tuple[str, str]]:
     """The notices that can be printed for the case now, as (kind, label), in procedural order."""
-    events = list(case.events.order_by("seq"))
+    events = _events(case)
     return [(kind, title(case, kind)) for kind in KINDS if _event(case, kind, events) is not None]
 
 
@@ -349,7 +358,7 @@ def html(case: Case, kind: str) -> str:
     """The notice as HTML (what `render` converts); NotFound when the notice does not apply yet."""
     if kind not in KINDS:
         raise NotFound("没有这种文书", "unknown_document")
-    events = list(case.events.order_by("seq"))
+    events = _events(case)
     event = _event(case, kind, events)
     if event is None:
         raise NotFound(f"本案尚不能出具{title(case, kind)}", "document_not_available")

@@ -5,16 +5,29 @@ import datetime
 import hashlib
 from decimal import Decimal
 
+from django.db.models import F, Q
+
 from minzheng.core.workdays import WorkingCalendar
 from minzheng.regions import codes as region_codes
 
 from . import workflows as wf
-from .deadlines import clock_statuses, current
+from .deadlines import clock_actions, clock_statuses, current
 from .models import Case, CaseEvent
 
 
-def events(case: Case) -> list[CaseEvent]:
-    return list(case.events.order_by("seq"))
+def milestones(case: Case) -> list[CaseEvent]:
+    """The events the case's time limits are derived from, in order: those that change its state and those of the
+    actions a clock starts or ends with (`deadlines.clock_actions`). Their number grows with the procedure's rounds,
+    not with the steps recorded in between (objections under notice, visits): the deadlines of a case with a long
+    history cost what they cost for a short one. Empty for a case without clocks (no workflow, no parameters yet)."""
+    workflow = wf.WORKFLOWS.get(case.service.workflow)
+    if workflow is None or not case.parameters or not workflow.clocks:
+        return []
+    return list(
+        case.events.filter(Q(action__in=clock_actions(workflow)) | ~Q(from_state=F("to_state")))
+        .only("case", "seq", "action", "from_state", "to_state", "on", "data")
+        .order_by("seq")
+    )
 
 
 def has(case: Case, action: str, after_seq: int = 0) -> bool:
@@ -69,7 +82,7 @@ def select_for_spot_check(case: Case, on: datetime.date) -> bool:
 
 
 def refresh(case: Case) -> None:
-    statuses = clock_statuses(case, events(case))
+    statuses = clock_statuses(case, milestones(case))
     step = current(statuses) if case.state not in (wf.APPROVED, wf.WITHDRAWN, wf.NOT_ACCEPTED) else None
     case.current_step = step.label if step else ""
     case.current_due = step.deadline.due if step else None
@@ -84,4 +97,4 @@ def refresh(case: Case) -> None:
 
 
 def deadlines(case: Case, calendar: WorkingCalendar | None = None):
-    return clock_statuses(case, events(case), calendar)
+    return clock_statuses(case, milestones(case), calendar)

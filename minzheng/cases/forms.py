@@ -486,7 +486,7 @@ class CompleteInvestigationForm(ActionForm):
 
     def __init__(self, *args, case: Case, **kwargs):
         # What 登记入户调查 recorded is not asked again: the latest visit's date and findings are the defaults.
-        visit = case.investigations.order_by("-visited_on", "-id").only("visited_on", "findings").first()
+        visit = case.investigations.order_by("-visited_on", "-id").only("case", "visited_on", "findings").first()
         if visit is not None:
             kwargs.setdefault("initial", {})
             kwargs["initial"].setdefault("visit_date", visit.visited_on)

@@ -17,14 +17,17 @@ class Step:
 
 
 def _taken_in_state(case: Case) -> set[str]:
-    """Actions recorded since the case last entered its current state."""
-    taken: list[str] = []
-    for action, from_state, to_state in case.events.order_by("seq").values_list("action", "from_state", "to_state"):
-        if to_state == case.state and from_state != to_state:
-            taken = []
-        else:
-            taken.append(action)
-    return set(taken)
+    """Actions recorded since the case last entered its current state: the distinct actions after that event, which
+    the database finds (a set of at most the workflow's actions, however long the history)."""
+    entered = (
+        case.events.filter(to_state=case.state)
+        .exclude(from_state=case.state)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    since = case.events.filter(seq__gt=entered) if entered is not None else case.events.all()
+    return set(since.order_by().values_list("action", flat=True).distinct())
 
 
 def ordered(case: Case, actions: list[wf.Action]) -> list[Step]:

@@ -5,6 +5,8 @@ note); `services.act` appends the event, refreshes the case and audits it, all i
 import datetime
 from decimal import Decimal
 
+from django.db.models import Count, Q
+
 from minzheng.core.errors import DomainError
 from minzheng.core.money import parse as parse_amount
 from minzheng.core.months import add_months, first_of_month, first_of_next_month
@@ -199,9 +201,12 @@ def _first_review(case, user, workflow, today, data):
 
 
 def open_objections(case) -> int:
-    raised = case.events.filter(action="record_objection").count()
-    closed = case.events.filter(action__in=("resolve_objection", "reinvestigate")).count()
-    return raised - closed
+    """Objections raised under notice and not yet dealt with: one count in the database, none loaded."""
+    counts = case.events.filter(action__in=("record_objection", "resolve_objection", "reinvestigate")).aggregate(
+        raised=Count("pk", filter=Q(action="record_objection")),
+        closed=Count("pk", filter=Q(action__in=("resolve_objection", "reinvestigate"))),
+    )
+    return counts["raised"] - counts["closed"]
 
 
 def _record_objection(case, user, workflow, today, data):

@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from minzheng.registry import services as registry_services
 
 from . import eventlog, next_step, procedure, services
 from . import workflows as wf
+from .confirmation import CONFIRMING_ACTIONS
 from .deadlines import ClockStatus, current
 from .forms import (
     SELF_CARE_ITEMS,
@@ -307,6 +309,12 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _case_page(request, pk)
 
 
+# The case history (办理记录) a page at a time: `?events_page=1` (the default) is the latest events, each further
+# page goes back in time, the last one holds the application and its acceptance. However long a case's history grows
+# (objections recorded under public notice), the page reads and renders at most this many events.
+HISTORY_PAGE_SIZE = 30
+
+
 def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None) -> HttpResponse:
     """The case page; `refused`: an action form the service or its own validation refused, shown again as typed."""
     case = services.view_case(request.user, pk)
@@ -316,7 +324,11 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
     deadline_rows = [
         DeadlineRow(s, not s.informational and s.overdue(today), now is not None and s is now) for s in statuses
     ]
-    events = list(case.events.select_related("actor").order_by("seq"))
+    history = Paginator(case.events.select_related("actor").order_by("-seq"), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("events_page")
+    )
+    events = list(history.object_list)
+    events.reverse()  # a page reads oldest first, like the whole log
     material_names = {m.material.code: m.material.name for m in case.materials.select_related("material")}
     can_view_checks = has_capability(request.user, Capability.VIEW_CHECKS)
     event_rows = [
@@ -330,10 +342,11 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
         }
         for e in events
     ]
+    # Every override of the case, whichever page of the history shows it: only confirming steps carry one.
     overrides = [
-        {"label": row["label"], "event": row["event"], "text": _override_text(row["event"].data["check_override"])}
-        for row in event_rows
-        if (row["event"].data or {}).get("check_override")
+        {"label": ACTION_LABELS.get(e.action, e.action), "event": e, "text": _override_text(e.data["check_override"])}
+        for e in case.events.filter(action__in=CONFIRMING_ACTIONS).select_related("actor").order_by("seq")
+        if (e.data or {}).get("check_override")
     ]
     check = latest_check(case)
     if check is not None:
@@ -365,6 +378,7 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
             "materials": _materials(case),
             "missing": procedure.missing_materials(case) if case.state == wf.PENDING else [],
             "events": event_rows,
+            "history": history,
             "action_forms": action_forms,
             "documents": _documents(case),
             "household_size": services.household_size(case),
