@@ -20,7 +20,7 @@ from minzheng.policy.parameters import resolve
 from minzheng.regions import codes
 from minzheng.registry.models import Person
 
-from . import bankfiles
+from . import bankfiles, wide
 from .models import RollFact
 
 HOLD_LABELS = {
@@ -110,33 +110,56 @@ def gather_facts(run, region_code: str, month: datetime.date, *, hint: str = "")
     }
 
 
-# Each comparison as a condition on one line (`benefits_paymentline`), in the order its code is written to
-# `hold_reasons`; all are evaluated in one pass over the run's lines (`apply_holds`).
-_CONDITIONS = {
-    "deceased": "EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'death'"
-    " AND f.person_id = benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month)",
-    # The households concerned are found once from the few facts (an uncorrelated IN, hashed); only their lines are
-    # then compared member by member.
-    "member_deceased": "benefits_paymentline.benefit IN %(household_benefits)s AND benefits_paymentline.household_id"
-    " IN (SELECT m.household_id FROM benefits_rollfact f JOIN registry_membership m ON m.person_id = f.person_id"
-    " WHERE f.run_id = %(run)s AND f.kind = 'death' AND m.left_on IS NULL) AND EXISTS (SELECT 1 FROM"
-    " registry_membership m JOIN benefits_rollfact f ON f.person_id = m.person_id AND f.run_id = %(run)s"
-    " AND f.kind = 'death' WHERE m.household_id = benefits_paymentline.household_id AND m.left_on IS NULL"
-    " AND m.person_id <> benefits_paymentline.person_id AND benefits_paymentline.month >= f.from_month)",
-    "public_payroll": "(EXISTS (SELECT 1 FROM benefits_rollfact f WHERE f.run_id = %(run)s AND f.kind = 'payroll'"
-    " AND f.person_id = benefits_paymentline.person_id) OR (benefits_paymentline.benefit IN %(household_benefits)s"
-    " AND benefits_paymentline.household_id IN (SELECT m.household_id FROM benefits_rollfact f JOIN"
-    " registry_membership m ON m.person_id = f.person_id WHERE f.run_id = %(run)s AND f.kind = 'payroll'"
-    " AND m.left_on IS NULL)))",
-    # The index (benefit, month, recipient_id_number, entitlement) answers this without reading the line itself.
-    "duplicate": "EXISTS (SELECT 1 FROM benefits_paymentline o WHERE o.benefit = benefits_paymentline.benefit"
+# The comparisons, in the order their codes are written to `hold_reasons`.
+CODES = (
+    "deceased",
+    "member_deceased",
+    "public_payroll",
+    "duplicate",
+    "no_account",
+    "holder_mismatch",
+    "bad_account",
+)
+
+# Another live line of the same benefit and month pays the same person under another entitlement (any household,
+# any region). The index (benefit, month, recipient_id_number, entitlement) answers it without reading the line.
+_DUPLICATE = (
+    "EXISTS (SELECT 1 FROM benefits_paymentline o WHERE o.benefit = benefits_paymentline.benefit"
     " AND o.month = benefits_paymentline.month AND o.recipient_id_number = benefits_paymentline.recipient_id_number"
     " AND o.entitlement_id <> benefits_paymentline.entitlement_id"
-    " AND o.state NOT IN ('stopped', 'failed', 'reissued'))",
+    " AND o.state NOT IN ('stopped', 'failed', 'reissued'))"
+)
+
+# What a line's own columns tell, evaluated in one pass over the run's lines; `{owed}` selects the lines whose
+# month is not their roll's (owed months, reissued lines: few) — each compared with the other lines here, while the
+# roll's own month is compared once for all its lines in `_duplicates`.
+_PER_LINE = {
+    "duplicate": "{owed} AND " + _DUPLICATE,
     "no_account": "benefits_paymentline.bank_account = ''",
     "holder_mismatch": "benefits_paymentline.bank_account <> ''"
     " AND benefits_paymentline.account_holder <> benefits_paymentline.recipient_name",
 }
+
+# What the facts tell (deaths, public payroll: a few hundred people a month), found from the facts: each fact's
+# person → the households they belong or belonged to → those households' entitlements → their lines in the run
+# (the (entitlement, month) index). The cost follows the facts, not the million lines. `{lines}` narrows to the
+# run's pending or held lines.
+_FROM_FACTS = {
+    # The recipient died: lines of the months from the one the death stops.
+    "deceased": "f.kind = 'death' AND l.person_id = f.person_id AND l.month >= f.from_month",
+    # Another current member of a household benefit's household died: the household is to be reviewed.
+    "member_deceased": "f.kind = 'death' AND m.left_on IS NULL AND e.benefit IN %(household_benefits)s"
+    " AND l.person_id <> f.person_id AND l.month >= f.from_month",
+    # The recipient, or a current member of a household benefit's household, is on the public payroll.
+    "public_payroll": "f.kind = 'payroll' AND (l.person_id = f.person_id"
+    " OR (m.left_on IS NULL AND e.benefit IN %(household_benefits)s))",
+}
+_FACT_LINES = (
+    "SELECT DISTINCT l.id FROM benefits_rollfact f JOIN registry_membership m ON m.person_id = f.person_id"
+    " JOIN benefits_entitlement e ON e.household_id = m.household_id"
+    " JOIN benefits_paymentline l ON l.entitlement_id = e.id"
+    " WHERE f.run_id = %(run)s AND {lines} AND ({condition})"
+)
 
 
 def _inline(condition: str, params: dict) -> tuple[str, list]:
@@ -157,48 +180,50 @@ def _inline(condition: str, params: dict) -> tuple[str, list]:
 def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, int]:
     """Hold the lines of the run's rolls (or of the given rolls) that a comparison flags; counts per reason.
 
-    One SELECT evaluates every comparison on every line and returns only the flagged lines with their codes; one
-    more reads the accounts for the format and Luhn checks (numpy); then the few flagged lines are written, grouped
-    by their reasons — no pass over all the lines per reason."""
+    One SELECT over the lines evaluates the per-line comparisons and returns only the flagged lines; the duplicates
+    of the rolls' own month come from one ordered pass over their index (`_duplicates`); one query per kind of fact
+    finds the lines the facts concern; one more reads every account as a few long strings for the
+    format and Luhn checks (numpy). Then the few flagged lines are written, grouped by their reasons."""
     from .kinds import TYPES
 
     if roll_ids is not None:
-        scope = "roll_id IN (" + ", ".join(["%s"] * len(roll_ids)) + ")"
-        scope_params = list(roll_ids)
+        marks = ", ".join(["%s"] * len(roll_ids))
+        rolls, scope, scope_params = f"id IN ({marks})", f"roll_id IN ({marks})", list(roll_ids)
     else:
-        scope = "roll_id IN (SELECT id FROM benefits_paymentroll WHERE run_id = %s)"
+        rolls, scope = "run_id = %s", "roll_id IN (SELECT id FROM benefits_paymentroll WHERE run_id = %s)"
         scope_params = [run_id]
-    params = {
-        "run": run_id,
-        "household_benefits": tuple(t.code for t in TYPES.values() if not t.per_person),
-    }
-    flags, values = [], []
-    for code, condition in _CONDITIONS.items():
-        sql, condition_values = _inline(condition, params)
-        flags.append(f"CASE WHEN {sql} THEN '{code},' ELSE '' END")
-        values.extend(condition_values)
-    reasons = " || ".join(flags)
+    params = {"run": run_id, "household_benefits": tuple(t.code for t in TYPES.values() if not t.per_person)}
     pending = "state IN ('pending', 'held')"
-    found: dict[int, list[str]] = {}
-    existing: dict[int, str] = {}
+    found: dict[int, set[str]] = {}
     with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT benefit, month FROM benefits_paymentroll WHERE {rolls}", scope_params)
+        roll_months = cursor.fetchall()
+        months = {m for _, m in roll_months}
+        owed = "benefits_paymentline.month <> %s" if len(months) == 1 else "1 = 1"
+        flags = " || ".join(f"CASE WHEN {sql} THEN '{code},' ELSE '' END" for code, sql in _PER_LINE.items())
         cursor.execute(
-            f"SELECT id, hold_reasons, codes FROM (SELECT id, hold_reasons, {reasons} AS codes FROM benefits_paymentline"
+            f"SELECT id, codes FROM (SELECT id, {flags.format(owed=owed)} AS codes FROM benefits_paymentline"
             f" WHERE {scope} AND {pending}) flagged WHERE codes <> ''",
-            [*values, *scope_params],
+            [*months, *scope_params] if len(months) == 1 else scope_params,
         )
-        for pk, before, codes in cursor.fetchall():
-            found[pk] = codes.rstrip(",").split(",")
-            existing[pk] = before
-        cursor.execute(
-            f"SELECT id, bank_name, bank_account FROM benefits_paymentline WHERE {scope}"
-            f" AND bank_account <> '' AND {pending}",
-            scope_params,
-        )
-        bad = bad_accounts(cursor.fetchall())
-        unread = [pk for pk in bad if pk not in existing]
-        for start in range(0, len(unread), 500):
-            chunk = unread[start : start + 500]
+        for pk, codes in cursor.fetchall():
+            found[pk] = set(codes.rstrip(",").split(","))
+        if len(months) == 1:
+            for pk in _duplicates(cursor, roll_months, scope, scope_params, pending):
+                found.setdefault(pk, set()).add("duplicate")
+        lines = f"l.{scope} AND l.{pending}"
+        for code, condition in _FROM_FACTS.items():
+            sql, values = _inline(_FACT_LINES.format(lines=lines, condition=condition), params)
+            # Placeholders in statement order: run, the scope's, the condition's.
+            cursor.execute(sql, [values[0], *scope_params, *values[1:]])
+            for (pk,) in cursor.fetchall():
+                found.setdefault(pk, set()).add(code)
+        for pk in _bad_account_lines(cursor, scope, scope_params, pending):
+            found.setdefault(pk, set()).add("bad_account")
+        existing: dict[int, str] = {}
+        ids = list(found)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
             cursor.execute(
                 "SELECT id, hold_reasons FROM benefits_paymentline WHERE id IN ("
                 + ", ".join(["%s"] * len(chunk))
@@ -206,11 +231,10 @@ def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, 
                 chunk,
             )
             existing.update(cursor.fetchall())
-        for pk in bad:
-            found.setdefault(pk, []).append("bad_account")
         groups: dict[str, list[int]] = {}
         for pk, codes in found.items():
-            text = ",".join([existing[pk], *codes]) if existing[pk] else ",".join(codes)
+            before = [c for c in existing[pk].split(",") if c]
+            text = ",".join(before + [c for c in CODES if c in codes and c not in before])
             groups.setdefault(text, []).append(pk)
         for text, ids in groups.items():
             for start in range(0, len(ids), 500):
@@ -221,34 +245,85 @@ def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, 
                     + ")",
                     [text, *chunk],
                 )
-    counts = {code: 0 for code in [*_CONDITIONS, "bad_account"]}
+    counts = dict.fromkeys(CODES, 0)
     for codes in found.values():
         for code in codes:
             counts[code] += 1
     return counts
 
 
+def _duplicates(cursor, roll_months: list[tuple], scope: str, scope_params: list, pending: str) -> list[int]:
+    """The duplicate comparison for the lines of their roll's own month: the recipients with more than one
+    entitlement in that benefit and month are read in one ordered pass over the index (no line read, no probe per
+    line); only those recipients' lines are then compared line by line."""
+    flagged = []
+    for benefit, month in roll_months:
+        cursor.execute(
+            "SELECT recipient_id_number FROM benefits_paymentline WHERE benefit = %s AND month = %s"
+            " GROUP BY recipient_id_number HAVING min(entitlement_id) <> max(entitlement_id)",
+            [benefit, month],
+        )
+        candidates = [number for (number,) in cursor.fetchall()]
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start : start + 500]
+            cursor.execute(
+                f"SELECT id FROM benefits_paymentline WHERE {scope} AND {pending} AND benefit = %s AND month = %s"
+                " AND recipient_id_number IN (" + ", ".join(["%s"] * len(chunk)) + f") AND {_DUPLICATE}",
+                [*scope_params, benefit, month, *chunk],
+            )
+            flagged += [pk for (pk,) in cursor.fetchall()]
+    return flagged
+
+
+def _bad_account_lines(cursor, scope: str, scope_params: list, pending: str) -> list[int]:
+    """The lines whose account fails `bad_accounts`, read as a few long strings (`wide`); the bank names only where
+    a bank has a rule of its own."""
+    columns = [wide.integer("id", wide.ID_WIDTH), wide.integer("length(bank_account)", 2), "bank_account"]
+    per_bank = bool(set(bankfiles.luhn_lengths()) - {"*"})
+    if per_bank:
+        columns.append("bank_name")
+    ids, lengths, accounts, *banks = wide.fetch(
+        cursor, columns, f"FROM benefits_paymentline WHERE {scope} AND bank_account <> '' AND {pending}", scope_params
+    )
+    if not ids:
+        return []
+    ids = wide.integers(ids, wide.ID_WIDTH)
+    names = wide.texts(banks[0]) if per_bank else [""] * len(ids)
+    return _bad(ids, names, "".join(wide.texts(accounts)), wide.integers(lengths, 2))
+
+
 def bad_accounts(rows: list[tuple]) -> list[int]:
     """Ids of the (id, bank, account, …) rows whose account is not 8–30 ASCII digits, or fails the Luhn check where
-    the bank's card numbers carry one (bank layouts: `luhn_lengths`). Column-wise: the accounts are joined into one
-    byte buffer and every test is a numpy operation over it (no Python step per account)."""
+    the bank's card numbers carry one (bank layouts: `luhn_lengths`)."""
     if not rows:
         return []
     n = len(rows)
-    ids = np.fromiter(map(itemgetter(0), rows), dtype=np.int64, count=n)
-    banks, accounts = list(map(itemgetter(1), rows)), list(map(itemgetter(2), rows))
-    lengths = np.fromiter(map(len, accounts), dtype=np.int64, count=n)
-    joined = "".join(accounts)
+    accounts = list(map(itemgetter(2), rows))
+    return _bad(
+        np.fromiter(map(itemgetter(0), rows), dtype=np.int64, count=n),
+        list(map(itemgetter(1), rows)),
+        "".join(accounts),
+        np.fromiter(map(len, accounts), dtype=np.int64, count=n),
+    )
+
+
+def _bad(ids: np.ndarray, banks: list[str], joined: str, lengths: np.ndarray) -> list[int]:
+    """`bad_accounts` column-wise: the accounts are one string (`joined`, with each one's length) and every test is
+    a numpy operation over its bytes (no Python step per account)."""
+    n = len(ids)
     starts = np.zeros(n, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     if joined.isascii():
         buf = np.frombuffer(joined.encode(), dtype=np.uint8)
-        # Non-digits counted per account as differences of a running count over the buffer.
-        running = np.zeros(buf.size + 1, dtype=np.int64)
-        np.cumsum((buf - np.uint8(48)) > 9, out=running[1:])
-        digits_only = running[starts + lengths] == running[starts]
+        # Non-digits counted per account: one sum over each account's stretch of the buffer (empty accounts have
+        # none and are too short anyway).
+        digits_only = np.zeros(n, dtype=bool)
+        filled = lengths > 0
+        if buf.size:
+            digits_only[filled] = np.add.reduceat((buf - np.uint8(48)) > 9, starts[filled], dtype=np.int32) == 0
     else:  # some account has a non-ASCII character: the slow path, account by account
         buf = None
+        accounts = [joined[a : a + b] for a, b in zip(starts.tolist(), lengths.tolist(), strict=True)]
         digits_only = np.fromiter((a.isascii() and a.isdigit() for a in accounts), dtype=bool, count=n)
     bad = ~digits_only | (lengths < 8) | (lengths > 30)
     luhn_banks = bankfiles.luhn_lengths()
@@ -266,7 +341,7 @@ def bad_accounts(rows: list[tuple]) -> list[int]:
         if buf is not None:
             digits = buf[starts[wanted][:, None] + np.arange(length)].astype(np.int32) - 48
         else:
-            raw = "".join(accounts[i] for i in wanted).encode()
+            raw = "".join(accounts[i] for i in wanted.tolist()).encode()
             digits = np.frombuffer(raw, dtype=np.uint8).reshape(-1, length).astype(np.int32) - 48
         digits = digits[:, ::-1]
         doubled = digits[:, 1::2] * 2

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
@@ -22,16 +22,17 @@ from minzheng.core.months import add_months, first_of_month
 from minzheng.core.scoping import in_scope
 from minzheng.regions import codes
 from minzheng.regions.models import Region
+from minzheng.registry.models import Household
 
 from . import prepayment
 from .kinds import TYPES
 from .models import (
-    COMMITTED_LINE_STATES,
     Entitlement,
     LineState,
     PaymentLine,
     PaymentRoll,
     Recovery,
+    RollFact,
     RollRun,
 )
 
@@ -105,7 +106,15 @@ _INSERT = (
     " WHERE r.run_id = %s AND r.benefit = e.benefit AND r.county_id = substr(e.region_id, 1, 6) || '000000'"
     " AND {scope} AND e.start_month <= {line_month}"
     " AND v.status IN ('active', 'taper') AND v.amount_fen > 0 {extra}"
-    " AND NOT EXISTS (SELECT 1 FROM benefits_paymentline l WHERE l.entitlement_id = e.id AND l.month = {line_month}"
+)
+
+# A month already on an approved roll is settled: approval moves the entitlement's `settled_through` to the roll's
+# month (`_settle`), so the regular month needs no look at the lines (one index probe per line saved); the owed
+# months, few, are also compared with the lines. Paying a month twice stays impossible in any case: the unique
+# constraint `line_paid_once` refuses the second approval.
+_NOT_SETTLED = "AND (e.settled_through IS NULL OR e.settled_through < %s)"
+_NOT_PAID = (
+    "AND NOT EXISTS (SELECT 1 FROM benefits_paymentline l WHERE l.entitlement_id = e.id AND l.month = mm.m"
     " AND l.state IN ('approved', 'paid'))"
 )
 
@@ -173,12 +182,12 @@ def prepare(run_id: int, progress: Callable[[int, str], None] | None = None, *, 
             tracker.progress(35, "生成当月发放明细")
             with connection.cursor() as cursor:
                 # Placeholders in statement order: line month, kind, month (version in force), run, low, high,
-                # month (started), month (not paid already).
+                # month (started), month (not settled).
                 cursor.execute(
                     _INSERT.format(
                         line_month="%s",
                         months="",
-                        extra="",
+                        extra=_NOT_SETTLED,
                         scope=f"{hint}e.region_id >= %s AND {hint}e.region_id <= %s",
                     ),
                     [_date(month), "regular", _date(month), run.pk, low, high, _date(month), _date(month)],
@@ -254,7 +263,7 @@ def _insert_arrears(cursor, run: RollRun, month: datetime.date, low: str, high: 
         scope=f"e.id IN (SELECT id FROM benefits_entitlement WHERE {hint}region_id >= %s AND {hint}region_id <= %s"
         " AND start_month < %s AND (settled_through IS NULL OR settled_through < %s))",
         extra="AND mm.m < %s AND (e.settled_through IS NULL OR e.settled_through < mm.m)"
-        " AND (e.end_month IS NULL OR e.end_month >= mm.m)",
+        " AND (e.end_month IS NULL OR e.end_month >= mm.m) " + _NOT_PAID,
     )
     last = add_months(month, -1)
     # Placeholders in statement order: kind, the months, run, low, high, this month, last month, this month.
@@ -273,16 +282,28 @@ def _death_recoveries(run: RollRun) -> int:
     deaths = {f.person_id: f.from_month for f in run.facts.filter(kind="death")}
     if not deaths:
         return 0
-    dead = list(deaths)
-    # Only an entitlement whose recipient (person benefits) or head (household benefits) died can be recovered; its
-    # lines are reached through the (entitlement, month) index — lines keep no index on the person.
-    concerned = Entitlement.objects.filter(
-        Q(person_id__in=dead) | Q(person__isnull=True, household__head_id__in=dead)
-    ).values("pk")
-    committed = PaymentLine.objects.filter(
-        entitlement_id__in=concerned, person_id__in=dead, state__in=COMMITTED_LINE_STATES
-    )
-    for ent in Entitlement.objects.filter(pk__in=committed.values("entitlement_id")).select_related("household"):
+    dead = run.facts.filter(kind="death").values("person_id")
+    # Only an entitlement whose recipient (person benefits) or head (household benefits) died can be recovered: each
+    # kind found from the facts through its own index, then their lines through the (entitlement, month) index —
+    # lines keep no index on the person — paid for a month the death already stops.
+    concerned = list(Entitlement.objects.filter(person_id__in=dead).values_list("pk", flat=True))
+    concerned += Entitlement.objects.filter(
+        person__isnull=True, household_id__in=Household.objects.filter(head_id__in=dead).values("pk")
+    ).values_list("pk", flat=True)
+    overpaid: set[int] = set()
+    for start in range(0, len(concerned), 500):
+        overpaid.update(
+            PaymentLine.objects.filter(
+                Exists(
+                    RollFact.objects.filter(
+                        run=run, kind="death", person_id=OuterRef("person_id"), from_month__lte=OuterRef("month")
+                    )
+                ),
+                entitlement_id__in=concerned[start : start + 500],
+                committed=True,
+            ).values_list("entitlement_id", flat=True)
+        )
+    for ent in Entitlement.objects.filter(pk__in=sorted(overpaid)).select_related("household"):
         stop = deaths.get(ent.person_id) if ent.person_id else None
         if stop is None and ent.person_id is None:
             head = ent.household.head_id
@@ -387,7 +408,7 @@ def approve(user, roll_id: int) -> PaymentRoll:
                 raise DomainError("名册合计与明细之和不符，请重新编制", "totals_mismatch")
             with transaction.atomic():
                 PaymentLine.objects.filter(roll=roll, state__in=(LineState.PENDING, LineState.RELEASED)).update(
-                    state=LineState.APPROVED
+                    state=LineState.APPROVED, committed=True
                 )
             _settle(roll)
             digest = content_hash(roll.pk)

@@ -43,9 +43,9 @@ def household_money(user, household_id: int) -> dict | None:
         .prefetch_related("versions")
         .order_by("-id")
     )
-    lines = list(
+    lines = list(  # through the household's entitlements: lines keep no household index (models.PaymentLine)
         PaymentLine.objects.for_user(user)
-        .filter(household_id=household_id)
+        .filter(entitlement_id__in=Entitlement.objects.filter(household_id=household_id).values("pk"))
         .select_related("roll")
         .order_by("-month", "-id")[:120]
     )

@@ -14,7 +14,7 @@ from minzheng.core.masking import mask_id_number
 from minzheng.registry import services as registry
 from minzheng.registry.models import Household
 
-from . import bankfiles
+from . import bankfiles, wide
 from .kinds import label as benefit_label
 from .models import BankReturn, LineState, PaymentLine, PaymentRoll
 from .rolls import refresh_totals
@@ -153,8 +153,9 @@ def import_return(user, roll_id: int, data: bytes, file_name: str = "") -> BankR
         PaymentLine.objects.filter(roll=roll, state=LineState.APPROVED).update(state=LineState.PAID)
         with connection.cursor() as cursor:
             cursor.executemany(
-                "UPDATE benefits_paymentline SET state = 'failed', bank_reason = %s WHERE id = %s AND roll_id = %s",
-                [(reason, int(pk), roll.pk) for pk, reason in zip(failed_ids.tolist(), reasons, strict=True)],
+                "UPDATE benefits_paymentline SET state = 'failed', committed = %s, bank_reason = %s WHERE id = %s"
+                " AND roll_id = %s",
+                [(False, reason, int(pk), roll.pk) for pk, reason in zip(failed_ids.tolist(), reasons, strict=True)],
             )
         refresh_totals([roll.pk])
         result = BankReturn.objects.create(
@@ -180,18 +181,26 @@ def import_return(user, roll_id: int, data: bytes, file_name: str = "") -> BankR
     return result
 
 
+_FEN_WIDTH = 15  # digits of a line's amount in fen (a line is far below 10^13 yuan)
+
+
 def reconcile(roll: PaymentRoll, parsed: bankfiles.ReturnFile) -> None:
     """Compare a return with the roll's committed lines, set-wise (numpy): raises a Chinese error naming the first
     problem; returns only if every check passes."""
-    with connection.cursor() as cursor:  # raw rows: a million model-free tuples
-        cursor.execute(
-            "SELECT id, amount_fen, bank_account FROM benefits_paymentline WHERE roll_id = %s AND state = %s"
-            " ORDER BY id",
+    with connection.cursor() as cursor:  # a million lines as a few long strings (`wide`), not a million tuples
+        ids, fen, sent = wide.fetch(
+            cursor,
+            [wide.integer("id", wide.ID_WIDTH), wide.integer("amount_fen", _FEN_WIDTH), "bank_account"],
+            "FROM benefits_paymentline WHERE roll_id = %s AND state = %s",
             [roll.pk, LineState.APPROVED],
         )
-        rows = cursor.fetchall()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    fen = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    if ids is None:
+        ids, fen, sent_accounts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
+    else:
+        ids, fen, sent_accounts = wide.integers(ids, wide.ID_WIDTH), wide.integers(fen, _FEN_WIDTH), wide.texts(sent)
+        if ids.size > 1 and not (ids[1:] > ids[:-1]).all():  # the roll index gives id order; else sort
+            by_id = np.argsort(ids, kind="stable")
+            ids, fen, sent_accounts = ids[by_id], fen[by_id], [sent_accounts[i] for i in by_id.tolist()]
     n = len(parsed.seq)
     if parsed.control_count != n:
         raise DomainError(f"回盘合计笔数{parsed.control_count}与明细行数{n}不符，未导入任何结果", "control_mismatch")
@@ -211,7 +220,7 @@ def reconcile(roll: PaymentRoll, parsed: bankfiles.ReturnFile) -> None:
     wrong = np.flatnonzero(fen[pos] != parsed.amount_fen)
     if wrong.size:
         raise DomainError(f"流水号{int(parsed.seq[wrong[0]])}的金额与名册不符，未导入任何结果", "amount_mismatch")
-    accounts = [rows[p][2] for p in pos.tolist()]
+    accounts = [sent_accounts[p] for p in pos.tolist()]
     wrong_account = next(
         (i for i, (sent, back) in enumerate(zip(accounts, parsed.account, strict=True)) if back and back != sent), None
     )

@@ -49,7 +49,11 @@ class Person(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "人员"
-        indexes = [models.Index(fields=["region", "name"])]
+        indexes = [
+            models.Index(fields=["region", "name"]),
+            # The few deceased people (the pre-payment comparison reads them every month), not a scan of everyone.
+            models.Index(fields=["deceased_on"], condition=Q(deceased_on__isnull=False), name="person_deceased"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="person_disability_complete",

@@ -57,3 +57,8 @@ def test_column_wise_check_agrees_with_the_account_by_account_rule():
         if ascii_only:
             rows = [r for r in rows if r[2].isascii()]
         assert sorted(bad_accounts(rows)) == sorted(_one_by_one(rows))
+
+
+def test_empty_accounts_between_others_do_not_shift_the_rest():
+    rows = [(1, "", ""), (2, "", "12345678"), (3, "", ""), (4, "", "1234567a"), (5, "", "")]
+    assert sorted(bad_accounts(rows)) == [1, 3, 4, 5]

@@ -155,6 +155,36 @@ def test_same_person_twice_in_a_month_is_held(apply, approve_case, standards, ba
         v.save()
     roll = PaymentRoll.objects.get(run=prepare(maker, "2025-04"))
     assert {line.hold_reasons for line in roll.lines.all()} == {"duplicate"}
+    # Two months later: the owed months (compared line by line) and the roll's month (compared through the index).
+    roll = PaymentRoll.objects.get(run=prepare(maker, "2025-06"))
+    held = sorted((line.month, line.kind, line.hold_reasons) for line in roll.lines.all())
+    assert held == [
+        (D(2025, m, 1), kind, "duplicate")
+        for m, kind in ((4, "arrears"), (4, "arrears"), (5, "arrears"), (5, "arrears"), (6, "regular"), (6, "regular"))
+    ]
+
+
+@pytest.mark.parametrize("own_rule", [False, True])
+def test_member_death_and_wrong_check_digit_hold_together(
+    apply, approve_case, standards, bank, county_officers, make_snapshot, monkeypatch, own_rule
+):
+    """A member other than the recipient died (the household is to be reviewed) and the card's last digit is wrong:
+    both reasons, in their fixed order. A bank whose own rule has no Luhn lengths keeps the card (per-bank rules)."""
+    maker, _ = county_officers
+    case = approve_case(apply())
+    head = case.household.head
+    member = case.household.current_memberships().exclude(person=head).first().person
+    make_snapshot(
+        "civil_status",
+        [{"id_number": member.id_number, "event": "death", "event_on": "2025-03-02"}],
+        period=D(2025, 3, 31),
+    )
+    bank.bank_account = bank.bank_account[:-1] + str((int(bank.bank_account[-1]) + 1) % 10)
+    bank.save()
+    if own_rule:
+        monkeypatch.setattr(bankfiles, "luhn_lengths", lambda: {"*": (16, 19), bank.bank_name: ()})
+    line = PaymentRoll.objects.get(run=prepare(maker, "2025-04")).lines.get()
+    assert line.hold_reasons == ("member_deceased" if own_rule else "member_deceased,bad_account")
 
 
 def _return_file(roll, lay, failures):
