@@ -278,7 +278,8 @@ def _duplicates(cursor, roll_months: list[tuple], scope: str, scope_params: list
 def _bad_account_lines(cursor, scope: str, scope_params: list, pending: str) -> list[int]:
     """The lines whose account fails `bad_accounts`, read as a few long strings (`wide`); the bank names only where
     a bank has a rule of its own."""
-    columns = [wide.integer("id", wide.ID_WIDTH), wide.integer("length(bank_account)", 2), "bank_account"]
+    width = wide.id_width(cursor, "benefits_paymentline")
+    columns = [wide.integer("id", width), wide.integer("length(bank_account)", 2), "bank_account"]
     per_bank = bool(set(bankfiles.luhn_lengths()) - {"*"})
     if per_bank:
         columns.append("bank_name")
@@ -287,7 +288,7 @@ def _bad_account_lines(cursor, scope: str, scope_params: list, pending: str) -> 
     )
     if not ids:
         return []
-    ids = wide.integers(ids, wide.ID_WIDTH)
+    ids = wide.integers(ids, width)
     names = wide.texts(banks[0]) if per_bank else [""] * len(ids)
     return _bad(ids, names, "".join(wide.texts(accounts)), wide.integers(lengths, 2))
 

@@ -120,30 +120,30 @@ _NOT_PAID = (
 
 
 def _candidates(low: str, high: str, month: datetime.date) -> list[tuple[str, str]]:
-    """(county code, benefit) pairs with something to pay this month, regular or owed. The pairs present are read
-    from the (region, benefit, status) index alone; each is then confirmed by one entitlement in its months."""
+    """(county code, benefit) pairs with something to pay this month, regular or owed: each county of the region
+    and each benefit type asked once through the (region, benefit, status) index — a few hundred probes, where
+    listing the distinct pairs present would read the index entry of every entitlement."""
     earliest = add_months(month, -ARREARS_LOOKBACK_MONTHS)
-    present = (
-        Entitlement.objects.filter(region_id__gte=low, region_id__lte=high)
-        .order_by()
-        .values_list("region_id", "benefit")
-        .distinct()
+    # A roll's county is the first six digits of its villages' codes, as the line INSERT derives it (a city without
+    # counties, such as 东莞市, is its own county-level unit).
+    townships = Region.objects.filter(code__gte=low, code__lte=high, level=codes.TOWNSHIP).values_list(
+        "code", flat=True
     )
-    pairs = sorted({(code[:6] + "000000", benefit) for code, benefit in present})
     found = []
-    for county, benefit in pairs:
+    for county in sorted({code[:6] + "000000" for code in townships}):
         county_low, county_high = codes.subtree_range(county)
-        if (
-            Entitlement.objects.filter(
-                region_id__gte=max(low, county_low),
-                region_id__lte=min(high, county_high),
-                benefit=benefit,
-                start_month__lte=month,
-            )
-            .filter(Q(end_month__isnull=True) | Q(end_month__gte=earliest))
-            .exists()
-        ):
-            found.append((county, benefit))
+        for benefit in sorted(TYPES):
+            if (
+                Entitlement.objects.filter(
+                    region_id__gte=max(low, county_low),
+                    region_id__lte=min(high, county_high),
+                    benefit=benefit,
+                    start_month__lte=month,
+                )
+                .filter(Q(end_month__isnull=True) | Q(end_month__gte=earliest))
+                .exists()
+            ):
+                found.append((county, benefit))
     return found
 
 

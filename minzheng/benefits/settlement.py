@@ -188,16 +188,17 @@ def reconcile(roll: PaymentRoll, parsed: bankfiles.ReturnFile) -> None:
     """Compare a return with the roll's committed lines, set-wise (numpy): raises a Chinese error naming the first
     problem; returns only if every check passes."""
     with connection.cursor() as cursor:  # a million lines as a few long strings (`wide`), not a million tuples
+        width = wide.id_width(cursor, "benefits_paymentline")
         ids, fen, sent = wide.fetch(
             cursor,
-            [wide.integer("id", wide.ID_WIDTH), wide.integer("amount_fen", _FEN_WIDTH), "bank_account"],
+            [wide.integer("id", width), wide.integer("amount_fen", _FEN_WIDTH), "bank_account"],
             "FROM benefits_paymentline WHERE roll_id = %s AND state = %s",
             [roll.pk, LineState.APPROVED],
         )
     if ids is None:
         ids, fen, sent_accounts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
     else:
-        ids, fen, sent_accounts = wide.integers(ids, wide.ID_WIDTH), wide.integers(fen, _FEN_WIDTH), wide.texts(sent)
+        ids, fen, sent_accounts = wide.integers(ids, width), wide.integers(fen, _FEN_WIDTH), wide.texts(sent)
         if ids.size > 1 and not (ids[1:] > ids[:-1]).all():  # the roll index gives id order; else sort
             by_id = np.argsort(ids, kind="stable")
             ids, fen, sent_accounts = ids[by_id], fen[by_id], [sent_accounts[i] for i in by_id.tolist()]

@@ -6,7 +6,12 @@ import numpy as np
 from django.db import connection
 
 SEPARATOR = "\x1f"  # between texts: the unit separator, a character no name or account contains
-ID_WIDTH = 19  # digits of the largest 64-bit id
+
+
+def id_width(cursor, table: str) -> int:
+    """Digits of the table's largest id (its primary key's last entry): ids written no wider than they need."""
+    cursor.execute(f"SELECT max(id) FROM {table}")
+    return len(str(cursor.fetchone()[0] or 0))
 
 
 def integer(expr: str, width: int) -> str:
@@ -29,8 +34,12 @@ def fetch(cursor, columns: list[str], source: str, params: list) -> list[str | N
 
 def integers(text: str, width: int) -> np.ndarray:
     """The integers of an `integer(...)` column."""
-    digits = np.frombuffer(text.encode(), dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
-    return digits @ (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))
+    digits = np.frombuffer(text.encode(), dtype=np.uint8).reshape(-1, width) - np.uint8(48)
+    value = np.zeros(digits.shape[0], dtype=np.int64)
+    for column in range(width):  # column by column: no int64 copy of every digit
+        value *= 10
+        value += digits[:, column]
+    return value
 
 
 def texts(text: str) -> list[str]:
