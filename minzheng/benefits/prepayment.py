@@ -122,10 +122,11 @@ CODES = (
 )
 
 # Another live line of the same benefit and month pays the same person under another entitlement (any household,
-# any region). The index (benefit, month, recipient_id_number, entitlement) answers it without reading the line.
+# any region; one identity number is one person in the registry). The index (benefit, month, person, entitlement)
+# answers it without reading the line.
 _DUPLICATE = (
     "EXISTS (SELECT 1 FROM benefits_paymentline o WHERE o.benefit = benefits_paymentline.benefit"
-    " AND o.month = benefits_paymentline.month AND o.recipient_id_number = benefits_paymentline.recipient_id_number"
+    " AND o.month = benefits_paymentline.month AND o.person_id = benefits_paymentline.person_id"
     " AND o.entitlement_id <> benefits_paymentline.entitlement_id"
     " AND o.state NOT IN ('stopped', 'failed', 'reissued'))"
 )
@@ -259,16 +260,16 @@ def _duplicates(cursor, roll_months: list[tuple], scope: str, scope_params: list
     flagged = []
     for benefit, month in roll_months:
         cursor.execute(
-            "SELECT recipient_id_number FROM benefits_paymentline WHERE benefit = %s AND month = %s"
-            " GROUP BY recipient_id_number HAVING min(entitlement_id) <> max(entitlement_id)",
+            "SELECT person_id FROM benefits_paymentline WHERE benefit = %s AND month = %s"
+            " GROUP BY person_id HAVING min(entitlement_id) <> max(entitlement_id)",
             [benefit, month],
         )
-        candidates = [number for (number,) in cursor.fetchall()]
+        candidates = [person for (person,) in cursor.fetchall() if person is not None]
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
             cursor.execute(
                 f"SELECT id FROM benefits_paymentline WHERE {scope} AND {pending} AND benefit = %s AND month = %s"
-                " AND recipient_id_number IN (" + ", ".join(["%s"] * len(chunk)) + f") AND {_DUPLICATE}",
+                " AND person_id IN (" + ", ".join(["%s"] * len(chunk)) + f") AND {_DUPLICATE}",
                 [*scope_params, benefit, month, *chunk],
             )
             flagged += [pk for (pk,) in cursor.fetchall()]
