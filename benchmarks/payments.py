@@ -111,7 +111,7 @@ def baseline(sample: int, month: datetime.date) -> float:
                 continue
             dead = Membership.objects.filter(household=household, person__deceased_on__isnull=False).exists()
             duplicate = (
-                PaymentLine.objects.filter(benefit=ent.benefit, month=month, recipient_id_number=head.id_number)
+                PaymentLine.objects.filter(benefit=ent.benefit, month=month, person=head)
                 .exclude(entitlement=ent)
                 .exists()
             )
