@@ -387,8 +387,7 @@ def approve(user, roll_id: int) -> PaymentRoll:
     roll = PaymentRoll.objects.select_related("county").get_for_user(user, pk=roll_id)
     if user.region.level != codes.COUNTY and not user.region.contains(roll.county_id):
         raise PermissionDeniedError("发放名册须由县级审批人员审核", "forbidden")
-    makers = set(PaymentLine.objects.filter(roll=roll).exclude(resolved_by=None).values_list("resolved_by", flat=True))
-    if roll.prepared_by_id == user.pk or user.pk in makers:
+    if is_maker(user, roll):
         raise PermissionDeniedError("编制或核实名册的人员不能审核同一名册（编制与审核分离）", "maker_checker")
     try:
         with transaction.atomic():
@@ -425,6 +424,13 @@ def approve(user, roll_id: int) -> PaymentRoll:
         ) from None
     roll.refresh_from_db()
     return roll
+
+
+def is_maker(user, roll: PaymentRoll) -> bool:
+    """Whether the user prepared the roll or resolved one of its held lines: then another officer must approve it."""
+    return roll.prepared_by_id == user.pk or (
+        PaymentLine.objects.filter(roll=roll, resolved_by=user).exclude(resolved_by=None).exists()
+    )
 
 
 def _settle(roll: PaymentRoll) -> None:

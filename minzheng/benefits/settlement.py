@@ -112,7 +112,9 @@ def export(user, roll_id: int, layout_code: str) -> tuple[str, bytes, str]:
     roll = PaymentRoll.objects.select_related("county").get_for_user(user, pk=roll_id)
     if roll.state not in EXPORTABLE:
         raise DomainError("只有已审核的名册可以导出银行文件", "not_approved")
-    data = bankfiles.write_values(lay, export_values(roll, lay), roll.lines_count - roll.failed_count, roll.total_fen)
+    # The control line counts the lines the file holds: a stopped line is on the roll, not in the bank's file.
+    count = PaymentLine.objects.filter(roll=roll, state__in=_EXPORTED).count()
+    data = bankfiles.write_values(lay, export_values(roll, lay), count, roll.total_fen)
     with transaction.atomic():
         PaymentRoll.objects.filter(pk=roll.pk, state__in=EXPORTABLE).update(
             state=PaymentRoll.State.EXPORTED, exported_at=timezone.now(), layout=lay.code
@@ -247,13 +249,15 @@ def correct_account(user, line_id: int, *, bank_name: str, bank_account: str, ac
     if line.state != LineState.FAILED:
         raise DomainError("只有发放失败的明细需要更正账号", "not_failed")
     h = line.household
+    # An empty holder is the recipient: the page does not print the full name into the form (it shows it masked).
+    account_holder = (account_holder or "").strip() or line.recipient_name
     data = registry.HouseholdData(
         region_code=h.region_id,
         address=h.address,
         area_type=h.area_type,
         bank_name=bank_name,
         bank_account=bank_account,
-        account_holder=(account_holder or "").strip(),
+        account_holder=account_holder,
     )
     if not (bank_account or "").strip():
         raise DomainError("请填写更正后的银行账号", "required", field="bank_account")

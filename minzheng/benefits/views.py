@@ -111,6 +111,8 @@ def roll_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "layouts": bankfiles.layouts().values(),
         "can_prepare": has_capability(request.user, Capability.PREPARE_ROLLS),
         "can_approve": has_capability(request.user, Capability.APPROVE_ROLLS),
+        # The officer who prepared the roll or resolved its lines is told why they cannot approve it, not offered it.
+        "is_maker": roll.state == PaymentRoll.State.PREPARED and rolls.is_maker(request.user, roll),
         "verified": rolls.verify(roll) if roll.lines_hash else None,
     }
     return render(request, "benefits/roll.html", context)

@@ -212,6 +212,24 @@ def test_export_and_return_round_trip(paid_household, county_officers, layout):
     assert list(settlement.follow_up(checker)) == [PaymentLine.objects.get(pk=first.pk)]
 
 
+def test_stopped_line_is_neither_in_the_bank_file_nor_in_its_control_count(paid_household, county_officers):
+    import csv
+    import io
+
+    maker, checker = county_officers
+    roll = PaymentRoll.objects.get(run=prepare(maker, "2025-06"))
+    stopped = roll.lines.order_by("month").first()
+    PaymentLine.objects.filter(pk=stopped.pk).update(state=LineState.HELD, hold_reasons="holder_mismatch")
+    rolls.resolve_line(maker, stopped.pk, release=False, note="账户非本人，停发")
+    rolls.approve(checker, roll.pk)
+    _, data, _ = settlement.export(checker, roll.pk, "psbc_csv")
+    lay = bankfiles.layout("psbc_csv")
+    rows = list(csv.reader(io.StringIO(data.decode(lay.encoding))))
+    control = next(row for row in rows if bankfiles.CONTROL_LABEL in row)
+    lines = [row for row in rows if row and row[0].isdigit()]
+    assert len(lines) == 2 and "2" in control and "600.00" in control
+
+
 def test_bad_returns_change_nothing(paid_household, county_officers):
     maker, checker = county_officers
     roll = PaymentRoll.objects.get(run=prepare(maker, "2025-06"))

@@ -162,3 +162,42 @@ def test_review_queue_due_and_schedule(client, roll, officers, household, county
     result = reviews.schedule_due(officers["county"], COUNTY, today=D(2025, 9, 1))
     assert result["opened"] == 1
     assert reviews.queue(officers["county"], today=D(2025, 9, 1)).get().review_open
+
+
+def test_maker_is_told_another_officer_approves(client, apply, approve_case, standards, bank, county_officers):
+    maker, checker = county_officers
+    approve_case(apply())
+    run = rolls.start_preparation(maker, COUNTY, "2025-06", enqueue=False)
+    roll = PaymentRoll.objects.get(run=rolls.prepare(run.pk))
+    client.force_login(maker)
+    page = client.get(f"/benefits/rolls/{roll.pk}/").content.decode()
+    assert 'data-testid="maker-note"' in page and 'data-testid="approve-roll"' not in page
+    client.force_login(checker)
+    page = client.get(f"/benefits/rolls/{roll.pk}/").content.decode()
+    assert 'data-testid="approve-roll"' in page and 'data-testid="maker-note"' not in page
+
+
+def test_household_benefit_reads_whole_household_and_follow_up_prints_no_full_name(
+    client, roll, county_officers, household
+):
+    from minzheng.benefits import bankfiles, settlement
+    from minzheng.benefits.models import PaymentLine
+
+    client.force_login(county_officers[0])
+    page = client.get(f"/registry/households/{household.pk}/").content.decode()
+    assert "全户" in page and "全*" not in page
+    _, checker = county_officers
+    name, _, _ = settlement.export(checker, roll.pk, "psbc_csv")
+    lay = bankfiles.layout("psbc_csv")
+    rows = list(settlement.export_rows(roll, lay))
+    line = PaymentLine.objects.filter(roll=roll).order_by("id").first()
+    settlement.import_return(checker, roll.pk, bankfiles.return_template(lay, rows, {line.pk: "户名不符"}), name)
+    page = client.get("/benefits/followup/").content.decode()
+    assert line.masked_name in page and household.head.name not in page
+    # An empty holder on the correction form is the recipient.
+    response = client.post(
+        f"/benefits/lines/{line.pk}/account/", {"bank_name": "中国农业银行", "bank_account": "100000000000000017"}
+    )
+    assert response.status_code == 302
+    household.refresh_from_db()
+    assert household.account_holder == line.recipient_name
