@@ -35,6 +35,7 @@ def payments_to_check(request, today: datetime.date) -> Panel | None:
         approved_month=Min("month", filter=Q(state=PaymentRoll.State.APPROVED)),
     )
     rolls["held_month"] = held.aggregate(month=Min("roll__month"))["month"]
+    held_rolls = list(held.order_by().values_list("roll_id", flat=True).distinct()[:2])
     counts = {
         "held": held.count(),
         "failed": settlement.follow_up(user).count(),
@@ -55,10 +56,18 @@ def payments_to_check(request, today: datetime.date) -> Panel | None:
         }
         for line in lines
     ]
+    # Held lines all on one roll the user may open: the button opens that roll's held lines, not the month.
+    held_url = (
+        reverse("benefits:roll", args=[held_rolls[0]]) + "?state=held"
+        if len(held_rolls) == 1 and PaymentRoll.objects.for_user(user).filter(pk=held_rolls[0]).exists()
+        else ""
+    )
+    # What waits for this user: held and failed lines, and for an approver the rolls to approve or export.
+    waiting = counts["prepared"] + counts["approved"] if has_capability(user, Capability.APPROVE_ROLLS) else 0
     return Panel(
         "资金发放",
         "benefits/_panel_workbench.html",
-        {"counts": counts, "held": rows},
+        {"counts": counts, "held": rows, "held_url": held_url},
         key="payments",
-        attention=counts["held"] + counts["failed"],
+        attention=counts["held"] + counts["failed"] + waiting,
     )

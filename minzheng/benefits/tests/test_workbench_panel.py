@@ -31,9 +31,12 @@ def test_the_panel_buttons_open_the_month_with_rolls_waiting(client, apply, appr
     client.force_login(maker)
     html = client.get(reverse("web:home")).content.decode()
     county = reverse("benefits:county")
-    for testid in ("wb-payments-held", "wb-payments-prepared"):
-        href = re.search(rf'href="([^"]+)" data-testid="{testid}"', html).group(1)
-        assert href == f"{county}?month=2025-04", testid
+    href = re.search(r'href="([^"]+)" data-testid="wb-payments-prepared"', html).group(1)
+    assert href == f"{county}?month=2025-04"
+    # The held lines are all on one roll: the button opens that roll's held lines.
+    roll = PaymentRoll.objects.get()
+    href = re.search(r'href="([^"]+)" data-testid="wb-payments-held"', html).group(1)
+    assert href == reverse("benefits:roll", args=[roll.pk]) + "?state=held"
 
 
 def test_a_held_line_on_the_roll_links_to_its_household(client, apply, approve_case, standards, county_officers):  # noqa: F811
