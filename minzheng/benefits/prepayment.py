@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 from django.db import connection
 
+from minzheng.core.batching import in_batches
 from minzheng.core.months import first_of_month, first_of_next_month
 from minzheng.exchange.files import snapshot_path
 from minzheng.exchange.models import Snapshot
@@ -222,9 +223,7 @@ def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, 
         for pk in _bad_account_lines(cursor, scope, scope_params, pending):
             found.setdefault(pk, set()).add("bad_account")
         existing: dict[int, str] = {}
-        ids = list(found)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in in_batches(found):
             cursor.execute(
                 "SELECT id, hold_reasons FROM benefits_paymentline WHERE id IN ("
                 + ", ".join(["%s"] * len(chunk))
@@ -238,8 +237,7 @@ def apply_holds(run_id: int, *, roll_ids: list[int] | None = None) -> dict[str, 
             text = ",".join(before + [c for c in CODES if c in codes and c not in before])
             groups.setdefault(text, []).append(pk)
         for text, ids in groups.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+            for chunk in in_batches(ids):
                 cursor.execute(
                     "UPDATE benefits_paymentline SET state = 'held', hold_reasons = %s WHERE id IN ("
                     + ", ".join(["%s"] * len(chunk))
@@ -265,8 +263,7 @@ def _duplicates(cursor, roll_months: list[tuple], scope: str, scope_params: list
             [benefit, month],
         )
         candidates = [person for (person,) in cursor.fetchall() if person is not None]
-        for start in range(0, len(candidates), 500):
-            chunk = candidates[start : start + 500]
+        for chunk in in_batches(candidates):
             cursor.execute(
                 f"SELECT id FROM benefits_paymentline WHERE {scope} AND {pending} AND benefit = %s AND month = %s"
                 " AND person_id IN (" + ", ".join(["%s"] * len(chunk)) + f") AND {_DUPLICATE}",

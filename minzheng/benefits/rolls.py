@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, require
 from minzheng.core import audit, runs
+from minzheng.core.batching import in_batches
 from minzheng.core.errors import Conflict, DomainError, PermissionDeniedError
 from minzheng.core.months import add_months, first_of_month
 from minzheng.core.scoping import in_scope
@@ -291,7 +292,7 @@ def _death_recoveries(run: RollRun) -> int:
         person__isnull=True, household_id__in=Household.objects.filter(head_id__in=dead).values("pk")
     ).values_list("pk", flat=True)
     overpaid: set[int] = set()
-    for start in range(0, len(concerned), 500):
+    for chunk in in_batches(concerned):
         overpaid.update(
             PaymentLine.objects.filter(
                 Exists(
@@ -299,7 +300,7 @@ def _death_recoveries(run: RollRun) -> int:
                         run=run, kind="death", person_id=OuterRef("person_id"), from_month__lte=OuterRef("month")
                     )
                 ),
-                entitlement_id__in=concerned[start : start + 500],
+                entitlement_id__in=chunk,
                 committed=True,
             ).values_list("entitlement_id", flat=True)
         )
