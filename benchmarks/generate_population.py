@@ -13,13 +13,9 @@ linearly to the full count, which flatters it: its per-row cost only grows as th
 import argparse
 import datetime
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minzheng.settings")
@@ -29,7 +25,7 @@ def orm_baseline(prefix: str, households: int, seed: int) -> tuple[float, int]:
     """Seconds to generate and store `households` households one object at a time; returns (seconds, persons)."""
     from django.db import transaction
 
-    from minzheng.registry import population
+    from minzheng.demo import bulkload, population
     from minzheng.registry.models import Household, Membership, Person
 
     started = time.perf_counter()
@@ -41,7 +37,7 @@ def orm_baseline(prefix: str, households: int, seed: int) -> tuple[float, int]:
     members_of: dict[int, list[tuple]] = {}
     for row in memberships:
         members_of.setdefault(row[1], []).append(row)
-    person_fields = [f if f != "region" else "region_id" for f in population._PERSON_FIELDS]
+    person_fields = [f if f != "region" else "region_id" for f in bulkload.PERSON_FIELDS]
     for home in homes:
         with transaction.atomic():
             created = {}
@@ -80,55 +76,48 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=500, help="households written through the ORM baseline")
     args = parser.parse_args()
 
-    scratch = tempfile.mkdtemp(prefix="minzheng-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch}/unused.sqlite3")
-    django.setup()
-    from django.db import connection
-    from minzheng.registry.population import generate_population
+    from scratch import in_scratch_database
 
+    in_scratch_database("population", lambda _scratch: run(args))
+
+
+def run(args) -> None:
+    from django.db import connection
+
+    from minzheng.demo.population import generate_population
     from minzheng.regions.importer import import_regions
 
-    # A database of our own: Django's test-database machinery creates and migrates it, and drops it at the end.
-    if connection.vendor == "sqlite":
-        connection.settings_dict["TEST"]["NAME"] = f"{scratch}/bench.sqlite3"
-    else:
-        connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_bench_{os.getpid()}"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        print(f"database: {connection.vendor} {name}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-        regions = import_regions(args.prefix)
-        print(f"regions {args.prefix}: {regions.rows_read} imported in {regions.seconds:.1f} s")
+    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    regions = import_regions(args.prefix)
+    print(f"regions {args.prefix}: {regions.rows_read} imported in {regions.seconds:.1f} s")
 
-        baseline, baseline_persons = orm_baseline(args.prefix, args.sample, args.seed)
-        per_household = baseline / args.sample
-        print(
-            f"ORM baseline: {args.sample} households ({baseline_persons} persons) in {baseline:.2f} s,"
-            f" {per_household * 1000:.2f} ms per household"
-        )
+    baseline, baseline_persons = orm_baseline(args.prefix, args.sample, args.seed)
+    per_household = baseline / args.sample
+    print(
+        f"ORM baseline: {args.sample} households ({baseline_persons} persons) in {baseline:.2f} s,"
+        f" {per_household * 1000:.2f} ms per household"
+    )
 
-        cpu = time.process_time()
+    cpu = time.process_time()
 
-        def progress(done: int, total: int) -> None:
-            if done % 200_000 == 0 or done == total:
-                print(f"  {done:>9,} households  {time.perf_counter() - started:6.1f} s", flush=True)
+    def progress(done: int, total: int) -> None:
+        if done % 200_000 == 0 or done == total:
+            print(f"  {done:>9,} households  {time.perf_counter() - started:6.1f} s", flush=True)
 
-        started = time.perf_counter()
-        result = generate_population(args.prefix, args.households, args.seed, progress=progress)
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        extrapolated = per_household * args.households
-        print(
-            f"generate_population: {result.households:,} households, {result.persons:,} persons"
-            f" ({result.disabled:,} disabled) in {seconds:.1f} s"
-            f" ({result.persons / seconds:,.0f} persons/s; this process used {cpu:.1f} s of CPU)"
-        )
-        print(
-            f"ORM baseline extrapolated to {args.households:,} households: {extrapolated:,.0f} s"
-            f" ({extrapolated / 3600:.1f} h); speed-up {extrapolated / seconds:,.0f}x"
-        )
-    finally:
-        connection.creation.destroy_test_db(name, verbosity=0)
-        shutil.rmtree(scratch, ignore_errors=True)
+    started = time.perf_counter()
+    result = generate_population(args.prefix, args.households, args.seed, progress=progress)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    extrapolated = per_household * args.households
+    print(
+        f"generate_population: {result.households:,} households, {result.persons:,} persons"
+        f" ({result.disabled:,} disabled) in {seconds:.1f} s"
+        f" ({result.persons / seconds:,.0f} persons/s; this process used {cpu:.1f} s of CPU)"
+    )
+    print(
+        f"ORM baseline extrapolated to {args.households:,} households: {extrapolated:,.0f} s"
+        f" ({extrapolated / 3600:.1f} h); speed-up {extrapolated / seconds:,.0f}x"
+    )
 
 
 if __name__ == "__main__":

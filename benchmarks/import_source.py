@@ -152,7 +152,7 @@ def main() -> None:
     django.setup()
     from django.db import connection, transaction
 
-    from minzheng.checks import importer, rowstore
+    from minzheng.exchange import importer, rowstore
     from minzheng.regions import codes
     from minzheng.registry.models import Person
 
@@ -165,8 +165,7 @@ def main() -> None:
         if existing >= args.min_persons:
             print(f"registry: existing database, {existing:,} persons (the import is rolled back at the end)")
         else:
-            from minzheng.registry.population import generate_population
-
+            from minzheng.demo.population import generate_population
             from minzheng.regions.importer import import_regions
 
             if connection.vendor == "sqlite":

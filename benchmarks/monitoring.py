@@ -96,7 +96,8 @@ def _lit(text: str) -> str:
 def generate(directory: Path, people: int, signals: int, seed: int, as_of: datetime.date, villages: list[str]) -> dict:
     """Child process: write the engine's inputs and the signal snapshots as Parquet; print one JSON line."""
     import duckdb
-    from minzheng.checks.sources import ALL_SOURCES
+
+    from minzheng.exchange.sources import ALL_SOURCES
 
     started = time.perf_counter()
     con = duckdb.connect(
@@ -712,7 +713,7 @@ def run(args, scratch: Path) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from minzheng.checks import demo as check_demo
+    from minzheng.demo import parameters as demo_parameters
     from minzheng.monitoring import inputs, services
     from minzheng.monitoring.models import Alert, Sweep
     from minzheng.regions import codes
@@ -724,7 +725,7 @@ def run(args, scratch: Path) -> None:
         " (other work on the machine slows every figure)"
     )
     import_regions("1307")
-    check_demo.load_demo_parameters("1307")
+    demo_parameters.load_demo_parameters("1307")
     villages = sorted(
         Region.objects.filter(level=codes.VILLAGE, code__startswith="1307").values_list("code", flat=True)
     )
