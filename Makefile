@@ -35,7 +35,7 @@ demo: install
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/minzheng runserver 127.0.0.1:8000
 
-# Production: gunicorn (minzheng/gunicorn_conf.py: a process per core, WEB_THREADS threads each) and the background
+# Production: gunicorn (minzheng/gunicorn_conf.py: two processes per core, WEB_THREADS threads each) and the background
 # worker, DEBUG off, static files collected, hashed and compressed. Reads DATABASE_URL, SECRET_KEY (required),
 # ALLOWED_HOSTS and the rest from the environment (deploy/minzheng.env.example); deploy/ has the systemd units.
 serve: install

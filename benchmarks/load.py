@@ -8,7 +8,7 @@ Each engine gets its own database, filled once by the demo generators (`make dem
 demo accounts, 20,000 households, cases, departmental and monitoring data) and reused by later runs. PostgreSQL:
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/minzheng_load, created if missing); SQLite: a file in
 benchmarks/out/. gunicorn runs on a free loopback port with the production settings (DEBUG off, hashed static files,
-the PostgreSQL pool; WEB_WORKERS/WEB_THREADS as in production: a process per core, 8 threads each).
+the PostgreSQL pool; WEB_WORKERS/WEB_THREADS as in production: two processes per core, 4 threads each).
 
 A user is a member of township staff (the four township demo accounts 张北镇/公会镇 clerk and reviewer, each user with
 its own session: it logs in once through the real login page with its CSRF token) who, after a think time (uniform
@@ -453,6 +453,7 @@ def load(engine: str, targets: dict, users: int, duration: float, think: float, 
             raise SystemExit(f"{len(login_errors)} logins failed, e.g. {login_errors[:3]}")
         log(f"{engine}: {users} users logged in ({time.monotonic() - started:.0f} s); measuring for {duration:.0f} s")
         cpu_before = cpu_seconds(pid, database)
+        client_before = time.process_time()
         for user in crowd:
             user.measuring = True
         start_at = time.monotonic() + 0.5
@@ -465,6 +466,7 @@ def load(engine: str, targets: dict, users: int, duration: float, think: float, 
         elapsed = time.monotonic() - start_at
         load_after = os.getloadavg()[0]
         cpu = [after - before for after, before in zip(cpu_seconds(pid, database), cpu_before, strict=True)]
+        cpu.append(time.process_time() - client_before)  # this process: the 200 users' threads
     return summarise(engine, users, elapsed, think, results, (load_before, load_after), cpu)
 
 
@@ -490,6 +492,8 @@ def summarise(
         # outside it), and the rate two dedicated cores would sustain at that cost.
         "cpu_ms_web": round(cpu[0] * 1000 / max(1, len(results.samples)), 1),
         "cpu_ms_db": round(cpu[1] * 1000 / max(1, len(results.samples)), 1),
+        # ... and the client (this process), which shares the same cores when run on the server's machine.
+        "cpu_ms_client": round(cpu[2] * 1000 / max(1, len(results.samples)), 1),
         "errors": sum(results.errors.values()),
         "error_kinds": dict(results.errors.most_common(10)),
         "conflicts": dict(results.conflicts),
@@ -531,6 +535,7 @@ def print_summary(s: dict) -> None:
             f"   CPU a request: {s['cpu_ms_web']} ms web server + {s['cpu_ms_db']} ms PostgreSQL = {per_request:.1f} ms "
             f"-> {os.cpu_count()} dedicated cores would serve at most {os.cpu_count() * 1000 / per_request:.0f} req/s"
         )
+        print(f"   CPU the client used a request (on the same cores): {s['cpu_ms_client']} ms")
     for kind, v in s["kinds"].items():
         print(f"   {kind:<26} n={v['n']:<6} p50 {v['p50']:>7} ms  p95 {v['p95']:>7} ms  mean {v['mean']:>7} ms")
     for error, n in s["error_kinds"].items():

@@ -1,20 +1,23 @@
 """gunicorn's configuration for the production web server: `gunicorn -c python:minzheng.gunicorn_conf` (`make serve`,
 deploy/minzheng-web.service). Each value can be changed through the environment.
 
-Processes and threads: one process per core (WEB_WORKERS, default the number of cores), each with WEB_THREADS threads
-(default 8; the `gthread` worker class). Python runs one thread at a time per process, so more processes than cores
-only add memory; the threads overlap the time a request waits for the database. Idle keep-alive connections wait in
-the worker's poller, not on a thread, so a process holds far more open clients than threads. Each process keeps a
-PostgreSQL pool of up to WEB_THREADS connections (settings.py, DB_POOL_MAX_SIZE): 2 cores × 8 threads = 16 requests
-in progress at once and at most 16 database connections, plus the worker's few.
+Processes and threads: two processes per core (WEB_WORKERS, default twice the number of cores), each with WEB_THREADS
+threads (default 4; the `gthread` worker class). Python runs one thread at a time per process: the threads overlap the
+time a request waits for the database, but the requests a process holds share its one core. A process per core with
+8 threads let a busy process queue requests while the other core idled; on two cores under the 200-user load
+(benchmarks/load.py) 4 processes × 4 threads cut the reads' p95 from 282 to 185 ms at the same CPU a request, and
+6 × 2 gave 266 ms. Idle keep-alive connections wait in the worker's poller, not on a thread, so a process holds far
+more open clients than threads. Each process keeps a PostgreSQL pool of up to WEB_THREADS connections (settings.py,
+DB_POOL_MAX_SIZE): 4 processes × 4 threads = 16 requests in progress at once and at most 16 database connections,
+plus the worker's few.
 """
 
 import os
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_WORKERS") or os.cpu_count() or 2)
-threads = int(os.environ.get("WEB_THREADS", "8"))
+workers = int(os.environ.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1))
+threads = int(os.environ.get("WEB_THREADS", "4"))
 # A request still running after this is killed (with its process); batch work runs in the worker, never in a request.
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 graceful_timeout = 30
@@ -34,3 +37,4 @@ proc_name = "minzheng-web"
 control_socket_disable = True
 # Behind a reverse proxy on this machine (nginx terminating TLS): trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+

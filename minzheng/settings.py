@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "minzheng.accounts.sessions.SessionRenewalMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,7 +114,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "minzheng.web.context_processors.capabilities",
             ],
-            "builtins": ["minzheng.core.templatetags.masking"],
+            "builtins": ["minzheng.core.templatetags.masking", "minzheng.core.templatetags.dates"],
         },
     }
 ]
@@ -124,7 +125,7 @@ DATABASES = {
     )
 }
 # The web server's threads per process (gunicorn's gthread workers, minzheng/gunicorn_conf.py reads the same variable).
-WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "4"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # The django-q2 worker forks its processes, and a pool's connections and threads do not survive a fork: it keeps
@@ -133,7 +134,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Web processes share psycopg's pool: at most DB_POOL_MAX_SIZE connections a process, whatever the number of
         # threads or clients (one per thread is enough: a request holds one connection); a request that finds the pool
         # busy waits up to DB_POOL_TIMEOUT seconds for one. PostgreSQL must allow web processes × max size + the
-        # worker's (2 × 8 + ≈ 5 with the defaults on two cores; PostgreSQL's default max_connections is 100).
+        # worker's (4 × 4 + ≈ 5 with the defaults on two cores; PostgreSQL's default max_connections is 100).
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must not
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
@@ -160,7 +161,7 @@ AUTH_USER_MODEL = "accounts.User"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "minzheng.accounts.backends.RegionModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -182,7 +183,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Sessions: short idle timeout, renewed on activity; cookies not readable by scripts.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Renewed on activity at most once a minute (accounts.sessions), not rewritten on every request.
+SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import Substr
 
 from minzheng.accounts.roles import Capability, has_capability, require
@@ -39,10 +39,12 @@ def household_money(user, household_id: int) -> dict | None:
     ents = list(
         Entitlement.objects.for_user(user)
         .filter(household_id=household_id)
-        .select_related("person", "decision", "last_decision")
-        .prefetch_related("versions")
+        .select_related("person")
+        .annotate(last_decision_number=F("last_decision__number"))
         .order_by("-id")
     )
+    if not ents:  # lines and recoveries belong to entitlements: most households have none, and need no more queries
+        return {"entitlements": [], "lines": [], "arrears": [], "recoveries": []}
     lines = list(  # through the household's entitlements: lines keep no household index (models.PaymentLine)
         PaymentLine.objects.for_user(user)
         .filter(entitlement_id__in=Entitlement.objects.filter(household_id=household_id).values("pk"))

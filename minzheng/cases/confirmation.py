@@ -52,9 +52,13 @@ class Standing:
     computed: Decimal | None = None
 
 
-def latest_check(case: Case) -> dict | None:
-    """The latest 信息核对 recorded on the case (its event's data, with the event's date), or None."""
-    event = case.events.filter(action="record_check").order_by("-seq").only("case", "on", "data").first()
+def latest_check(case: Case, events: list | None = None) -> dict | None:
+    """The latest 信息核对 recorded on the case (its event's data, with the event's date), or None; `events`: the
+    case's events in order including every check (eventlog.key_events), when already read."""
+    if events is not None:
+        event = next((e for e in reversed(events) if e.action == "record_check"), None)
+    else:
+        event = case.events.filter(action="record_check").order_by("-seq").only("case", "on", "data").first()
     if event is None:
         return None
     return {**(event.data or {}), "on": event.on}

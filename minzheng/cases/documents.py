@@ -93,11 +93,21 @@ def document_number(case: Case, kind: str) -> str:
 
 # The events the notices are issued on and read (延长 for the acceptance notice's limit, 先行救助 for the decision):
 # loaded on their own, so listing a case's notices costs the same however long its history.
-_READ = ("accept", "notify_missing", "reject_intake", "approve", "complete_documents", "refuse", "extend", "pay_first")
+# The events the notices are printed from (eventlog.key_events reads them with the case page's other events).
+NOTICE_EVENTS = (
+    "accept",
+    "notify_missing",
+    "reject_intake",
+    "approve",
+    "complete_documents",
+    "refuse",
+    "extend",
+    "pay_first",
+)
 
 
 def _events(case: Case) -> list[CaseEvent]:
-    return list(case.events.filter(action__in=_READ).order_by("seq"))
+    return list(case.events.filter(action__in=NOTICE_EVENTS).order_by("seq"))
 
 
 def _last(events: list[CaseEvent], *actions: str) -> CaseEvent | None:
@@ -121,9 +131,10 @@ def _event(case: Case, kind: str, events: list[CaseEvent]) -> CaseEvent | None:
     return event
 
 
-def available(case: Case) -> list[tuple[str, str]]:
-    """The notices that can be printed for the case now, as (kind, label), in procedural order."""
-    events = _events(case)
+def available(case: Case, events: list[CaseEvent] | None = None) -> list[tuple[str, str]]:
+    """The notices that can be printed for the case now, as (kind, label), in procedural order; `events`: the case's
+    eventlog.key_events, when already read."""
+    events = _events(case) if events is None else [e for e in events if e.action in NOTICE_EVENTS]
     return [(kind, title(case, kind)) for kind in KINDS if _event(case, kind, events) is not None]
 
 

@@ -15,16 +15,38 @@ from .deadlines import clock_actions, clock_statuses, current
 from .models import Case, CaseEvent
 
 
-def milestones(case: Case) -> list[CaseEvent]:
+def _clocked(case: Case) -> tuple[str, ...] | None:
+    """The actions the case's time limits read besides its state changes, or None for a case without clocks (no
+    workflow, no parameters yet)."""
+    workflow = wf.WORKFLOWS.get(case.service.workflow)
+    if workflow is None or not case.parameters or not workflow.clocks:
+        return None
+    return clock_actions(workflow)
+
+
+def key_events(case: Case, also: tuple[str, ...]) -> list[CaseEvent]:
+    """The milestones and the events of the actions `also`, in order: what the case page reads in one query instead
+    of one per section. Bounded like the milestones when `also` names steps of the procedure (not the objections or
+    visits a case may gather by the hundred)."""
+    wanted = Q(action__in=also)
+    actions = _clocked(case)
+    if actions is not None:
+        wanted |= Q(action__in=actions) | ~Q(from_state=F("to_state"))
+    return list(case.events.filter(wanted).order_by("seq"))
+
+
+def milestones(case: Case, events: list[CaseEvent] | None = None) -> list[CaseEvent]:
     """The events the case's time limits are derived from, in order: those that change its state and those of the
     actions a clock starts or ends with (`deadlines.clock_actions`). Their number grows with the procedure's rounds,
     not with the steps recorded in between (objections under notice, visits): the deadlines of a case with a long
     history cost what they cost for a short one. Empty for a case without clocks (no workflow, no parameters yet)."""
-    workflow = wf.WORKFLOWS.get(case.service.workflow)
-    if workflow is None or not case.parameters or not workflow.clocks:
+    actions = _clocked(case)
+    if actions is None:
         return []
+    if events is not None:  # key_events, already read
+        return [e for e in events if e.action in actions or e.from_state != e.to_state]
     return list(
-        case.events.filter(Q(action__in=clock_actions(workflow)) | ~Q(from_state=F("to_state")))
+        case.events.filter(Q(action__in=actions) | ~Q(from_state=F("to_state")))
         .only("case", "seq", "action", "from_state", "to_state", "on", "data")
         .order_by("seq")
     )
@@ -96,5 +118,5 @@ def refresh(case: Case) -> None:
     )
 
 
-def deadlines(case: Case, calendar: WorkingCalendar | None = None):
-    return clock_statuses(case, milestones(case), calendar)
+def deadlines(case: Case, calendar: WorkingCalendar | None = None, events: list[CaseEvent] | None = None):
+    return clock_statuses(case, milestones(case, events), calendar)

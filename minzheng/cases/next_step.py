@@ -4,6 +4,9 @@ each of those asking for confirmation."""
 
 from dataclasses import dataclass
 
+from django.db.models import Subquery, Value
+from django.db.models.functions import Coalesce
+
 from . import steps
 from . import workflows as wf
 from .models import Case
@@ -18,15 +21,9 @@ class Step:
 
 def _taken_in_state(case: Case) -> set[str]:
     """Actions recorded since the case last entered its current state: the distinct actions after that event, which
-    the database finds (a set of at most the workflow's actions, however long the history)."""
-    entered = (
-        case.events.filter(to_state=case.state)
-        .exclude(from_state=case.state)
-        .order_by("-seq")
-        .values_list("seq", flat=True)
-        .first()
-    )
-    since = case.events.filter(seq__gt=entered) if entered is not None else case.events.all()
+    the database finds in one query (a set of at most the workflow's actions, however long the history)."""
+    entered = case.events.filter(to_state=case.state).exclude(from_state=case.state).order_by("-seq").values("seq")[:1]
+    since = case.events.filter(seq__gt=Coalesce(Subquery(entered), Value(0)))
     return set(since.order_by().values_list("action", flat=True).distinct())
 
 

@@ -212,7 +212,9 @@ def action_date(case: Case, on: datetime.date | str | None) -> datetime.date:
 
 def view_case(user, case_id: int) -> Case:
     require(user, Capability.VIEW_PEOPLE)
-    case = Case.objects.select_related("service", "household", "applicant", "region").get_for_user(user, pk=case_id)
+    case = Case.objects.select_related("service", "household", "applicant", "region", "created_by").get_for_user(
+        user, pk=case_id
+    )
     audit.record(audit.Action.VIEW, user=user, obj=case)
     return case
 

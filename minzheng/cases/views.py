@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from minzheng.core.masking import mask_name
 from minzheng.registry import queries
 from minzheng.registry import services as registry_services
 
-from . import eventlog, next_step, procedure, services
+from . import documents, eventlog, next_step, procedure, services
 from . import workflows as wf
 from .confirmation import CONFIRMING_ACTIONS
 from .deadlines import ClockStatus, current
@@ -264,9 +265,9 @@ class MaterialRow:
     detail: str
 
 
-def _materials(case: Case) -> list[MaterialRow]:
+def _materials(materials: list) -> list[MaterialRow]:
     rows = []
-    for m in case.materials.select_related("material").order_by("material__order", "material__id"):
+    for m in materials:
         material = m.material
         if not material.demandable:
             rows.append(MaterialRow(material.name, "shared", f"由{material.shared_from}共享获取，无需提交"))
@@ -281,27 +282,17 @@ def _materials(case: Case) -> list[MaterialRow]:
     return rows
 
 
-def _documents(case: Case) -> list[dict]:
-    """The printable notices for the case, if the documents module is installed (kind + label for each)."""
-    try:
-        from . import documents
-    except ImportError:
-        return []
-    available = getattr(documents, "available", None)
-    if available is None:
-        return []
-    result = []
-    for item in available(case):
-        if isinstance(item, str):
-            kind, label = item, item
-        elif isinstance(item, dict):
-            kind, label = item["kind"], item.get("label", item["kind"])
-        elif isinstance(item, tuple | list):
-            kind, label = item[0], item[1]
-        else:
-            kind, label = item.kind, getattr(item, "label", None) or getattr(item, "title", item.kind)
-        result.append({"kind": kind, "label": label, "url": reverse("cases:document", args=[case.pk, kind])})
-    return result
+def _documents(case: Case, events: list[CaseEvent]) -> list[dict]:
+    """The notices that can be printed for the case now, with their links."""
+    return [
+        {"kind": kind, "label": label, "url": reverse("cases:document", args=[case.pk, kind])}
+        for kind, label in documents.available(case, events)
+    ]
+
+
+# The events the page reads besides the deadlines' milestones: the notices', the confirmations with their overrides,
+# and the checks.
+_PAGE_EVENTS = (*documents.NOTICE_EVENTS, *CONFIRMING_ACTIONS, "record_check")
 
 
 @staff_view
@@ -319,7 +310,8 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
     """The case page; `refused`: an action form the service or its own validation refused, shown again as typed."""
     case = services.view_case(request.user, pk)
     today = timezone.localdate()
-    statuses = eventlog.deadlines(case)
+    key = eventlog.key_events(case, _PAGE_EVENTS)  # the deadlines', overrides', check's and notices' in one query
+    statuses = eventlog.deadlines(case, events=key)
     now = current(statuses) if case.state not in _NO_CURRENT_DEADLINE else None
     deadline_rows = [
         DeadlineRow(s, not s.informational and s.overdue(today), now is not None and s is now) for s in statuses
@@ -329,7 +321,8 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
     )
     events = list(history.object_list)
     events.reverse()  # a page reads oldest first, like the whole log
-    material_names = {m.material.code: m.material.name for m in case.materials.select_related("material")}
+    materials = list(case.materials.select_related("material").order_by("material__order", "material__id"))
+    material_names = {m.material.code: m.material.name for m in materials}
     can_view_checks = has_capability(request.user, Capability.VIEW_CHECKS)
     event_rows = [
         {
@@ -345,10 +338,11 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
     # Every override of the case, whichever page of the history shows it: only confirming steps carry one.
     overrides = [
         {"label": ACTION_LABELS.get(e.action, e.action), "event": e, "text": _override_text(e.data["check_override"])}
-        for e in case.events.filter(action__in=CONFIRMING_ACTIONS).select_related("actor").order_by("seq")
-        if (e.data or {}).get("check_override")
+        for e in key
+        if e.action in CONFIRMING_ACTIONS and (e.data or {}).get("check_override")
     ]
-    check = latest_check(case)
+    prefetch_related_objects([o["event"] for o in overrides], "actor")  # the officers named, for the few there are
+    check = latest_check(case, key)
     if check is not None:
         check = {
             **check,
@@ -375,12 +369,12 @@ def _case_page(request: HttpRequest, pk: int, refused: ActionForm | None = None)
             "final": case.state in wf.FINAL_STATES,
             "deadlines": deadline_rows,
             "today": today,
-            "materials": _materials(case),
+            "materials": _materials(materials),
             "missing": procedure.missing_materials(case) if case.state == wf.PENDING else [],
             "events": event_rows,
             "history": history,
             "action_forms": action_forms,
-            "documents": _documents(case),
+            "documents": _documents(case, key),
             "household_size": services.household_size(case),
             "conflict_note": _mask_conflict_note(case.conflict_note),
             "check": check,

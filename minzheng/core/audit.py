@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .middleware import current_request_context
@@ -18,27 +18,29 @@ GENESIS = "0" * 64
 Action = AuditEntry.Action
 
 
+def _fields(entry: AuditEntry) -> list:
+    """What the hash covers, in order (after `seq`, the first item)."""
+    return [
+        entry.at.isoformat(),
+        entry.user_id,
+        entry.username,
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        entry.object_label,
+        entry.region_code,
+        entry.detail,
+        entry.ip,
+        entry.user_agent,
+    ]
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _content(entry: AuditEntry) -> str:
-    return json.dumps(
-        [
-            entry.seq,
-            entry.at.isoformat(),
-            entry.user_id,
-            entry.username,
-            entry.action,
-            entry.object_type,
-            entry.object_id,
-            entry.object_label,
-            entry.region_code,
-            entry.detail,
-            entry.ip,
-            entry.user_agent,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
+    return _dumps([entry.seq, *_fields(entry)])
 
 
 def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
@@ -67,29 +69,80 @@ def record(
         )
     ctx = current_request_context()
     authenticated = user is not None and getattr(user, "is_authenticated", False)
+    entry = AuditEntry(
+        # Microsecond-free timestamps survive every database's round trip unchanged, so hashes recompute exactly.
+        at=timezone.now().replace(microsecond=0),
+        user=user if authenticated else None,
+        username=(user.get_username() if authenticated else (detail or {}).get("username", ""))[:150],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        object_label=label[:200],
+        region_code=region_code,
+        detail=json.loads(_dumps(detail or {})),
+        ip=ctx.ip if ctx else "",
+        user_agent=ctx.user_agent if ctx else "",
+    )
+    if connection.vendor == "postgresql" and _append_in_one_statement(entry):
+        return entry
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
-        entry = AuditEntry(
-            seq=head.last_seq + 1,
-            # Microsecond-free timestamps survive every database's round trip unchanged, so hashes recompute exactly.
-            at=timezone.now().replace(microsecond=0),
-            user=user if authenticated else None,
-            username=(user.get_username() if authenticated else (detail or {}).get("username", ""))[:150],
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            object_label=label[:200],
-            region_code=region_code,
-            detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
-            ip=ctx.ip if ctx else "",
-            user_agent=ctx.user_agent if ctx else "",
-            prev_hash=head.last_hash,
-        )
+        entry.seq, entry.prev_hash = head.last_seq + 1, head.last_hash
         entry.hash = entry_hash(head.last_hash, entry)
         entry.save()
-        head.last_seq, head.last_hash = entry.seq, entry.hash
-        head.save(update_fields=["last_seq", "last_hash"])
+        head.last_seq, head.last_hash, head.prev_hash = entry.seq, entry.hash, head.last_hash
+        head.save(update_fields=["last_seq", "last_hash", "prev_hash"])
     return entry
+
+
+# PostgreSQL: the head moves on and the entry is written in one statement, its hash computed by the database
+# (sha256 over the previous hash and the same JSON content `entry_hash` hashes, the sequence number spliced in
+# first). The head's row lock is then held for one statement, not across round trips and the Python between them:
+# every page view is audited, and under load requests queued on that lock. Outside a transaction it commits alone.
+_APPEND = """
+WITH head AS (
+    UPDATE core_auditchainhead
+    SET last_seq = last_seq + 1,
+        prev_hash = last_hash,
+        last_hash = encode(sha256(convert_to(last_hash || '[' || (last_seq + 1)::text || ',' || %s, 'UTF8')), 'hex')
+    WHERE id = 1
+    RETURNING last_seq, prev_hash, last_hash
+)
+INSERT INTO core_auditentry
+    (seq, at, user_id, username, action, object_type, object_id, object_label, region_code, detail, ip, user_agent,
+     prev_hash, hash)
+SELECT last_seq, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, prev_hash, last_hash FROM head
+RETURNING id, seq, prev_hash, hash
+"""
+
+
+def _append_in_one_statement(entry: AuditEntry) -> bool:
+    """Append `entry` (seq, hashes and id filled in); False when the chain has no head row yet (a new database)."""
+    tail = _dumps(_fields(entry))[1:]  # the content after "[": the database writes "[" + seq + "," before it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPEND,
+            [
+                tail,
+                entry.at,
+                entry.user_id,
+                entry.username,
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                entry.object_label,
+                entry.region_code,
+                _dumps(entry.detail),
+                entry.ip,
+                entry.user_agent,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk, entry.seq, entry.prev_hash, entry.hash = row
+    entry._state.adding, entry._state.db = False, "default"
+    return True
 
 
 # A repeat of the same export by the same user within this many seconds is one export: a double click on a

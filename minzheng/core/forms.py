@@ -3,7 +3,7 @@
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 from minzheng.core.errors import DomainError
 
@@ -98,13 +98,25 @@ def day(label: str, *, not_after_today: bool = True, required: bool = True, **kw
 
 _SELECT = "django/forms/widgets/select.html"
 _OPTION = "django/forms/widgets/select_option.html"
+_TEXTAREA = "django/forms/widgets/textarea.html"
+# Widgets whose template is only an include of input.html.
+_INPUTS = {
+    f"django/forms/widgets/{name}.html"
+    for name in ("input", "text", "hidden", "date", "number", "email", "password", "url", "checkbox", "time", "search")
+}
+
+
+def _formatted(value) -> str:
+    # `value|stringformat:'s'`: the text of the value, escaped unless it was already safe (the filter keeps safety).
+    text = str(value)
+    return mark_safe(text) if isinstance(value, SafeData) else text
 
 
 def _attrs(attrs: dict) -> str:
     # django/forms/widgets/attrs.html: False leaves the attribute out, True writes its bare name.
     return mark_safe(  # each part escaped by format_html
         "".join(
-            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
+            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, _formatted(value))
             for name, value in attrs.items()
             if value is not False
         )
@@ -112,14 +124,41 @@ def _attrs(attrs: dict) -> str:
 
 
 class FormRenderer(DjangoTemplates):
-    """Django's form renderer, but a select's options are written here rather than by one template include each: the
-    household page's three relationship lists (≈ 250 options) took about as long to render as the rest of the page.
-    The markup is the same as Django's templates write (core/tests/test_forms.py compares them)."""
+    """Django's form renderer, but the common widgets are written here rather than through their templates (each a
+    template with an include or two): the household page's three relationship lists (≈ 250 options) took about as long
+    to render as the rest of the page, and the case page's action forms spent a fifth of its time on inputs. The
+    markup is the same as Django's templates write (core/tests/test_form_renderer.py compares them); any other widget
+    goes through its template."""
 
     def render(self, template_name, context, request=None):
-        widget = context.get("widget") if template_name == _SELECT else None
-        if widget is None or any(o["template_name"] != _OPTION for _, group, _ in widget["optgroups"] for o in group):
-            return super().render(template_name, context, request=request)
+        widget = context.get("widget")
+        if widget is not None:
+            if template_name in _INPUTS:
+                return self._input(widget)
+            if template_name == _TEXTAREA:
+                value = widget["value"]
+                return format_html(
+                    '<textarea name="{}"{}>\n{}</textarea>', widget["name"], _attrs(widget["attrs"]), value or ""
+                )
+            if template_name == _SELECT and all(
+                o["template_name"] == _OPTION for _, group, _ in widget["optgroups"] for o in group
+            ):
+                return self._select(widget)
+        return super().render(template_name, context, request=request)
+
+    @staticmethod
+    def _input(widget: dict) -> str:
+        value = widget["value"]
+        return format_html(
+            '<input type="{}" name="{}"{}{}>',
+            widget["type"],
+            widget["name"],
+            format_html(' value="{}"', _formatted(value)) if value is not None else "",
+            _attrs(widget["attrs"]),
+        )
+
+    @staticmethod
+    def _select(widget: dict) -> str:
         parts = [format_html('<select name="{}"', widget["name"]), _attrs(widget["attrs"]), ">"]
         for group_name, group, _ in widget["optgroups"]:
             if group_name:

@@ -68,6 +68,9 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    # The hash before last_hash: PostgreSQL appends an entry in one statement (core.audit) that moves the head on and
+    # takes the previous hash from here for the entry's prev_hash.
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "审计链头"

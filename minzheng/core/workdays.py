@@ -8,6 +8,7 @@ year is marked as entered from the official notice. The start day is never count
 """
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 import chinese_calendar
@@ -32,11 +33,21 @@ class Deadline:
 
 
 def library_knows(year: int) -> bool:
+    return _library_year(year) is not None
+
+
+@functools.cache
+def _library_year(year: int) -> frozenset[datetime.date] | None:
+    """The year's working days by the library, or None when it does not know the year. Computed once per process:
+    the library checks each date against the span of every year it knows (min/max over its tables), which made a
+    queue page of deadlines cost milliseconds."""
+    first = datetime.date(year, 1, 1)
     try:
-        chinese_calendar.is_workday(datetime.date(year, 6, 1))
+        chinese_calendar.is_workday(first)
     except NotImplementedError:
-        return False
-    return True
+        return None
+    days = (first + datetime.timedelta(days=n) for n in range((datetime.date(year + 1, 1, 1) - first).days))
+    return frozenset(day for day in days if chinese_calendar.is_workday(day))
 
 
 class WorkingCalendar:
@@ -62,7 +73,7 @@ class WorkingCalendar:
         """(is a working day, judged provisionally)."""
         table = self._table(day.year)
         if table is None:
-            return chinese_calendar.is_workday(day), False
+            return day in _library_year(day.year), False
         exceptions, official, _entered = table
         workday = exceptions.get(day, day.weekday() < 5)
         return workday, not official

@@ -61,7 +61,8 @@ def household_warnings(request, household) -> Panel | None:
     alerts = list(
         Alert.objects.for_user(user)
         .filter(household=household)
-        .select_related("person", "case")
+        .select_related("person")
+        .annotate(case_number=F("case__number"))  # the follow-up case's number, not the whole case
         .order_by("-raised_on", "-id")[:50]
     )
     rows = [
@@ -76,14 +77,15 @@ def household_warnings(request, household) -> Panel | None:
         for a in alerts
     ]
     rows.sort(key=lambda r: not r["open"])
-    entries = list(
+    entries = (
         MonitoredEntry.objects.filter(household=household, end_on__isnull=True)
-        .select_related("person")
         .order_by("category", "id")
+        .values_list("category", "person__name")
     )
+    labels = dict(MonitoredEntry._meta.get_field("category").flatchoices)
     categories: dict[str, list[str]] = {}
-    for e in entries:
-        categories.setdefault(e.get_category_display(), []).append(mask_name(e.person.name))
+    for category, name in entries:
+        categories.setdefault(labels.get(category, category), []).append(mask_name(name))
     return Panel(
         "监测与预警",
         "monitoring/_panel_household.html",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("households/new/", views.household_create, name="household_create"),
     path("households/<id:pk>/", views.household_detail, name="household"),
     path("households/<id:pk>/edit/", views.household_edit, name="household_edit"),
+    path("households/<id:pk>/members/", views.household_members, name="members"),
     path("households/<id:pk>/members/add/", views.member_add, name="member_add"),
     path("households/<id:pk>/members/move-in/", views.member_move_in, name="member_move_in"),
     path("households/<id:pk>/members/leave/", views.member_leave, name="member_leave"),

@@ -120,26 +120,50 @@ def household_create(request):
 @staff_view
 def household_detail(request, pk: int):
     household = services.view_household(request.user, pk)
-    current = list(household.current_memberships())
-    change_head = ChangeHeadForm()
-    change_head.fields["person_id"].widget.choices = [
-        (m.person_id, m.person.name) for m in current if m.person_id != household.head_id
-    ]
+    memberships = list(queries.household_history(household))  # one query: the current members and the history
+    current = _current(household, memberships)
     return render(
         request,
         "registry/household_detail.html",
         {
             "household": household,
             "current": current,
-            "history": [m for m in queries.household_history(household) if m.left_on],
-            "member_form": MemberForm(prefix="add"),
-            "existing_form": ExistingMemberForm(prefix="in"),
-            "change_head_form": change_head,
+            "history": [m for m in memberships if m.left_on],
             "can_edit": _can_edit(request.user),
+            "can_change_head": any(m.person_id != household.head_id for m in current),
             # The household's cases, benefit and warnings, contributed by the apps that hold them (core.panels).
             "panels": panels.collect(panels.HOUSEHOLD, request, household=household),
         },
     )
+
+
+@staff_view
+def household_members(request, pk: int):
+    """The forms that change who belongs to a household (add, move in, change the head). Kept off the household page,
+    which every officer opens and few of them to edit members."""
+    require(request.user, Capability.EDIT_PEOPLE)
+    household = services.view_household(request.user, pk)
+    current = _current(household, queries.household_history(household).filter(left_on__isnull=True))
+    change_head = ChangeHeadForm()
+    change_head.fields["person_id"].widget.choices = [
+        (m.person_id, m.person.name) for m in current if m.person_id != household.head_id
+    ]
+    return render(
+        request,
+        "registry/household_members.html",
+        {
+            "household": household,
+            "current": current,
+            "member_form": MemberForm(prefix="add"),
+            "existing_form": ExistingMemberForm(prefix="in"),
+            "change_head_form": change_head,
+        },
+    )
+
+
+def _current(household: Household, memberships) -> list:
+    """The current members in the household's order: the head's relationship first, then by joining."""
+    return sorted((m for m in memberships if not m.left_on), key=lambda m: (m.relationship, m.pk))
 
 
 def _can_edit(user) -> bool:
@@ -169,8 +193,9 @@ def _version(request) -> int | None:
     return ids.parse(request.POST.get("version", ""), minimum=0, maximum=ids.MAX_VERSION)
 
 
-def _household_action(request, pk: int, handler):
-    """POST-only member actions on the household page; errors come back as a message on that page."""
+def _household_action(request, pk: int, handler, retry: str = "registry:household"):
+    """POST-only member actions; done, back to the household page; refused, the message on the `retry` page (the
+    form's own page, to try again)."""
     household = Household.objects.get_for_user(request.user, pk=pk)
     if request.method == "POST":
         try:
@@ -178,8 +203,8 @@ def _household_action(request, pk: int, handler):
                 text = handler(household)
         except DomainError as exc:
             messages.error(request, exc.message)
-        else:
-            messages.success(request, text)
+            return redirect(retry, pk=household.pk)
+        messages.success(request, text)
     return redirect("registry:household", pk=household.pk)
 
 
@@ -192,7 +217,7 @@ def member_add(request, pk: int):
         membership = services.add_member(request.user, household, form.to_member())
         return f"已添加成员 {membership.person.name}"
 
-    return _household_action(request, pk, handler)
+    return _household_action(request, pk, handler, retry="registry:members")
 
 
 @staff_view
@@ -210,7 +235,7 @@ def member_move_in(request, pk: int):
         )
         return f"{person.name} 已迁入本户"
 
-    return _household_action(request, pk, handler)
+    return _household_action(request, pk, handler, retry="registry:members")
 
 
 @staff_view
@@ -240,7 +265,7 @@ def head_change(request, pk: int):
         )
         return "户主已变更"
 
-    return _household_action(request, pk, handler)
+    return _household_action(request, pk, handler, retry="registry:members")
 
 
 @staff_view

@@ -1,7 +1,10 @@
+import datetime
+
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from minzheng.accounts.models import User
 from minzheng.conftest import COUNTY, PASSWORD, TOWNSHIP, VILLAGE
@@ -88,3 +91,39 @@ def test_admin_pages_open_for_system_admin(client, db):
     assert client.get("/admin/accounts/user/").status_code == 200
     assert client.get("/admin/regions/region/?q=张北").status_code == 200
     assert client.get("/admin/registry/person/").status_code == 404  # personal data only through scoped pages
+
+
+def test_session_renewed_at_most_once_a_minute(client, make_user, settings):
+    """The idle timeout is renewed by activity, but a request within SESSION_RENEW_SECONDS of the last renewal writes
+    nothing (accounts.sessions); past it, the next request pushes the expiry out again."""
+    from django.contrib.sessions.models import Session
+
+    from minzheng.accounts.sessions import TOUCHED
+
+    user = make_user("clerk")
+    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    key = client.cookies["sessionid"].value
+    client.get(reverse("web:home"))
+    first = Session.objects.get(session_key=key).expire_date
+    client.get(reverse("web:home"))
+    assert Session.objects.get(session_key=key).expire_date == first  # within the minute: no write
+    # A renewal older than the margin: the next request saves the session with a later expiry.
+    session = client.session
+    session[TOUCHED] -= settings.SESSION_RENEW_SECONDS
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=first - datetime.timedelta(minutes=10))
+    client.get(reverse("web:home"))
+    renewed = Session.objects.get(session_key=key).expire_date
+    assert renewed > first - datetime.timedelta(minutes=10)
+    assert renewed <= timezone.now() + datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    # An expired session is not renewed: it signs the user out.
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    assert client.get(reverse("web:home")).status_code == 302
+
+
+def test_anonymous_requests_create_no_session(client, db):
+    from django.contrib.sessions.models import Session
+
+    client.get(reverse("login"))
+    client.get("/healthz")
+    assert Session.objects.count() == 0

@@ -97,6 +97,31 @@ def test_chain_verifies_after_several_records(db):
     assert "校验通过" in output
 
 
+def test_appended_hashes_are_the_ones_python_computes(db, make_user):
+    """On PostgreSQL an entry is appended by one statement that hashes in the database: its hash must be the one
+    verification recomputes, whatever the text (CJK, quotes, control characters, emoji) and with or without a user.
+    From a chain with no head yet (the first entry creates it) and inside an outer transaction too."""
+    assert not AuditChainHead.objects.exists()
+    user = make_user("clerk")
+    details = [{"k": '引号" 与 \\ 反斜杠', "n": 1.5, "none": None}, {"x": "\u0001\u2028😀", "list": [1, "二"]}, {}]
+    entries = [audit.record(Action.VIEW, object_type="household", object_id=7, label="家庭 H1（户主 张*）")]
+    for detail in details:
+        entries.append(audit.record(Action.UPDATE, user=user, object_type="person", object_id="9", detail=detail))
+    with transaction.atomic():
+        entries.append(audit.record(Action.EXPORT, user=user, label="导出 <名单> & 附件", detail={"rows": 3}))
+    stored = list(AuditEntry.objects.order_by("seq"))
+    assert [e.seq for e in stored] == [1, 2, 3, 4, 5] == [e.seq for e in entries]
+    assert [e.pk for e in stored] == [e.pk for e in entries]
+    previous = audit.GENESIS
+    for entry, returned in zip(stored, entries, strict=True):
+        assert entry.prev_hash == previous == returned.prev_hash
+        assert entry.hash == audit.entry_hash(previous, entry) == returned.hash
+        previous = entry.hash
+    head = AuditChainHead.objects.get()
+    assert (head.last_seq, head.last_hash, head.prev_hash) == (5, stored[-1].hash, stored[-2].hash)
+    assert verify_chain() == (5, [])
+
+
 def test_small_batches_verify_the_same_chain(db):
     _records(7)
     assert verify_chain(batch=2) == verify_chain()

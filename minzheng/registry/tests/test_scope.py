@@ -58,6 +58,7 @@ def _page_requests(household, person_id):
     hid = household.pk
     return [
         ("get", reverse("registry:household", args=[hid]), None),
+        ("get", reverse("registry:members", args=[hid]), None),
         ("get", reverse("registry:household_edit", args=[hid]), None),
         ("post", reverse("registry:household_edit", args=[hid]), {"region_code": household.region_id, "address": "x"}),
         (

@@ -1,3 +1,4 @@
+from django.test import Client
 from django.urls import reverse
 
 from minzheng.conftest import VILLAGE, make_id_number
@@ -94,6 +95,34 @@ def test_member_actions_on_household_page(clerk, clerk_client, household_data):
     assert "外出务工迁出" in page  # history keeps the departed member
     household.refresh_from_db()
     assert household.head_id == wife.pk and household.current_memberships().count() == 1
+
+
+def test_member_forms_have_their_own_page(clerk, clerk_client, make_user, household_data):
+    household = services.create_household(clerk, household_data(members=[("02", "张三", HEAD)]))
+    members_url = reverse("registry:members", args=[household.pk])
+    page = clerk_client.get(reverse("registry:household", args=[household.pk])).content.decode()
+    # The household page links to the forms instead of rendering them for every visit.
+    assert f'href="{members_url}#add"' in page and 'name="add-name"' not in page
+    assert "#head" not in page  # no one else in the household to become its head
+    forms = clerk_client.get(members_url).content.decode()
+    assert 'name="add-name"' in forms and 'name="in-id_number"' in forms and "变更户主" not in forms
+    leader = Client()
+    leader.force_login(make_user("leader"))
+    assert leader.get(members_url).status_code == 403  # only those who edit the registry
+    # A refused form comes back to the forms page with the reason; nothing is added.
+    response = clerk_client.post(
+        reverse("registry:member_add", args=[household.pk]),
+        {"add-relationship": "12", "add-name": "李四", "add-id_number": WIFE[:-1] + ("1" if WIFE[-1] != "1" else "2")},
+    )
+    assert response.status_code == 302 and response["Location"] == members_url
+    assert "校验" in clerk_client.get(members_url).content.decode()
+    assert not Person.objects.filter(name="李四").exists()
+    clerk_client.post(
+        reverse("registry:member_add", args=[household.pk]),
+        {"add-relationship": "12", "add-name": "李四", "add-id_number": WIFE},
+    )
+    forms = clerk_client.get(members_url).content.decode()
+    assert "变更户主" in forms and "李四" in forms
 
 
 def test_household_edit_refuses_stale_version(clerk, clerk_client, household_data):
