@@ -120,6 +120,18 @@ def create_postgres_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def analyze(url: str) -> None:
+    """Planner statistics for the freshly generated tables. A deployment's autovacuum gathers them; a test machine may
+    run PostgreSQL with autovacuum off (this one does), and without statistics the search's plan read every household
+    and every region (15 ms a search instead of 7)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SHOW autovacuum").fetchone()[0] != "on":
+            log("PostgreSQL runs with autovacuum off: ANALYZE once, as autovacuum would have")
+        conn.execute("ANALYZE")
+
+
 def prepare(engine: str, households: int) -> dict:
     """The demo database (filled once: every generator is skipped when its data is there) and the users' targets."""
     env = engine_env(engine)
@@ -135,6 +147,8 @@ def prepare(engine: str, households: int) -> dict:
     run(env, "generate_monitoring_data", "--prefix", PREFIX, "--seed", "1", "--if-empty")
     # Earlier runs' lockouts and throttles do not carry over (there are none unless a run was broken off).
     run(env, "axes_reset")
+    if engine == "postgresql":
+        analyze(env["DATABASE_URL"])
     out = run(env, "shell", "-c", TARGETS % {"accounts": ACCOUNTS})
     targets = json.loads(out[out.index("TARGETS") + len("TARGETS") :])
     log(f"{engine}: demo database ready in {time.monotonic() - started:.0f} s")

@@ -62,6 +62,7 @@ def household_warnings(request, household) -> Panel | None:
         Alert.objects.for_user(user)
         .filter(household=household)
         .select_related("person")
+        .only("number", "rule", "raised_on", "status", "outcome", "case", "person__name")
         .annotate(case_number=F("case__number"))  # the follow-up case's number, not the whole case
         .order_by("-raised_on", "-id")[:50]
     )
