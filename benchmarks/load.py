@@ -8,7 +8,7 @@ Each engine gets its own database, filled once by the demo generators (`make dem
 demo accounts, 20,000 households, cases, departmental and monitoring data) and reused by later runs. PostgreSQL:
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/minzheng_load, created if missing); SQLite: a file in
 benchmarks/out/. gunicorn runs on a free loopback port with the production settings (DEBUG off, hashed static files,
-the PostgreSQL pool; WEB_WORKERS/WEB_THREADS as in production: two processes per core, 4 threads each).
+the PostgreSQL pool; WEB_WORKERS/WEB_THREADS as in production: two processes per core, 2 threads each).
 
 A user is a member of township staff (the four township demo accounts 张北镇/公会镇 clerk and reviewer, each user with
 its own session: it logs in once through the real login page with its CSRF token) who, after a think time (uniform

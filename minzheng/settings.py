@@ -125,7 +125,7 @@ DATABASES = {
     )
 }
 # The web server's threads per process (gunicorn's gthread workers, minzheng/gunicorn_conf.py reads the same variable).
-WEB_THREADS = int(os.environ.get("WEB_THREADS", "4"))
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "2"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # The django-q2 worker forks its processes, and a pool's connections and threads do not survive a fork: it keeps
@@ -134,11 +134,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Web processes share psycopg's pool: at most DB_POOL_MAX_SIZE connections a process, whatever the number of
         # threads or clients (one per thread is enough: a request holds one connection); a request that finds the pool
         # busy waits up to DB_POOL_TIMEOUT seconds for one. PostgreSQL must allow web processes × max size + the
-        # worker's (4 × 4 + ≈ 5 with the defaults on two cores; PostgreSQL's default max_connections is 100).
+        # worker's (4 × 2 + ≈ 5 with the defaults on two cores; PostgreSQL's default max_connections is 100).
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must not
+        _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", str(WEB_THREADS)))
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
-            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", str(WEB_THREADS))),
+            "min_size": min(int(os.environ.get("DB_POOL_MIN_SIZE", "2")), _pool_max),
+            "max_size": _pool_max,
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
         }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -69,6 +69,8 @@ def test_outside_production_a_per_process_key_and_source_static_files(monkeypatc
 def test_postgresql_pool_sized_from_the_threads(monkeypatch):
     db = load_settings(monkeypatch, DATABASE_URL=PG, WEB_THREADS="6")["DATABASES"]["default"]
     assert db["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 6, "timeout": 10.0}
+    one = load_settings(monkeypatch, DATABASE_URL=PG, WEB_THREADS="1")["DATABASES"]["default"]["OPTIONS"]["pool"]
+    assert one["min_size"] == one["max_size"] == 1  # never more kept open than the pool may hold
     assert db["CONN_MAX_AGE"] == 0  # Django refuses persistent connections beside a pool
     # The worker forks its processes: no pool there, Django's own connections.
     db = load_settings(monkeypatch, argv=["minzheng", "qcluster"], DATABASE_URL=PG)["DATABASES"]["default"]
