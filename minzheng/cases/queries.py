@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import Case as CaseExpr
-from django.db.models import CharField, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
@@ -21,7 +21,7 @@ from minzheng.policy.parameters import resolve
 from minzheng.regions import codes as region_codes
 from minzheng.regions.models import Region
 from minzheng.registry.identifiers import fold_input
-from minzheng.registry.models import Membership
+from minzheng.registry.queries import current_size
 
 from . import workflows as wf
 from .models import Case, Referral
@@ -41,16 +41,9 @@ CONFIRMING_STATES = (wf.COUNTY_REVIEW, wf.REFUSED)
 OVERVIEW_ROLES = frozenset({"leader", "admin"})
 
 
-def household_size_subquery() -> Subquery:
+def household_size_subquery():
     """Current members of the case's household, as a correlated subquery (no join fan-out)."""
-    members = (
-        Membership.objects.filter(household_id=OuterRef("household_id"), left_on__isnull=True)
-        .order_by()
-        .values("household_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(members, output_field=IntegerField()), Value(0))
+    return current_size("household_id")
 
 
 # ---------------------------------------------------------------- work queue
