@@ -8,6 +8,7 @@ from django.db.models.functions import Substr
 
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core.money import from_fen
+from minzheng.core.scoping import in_scope
 from minzheng.regions import codes
 
 from .models import Entitlement, PaymentLine, PaymentRoll, Recovery, Status
@@ -51,6 +52,8 @@ def household_money(user, household_id: int) -> dict | None:
         .select_related("roll")
         .order_by("-month", "-id")[:120]
     )
+    for line in lines:  # a county's roll: a township's officer reads the household's lines, not the county's roll
+        line.roll_visible = in_scope(user, line.roll.county_id)
     recoveries = list(Recovery.objects.for_user(user).filter(household_id=household_id).select_related("line"))
     return {
         "entitlements": ents,

@@ -1,5 +1,6 @@
 """Registry pages: thin — parse the form, call a service or query, render."""
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
@@ -142,22 +143,26 @@ def household_members(request, pk: int):
     """The forms that change who belongs to a household (add, move in, change the head). Kept off the household page,
     which every officer opens and few of them to edit members."""
     require(request.user, Capability.EDIT_PEOPLE)
+    return _members_page(request, pk)
+
+
+def _members_page(request, pk: int, refused: forms.Form | None = None) -> HttpResponse:
+    """The members page; `refused`: the form just refused, shown again as typed with its errors."""
     household = services.view_household(request.user, pk)
     current = _current(household, queries.household_history(household).filter(left_on__isnull=True))
-    change_head = ChangeHeadForm()
-    change_head.fields["person_id"].widget.choices = [
+    page_forms = {
+        "member_form": MemberForm(prefix="add"),
+        "existing_form": ExistingMemberForm(prefix="in"),
+        "change_head_form": ChangeHeadForm(),
+    }
+    for name, form in page_forms.items():
+        if refused is not None and type(refused) is type(form):
+            page_forms[name] = refused
+    page_forms["change_head_form"].fields["person_id"].widget.choices = [
         (m.person_id, m.person.name) for m in current if m.person_id != household.head_id
     ]
     return render(
-        request,
-        "registry/household_members.html",
-        {
-            "household": household,
-            "current": current,
-            "member_form": MemberForm(prefix="add"),
-            "existing_form": ExistingMemberForm(prefix="in"),
-            "change_head_form": change_head,
-        },
+        request, "registry/household_members.html", {"household": household, "current": current, **page_forms}
     )
 
 
@@ -193,9 +198,8 @@ def _version(request) -> int | None:
     return ids.parse(request.POST.get("version", ""), minimum=0, maximum=ids.MAX_VERSION)
 
 
-def _household_action(request, pk: int, handler, retry: str = "registry:household"):
-    """POST-only member actions; done, back to the household page; refused, the message on the `retry` page (the
-    form's own page, to try again)."""
+def _household_action(request, pk: int, handler):
+    """POST-only member actions on the household page; errors come back as a message on that page."""
     household = Household.objects.get_for_user(request.user, pk=pk)
     if request.method == "POST":
         try:
@@ -203,39 +207,60 @@ def _household_action(request, pk: int, handler, retry: str = "registry:househol
                 text = handler(household)
         except DomainError as exc:
             messages.error(request, exc.message)
-            return redirect(retry, pk=household.pk)
-        messages.success(request, text)
+        else:
+            messages.success(request, text)
     return redirect("registry:household", pk=household.pk)
+
+
+def _member_change(request, pk: int, form: forms.Form, refusal, act) -> HttpResponse:
+    """A POST from the members page: done, back to the household page with what was done; refused (`refusal(form)`
+    for an invalid form, or the service's DomainError), the members page again with the form as typed, the reason on
+    the field it concerns and at the top."""
+    require(request.user, Capability.EDIT_PEOPLE)
+    household = Household.objects.get_for_user(request.user, pk=pk)
+    if request.method != "POST":
+        return redirect("registry:members", pk=household.pk)
+    if not form.is_valid():
+        messages.error(request, refusal(form))
+        return _members_page(request, household.pk, refused=form)
+    try:
+        with transaction.atomic():
+            text = act(household, form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        attach_error(form, exc)
+        return _members_page(request, household.pk, refused=form)
+    messages.success(request, text)
+    return redirect("registry:household", pk=household.pk)
+
+
+def _field_errors(form: forms.Form) -> str:
+    return "；".join(f"{form.fields[k].label}：{v[0]}" if k in form.fields else v[0] for k, v in form.errors.items())
 
 
 @staff_view
 def member_add(request, pk: int):
-    def handler(household):
-        form = MemberForm(request.POST, prefix="add")
-        if not form.is_valid():
-            raise DomainError("；".join(f"{form.fields[k].label}：{v[0]}" for k, v in form.errors.items()))
+    form = MemberForm(request.POST or None, prefix="add")
+
+    def act(household, _data):
         membership = services.add_member(request.user, household, form.to_member())
         return f"已添加成员 {membership.person.name}"
 
-    return _household_action(request, pk, handler, retry="registry:members")
+    return _member_change(request, pk, form, _field_errors, act)
 
 
 @staff_view
 def member_move_in(request, pk: int):
-    def handler(household):
-        form = ExistingMemberForm(request.POST, prefix="in")
-        if not form.is_valid():
-            raise DomainError("请完整填写迁入人员的公民身份号码、关系和原因")
-        number = parse_identity_number(form.cleaned_data["id_number"]).number
+    def act(household, data):
+        number = parse_identity_number(data["id_number"]).number
         person = Person.objects.for_user(request.user).filter(id_number=number).first()
         if person is None:
-            raise DomainError("在您的管辖范围内没有找到该公民身份号码对应的人员")
-        services.move_person(
-            request.user, person.pk, household, form.cleaned_data["relationship"], form.cleaned_data["reason"]
-        )
+            raise DomainError("在您的管辖范围内没有找到该公民身份号码对应的人员", field="id_number")
+        services.move_person(request.user, person.pk, household, data["relationship"], data["reason"])
         return f"{person.name} 已迁入本户"
 
-    return _household_action(request, pk, handler, retry="registry:members")
+    form = ExistingMemberForm(request.POST or None, prefix="in")
+    return _member_change(request, pk, form, lambda f: "请完整填写迁入人员的公民身份号码、关系和原因", act)
 
 
 @staff_view
@@ -254,18 +279,15 @@ def member_leave(request, pk: int):
 
 @staff_view
 def head_change(request, pk: int):
-    def handler(household):
-        form = ChangeHeadForm(request.POST)
-        if not form.is_valid():
-            if "person_id" in form.errors:  # malformed or out of range: the form's Chinese message, never a query
-                raise DomainError(form.errors["person_id"][0], "invalid_id")
-            raise DomainError("请选择新户主和原户主的关系")
-        services.change_head(
-            request.user, household, form.cleaned_data["person_id"], form.cleaned_data["old_head_relationship"]
-        )
+    def refusal(form):
+        # Malformed or out of range: the form's Chinese message, never a query.
+        return form.errors["person_id"][0] if "person_id" in form.errors else "请选择新户主和原户主的关系"
+
+    def act(household, data):
+        services.change_head(request.user, household, data["person_id"], data["old_head_relationship"])
         return "户主已变更"
 
-    return _household_action(request, pk, handler, retry="registry:members")
+    return _member_change(request, pk, ChangeHeadForm(request.POST or None), refusal, act)
 
 
 @staff_view

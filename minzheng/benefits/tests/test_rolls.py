@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from minzheng.benefits import bankfiles, rolls, settlement
 from minzheng.benefits.models import LineState, PaymentLine, PaymentRoll, Recovery, RollRun
@@ -287,3 +288,19 @@ def test_failed_line_corrected_and_paid_in_supplementary_roll(paid_household, co
     assert PaymentLine.objects.get(pk=failed.pk).state == LineState.REISSUED
     rolls.approve(checker, extra.pk)
     assert PaymentLine.objects.filter(entitlement=failed.entitlement, month=failed.month, state="approved").count() == 1
+
+
+def test_household_page_links_a_roll_only_for_those_who_may_open_it(paid_household, county_officers, client, make_user):
+    """A township reviewer reads the household's payment lines but not the county's roll: its title is plain text,
+    not a link to a page that would answer 「记录不存在」. The county officer gets the link, and it opens."""
+    maker, _ = county_officers
+    roll = PaymentRoll.objects.get(run=prepare(maker, "2025-06"))
+    url = reverse("registry:household", args=[paid_household.household_id])
+    link = f'href="{reverse("benefits:roll", args=[roll.pk])}"'
+    client.force_login(make_user("township_reviewer"))
+    page = client.get(url).content.decode()
+    assert roll.title in page and link not in page
+    assert client.get(reverse("benefits:roll", args=[roll.pk])).status_code == 404
+    client.force_login(maker)
+    assert link in client.get(url).content.decode()
+    assert client.get(reverse("benefits:roll", args=[roll.pk])).status_code == 200

@@ -109,14 +109,24 @@ def test_member_forms_have_their_own_page(clerk, clerk_client, make_user, househ
     leader = Client()
     leader.force_login(make_user("leader"))
     assert leader.get(members_url).status_code == 403  # only those who edit the registry
-    # A refused form comes back to the forms page with the reason; nothing is added.
+    # A refused form comes back on the forms page as typed, the reason under its field and at the top; nothing added.
+    bad = WIFE[:-1] + ("1" if WIFE[-1] != "1" else "2")
     response = clerk_client.post(
         reverse("registry:member_add", args=[household.pk]),
-        {"add-relationship": "12", "add-name": "李四", "add-id_number": WIFE[:-1] + ("1" if WIFE[-1] != "1" else "2")},
+        {"add-relationship": "12", "add-name": "李四", "add-id_number": bad, "add-phone": "13800000000"},
     )
-    assert response.status_code == 302 and response["Location"] == members_url
-    assert "校验" in clerk_client.get(members_url).content.decode()
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="error-id_number"' in page and "校验位" in page
+    assert 'value="李四"' in page and f'value="{bad}"' in page and 'value="13800000000"' in page
+    assert '<option value="12" selected>' in page
+    assert any("校验位" in str(m) for m in response.context["messages"])
     assert not Person.objects.filter(name="李四").exists()
+    # A move-in of someone not registered in scope: the number stays, the reason is under it.
+    page = clerk_client.post(
+        reverse("registry:member_move_in", args=[household.pk]),
+        {"in-id_number": make_id_number(seq=99), "in-relationship": "20", "in-reason": "投靠子女"},
+    ).content.decode()
+    assert "没有找到该公民身份号码对应的人员" in page and 'value="投靠子女"' in page
     clerk_client.post(
         reverse("registry:member_add", args=[household.pk]),
         {"add-relationship": "12", "add-name": "李四", "add-id_number": WIFE},
