@@ -136,7 +136,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # busy waits up to DB_POOL_TIMEOUT seconds for one. PostgreSQL must allow web processes × max size + the
         # worker's (4 × 2 + ≈ 5 with the defaults on two cores; PostgreSQL's default max_connections is 100).
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must not
-        _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", str(WEB_THREADS)))
+        # A gunicorn process holds at most its WEB_THREADS connections (the pool opens one only when a thread waits);
+        # the ceiling of 8 lets a server with more threads than that (runserver, the tests' live server) not wait.
+        _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", str(max(WEB_THREADS, 8))))
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(int(os.environ.get("DB_POOL_MIN_SIZE", "2")), _pool_max),
             "max_size": _pool_max,

@@ -31,6 +31,7 @@ def load_settings(monkeypatch, argv: list[str] | None = None, **env: str) -> dic
         "DATABASE_URL",
         "WEB_THREADS",
         "DB_POOL",
+        "DB_POOL_MAX_SIZE",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
@@ -67,9 +68,11 @@ def test_outside_production_a_per_process_key_and_source_static_files(monkeypatc
 
 
 def test_postgresql_pool_sized_from_the_threads(monkeypatch):
-    db = load_settings(monkeypatch, DATABASE_URL=PG, WEB_THREADS="6")["DATABASES"]["default"]
-    assert db["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 6, "timeout": 10.0}
-    one = load_settings(monkeypatch, DATABASE_URL=PG, WEB_THREADS="1")["DATABASES"]["default"]["OPTIONS"]["pool"]
+    db = load_settings(monkeypatch, DATABASE_URL=PG, WEB_THREADS="12")["DATABASES"]["default"]
+    assert db["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 12, "timeout": 10.0}
+    two = load_settings(monkeypatch, DATABASE_URL=PG, WEB_THREADS="2")["DATABASES"]["default"]["OPTIONS"]["pool"]
+    assert two["max_size"] == 8  # room for a development or test server's extra threads
+    one = load_settings(monkeypatch, DATABASE_URL=PG, DB_POOL_MAX_SIZE="1")["DATABASES"]["default"]["OPTIONS"]["pool"]
     assert one["min_size"] == one["max_size"] == 1  # never more kept open than the pool may hold
     assert db["CONN_MAX_AGE"] == 0  # Django refuses persistent connections beside a pool
     # The worker forks its processes: no pool there, Django's own connections.
