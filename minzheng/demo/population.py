@@ -675,6 +675,9 @@ def generate_population(
                         "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
                         [quote(model._meta.db_table), bulkload.max_id(cursor, model)],
                     )
+                # Planner statistics now rather than when autovacuum gets round to it (never where it is off): without
+                # them a search by name planned a walk over every household.
+                cursor.execute(f"ANALYZE {', '.join(quote(m._meta.db_table) for m, _ in bulkload.TABLES)}")
         finally:
             if not postgres:
                 cursor.execute(f"PRAGMA cache_size = {cache_size}")

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 
 import openpyxl
 import pytest
@@ -133,6 +134,11 @@ def test_review_taper_within_limit_and_notice(client, roll, officers, household)
     assert versions[-2:] == [(D(2025, 9, 1), "taper", 20000), (D(2025, 12, 1), "stopped", 20000)]
     assert ent.status == Status.STOPPED  # as of today (the taper ended in November 2025)
     client.force_login(officers["county"])
+    # A stopped entitlement does not carry its old taper end beside its status: 「已停止（至2025-11）」 read as
+    # "stopped until November"; the month it ended shows in its own column.
+    page = client.get(f"/registry/households/{household.pk}/").content.decode()
+    status = re.search(r'data-label="状态">(.*?)</td>', page).group(1)
+    assert status == "已停止", status
     pdf = client.get(f"/benefits/cases/{case.pk}/review-notice.pdf")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "渐退期" in text and "行政复议" in text and "长子就业" in text

@@ -296,3 +296,18 @@ def test_village_short_names():
     assert village_short_name("教育街社区居民委员会") == "教育街社区"
     assert village_short_name("东坪工矿区居委会") == "东坪工矿区"
     assert village_short_name("康保牧场一分场生活区") == "康保牧场一分场生活区"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics of PostgreSQL")
+def test_generation_leaves_planner_statistics_on_postgresql():
+    """A bulk load that waits for autovacuum (or runs where it is off) leaves the planner guessing at empty tables."""
+    generate_population("1307", 200, seed=5, as_of=AS_OF)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)",
+            [[Person._meta.db_table, Household._meta.db_table, Membership._meta.db_table]],
+        )
+        estimates = dict(cursor.fetchall())
+    assert estimates[Household._meta.db_table] == 200, estimates
+    assert estimates[Person._meta.db_table] == Person.objects.count(), estimates
+    assert estimates[Membership._meta.db_table] == Membership.objects.count(), estimates

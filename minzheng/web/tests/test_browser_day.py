@@ -247,5 +247,9 @@ def test_pages_fit_a_phone(browser, live_server, regions, make_user):  # noqa: F
         phone.goto("/cases/")
         cell = phone.get_by_test_id("queue-row").first.locator("td").nth(1)
         assert cell.evaluate("td => getComputedStyle(td, '::before').content") == '"事项"'
+        # The case's time limits too: six columns squeezed to 390 px wrapped every date over two lines.
+        phone.goto(f"/cases/{world['cases'][0].pk}/")
+        limit = phone.get_by_test_id("deadlines").locator("tbody tr").first.locator("td").nth(3)
+        assert limit.evaluate("td => getComputedStyle(td, '::before').content") == '"截止日期"'
     finally:
         context.close()
