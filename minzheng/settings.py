@@ -289,6 +289,9 @@ IMPORT_XLSX_MAX_PART_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_PART_BYTES", st
 # Above this share of rejected rows (malformed, or duplicates) the delivery is refused whole and the one in force
 # stays; the rejects report is still written so the department can correct its file. 1 turns the check off.
 IMPORT_MAX_REJECTED_SHARE = float(os.environ.get("IMPORT_MAX_REJECTED_SHARE", "0.2"))
+# A delivery with fewer valid rows than this share of what the delivery in force holds for the same region is refused
+# unless the importer confirms it is complete (a 2-row file would otherwise become a county's data). 0 turns it off.
+IMPORT_MIN_REPLACED_SHARE = float(os.environ.get("IMPORT_MIN_REPLACED_SHARE", "0.5"))
 # One API push (`POST /api/v1/checks/sources/{source}/rows`): rows and request body.
 IMPORT_MAX_PUSH_ROWS = int(os.environ.get("IMPORT_MAX_PUSH_ROWS", "50000"))
 IMPORT_MAX_PUSH_BYTES = int(os.environ.get("IMPORT_MAX_PUSH_BYTES", str(64 * _MIB)))

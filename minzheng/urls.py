@@ -8,6 +8,8 @@ from minzheng.cases.urls import public_urlpatterns
 from minzheng.core.admin_scope import no_view_on_site
 from minzheng.web.health import healthz
 
+handler404 = "minzheng.core.http.not_found"
+
 admin.site.site_header = "民政一体化服务平台 · 管理后台"
 admin.site.site_title = "民政一体化服务平台"
 

@@ -3,6 +3,7 @@ records are not in the admin at all (see `core.admin_scope`): they are managed t
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
@@ -57,6 +58,10 @@ class ApiTokenAdmin(ScopedAdmin):
 # Login lockouts: the administrator unlocks the users of their subtree (deleting the attempt record). Attempts for
 # names that are nobody's, and the login history (the audit log has it), are not shown.
 admin.site.unregister(AccessAttempt)
+# django-axes ships no Chinese: its section and model read 「AXES / Access attempts」 in the admin otherwise.
+apps.get_app_config("axes").verbose_name = "登录安全"
+AccessAttempt._meta.verbose_name = "登录失败锁定"
+AccessAttempt._meta.verbose_name_plural = "登录失败锁定"
 
 
 @admin.register(AccessAttempt)

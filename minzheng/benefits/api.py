@@ -12,11 +12,20 @@ from minzheng.core.errors import DomainError
 from minzheng.core.ids import Cursor, Id
 from minzheng.core.masking import mask_account, mask_id_number, mask_name
 
-from . import bankfiles, settlement
+from . import bankfiles, selectors, settlement
 from .models import Entitlement, PaymentLine, PaymentRoll
 
 router = Router(tags=["救助待遇与资金发放"])
 LIMIT = 500
+
+
+NOT_STARTED = "not_started"
+
+
+class ChangeOut(Schema):
+    effective_from: datetime.date
+    status: str
+    amount: str
 
 
 class EntitlementOut(Schema):
@@ -33,6 +42,7 @@ class EntitlementOut(Schema):
     end_month: datetime.date | None
     decision: str
     next_review: datetime.date | None
+    upcoming: list[ChangeOut]
 
 
 class RollOut(Schema):
@@ -95,7 +105,11 @@ def _roll(r: PaymentRoll) -> dict:
     }
 
 
-@router.get("/entitlements", response=list[EntitlementOut], summary="救助待遇列表（按户、区划）")
+@router.get(
+    "/entitlements",
+    response=list[EntitlementOut],
+    summary="救助待遇列表（按户、区划；状态与金额为本月执行的，upcoming 为已决定的后续变更）",
+)
 def entitlements(request, household: Id | None = None, benefit: str = "", status: str = "", after: Cursor = 0):
     require(request.user, Capability.VIEW_PAYMENTS)
     qs = Entitlement.objects.for_user(request.user).select_related("person", "last_decision").order_by("id")
@@ -103,11 +117,12 @@ def entitlements(request, household: Id | None = None, benefit: str = "", status
         qs = qs.filter(household_id=household)
     if benefit:
         qs = qs.filter(benefit=benefit)
-    if status:
-        qs = qs.filter(status=status)
+    if status:  # what is in force this month, as `status` below says
+        qs = qs.annotate(status_now=selectors.status_in_force(selectors.this_month()))
+        qs = qs.filter(status_now__isnull=True) if status == NOT_STARTED else qs.filter(status_now=status)
     if after:
         qs = qs.filter(pk__gt=after)
-    rows = list(qs[:LIMIT])
+    rows = selectors.in_force(list(qs[:LIMIT]))
     audit.record(
         audit.Action.SEARCH,
         user=request.user,
@@ -124,13 +139,17 @@ def entitlements(request, household: Id | None = None, benefit: str = "", status
             "household": f"H{e.household_id:09d}",
             "person_name_masked": mask_name(e.person.name) if e.person_id else "",
             "region_code": e.region_id,
-            "status": e.status,
-            "amount": str(e.amount),
-            "breakdown": e.breakdown,
+            # In force this month; before the first month paid, "not_started" (the first change to come says when).
+            "status": e.now.status if e.now else NOT_STARTED,
+            "amount": str(e.now.amount if e.now else e.amount),
+            "breakdown": e.now.breakdown if e.now else [],
             "start_month": e.start_month,
             "end_month": e.end_month,
             "decision": e.last_decision.number,
             "next_review": e.next_review,
+            "upcoming": [
+                {"effective_from": v.effective_from, "status": v.status, "amount": str(v.amount)} for v in e.upcoming
+            ],
         }
         for e in rows
     ]

@@ -3,15 +3,17 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability, require
 from minzheng.core.money import from_fen
+from minzheng.core.months import first_of_month
 from minzheng.core.scoping import in_scope
 from minzheng.regions import codes
 
-from .models import Entitlement, PaymentLine, PaymentRoll, Recovery, Status
+from .models import Entitlement, EntitlementVersion, PaymentLine, PaymentRoll, Recovery, Status
 
 
 def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
@@ -33,6 +35,40 @@ def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
     return {h: (b, from_fen(f)) for h, (b, f) in out.items()}
 
 
+def this_month() -> datetime.date:
+    return first_of_month(timezone.localdate())
+
+
+def status_in_force(month: datetime.date):
+    """The status of the version in force in `month`, as an annotation (for filtering a list by what is paid now)."""
+    latest = EntitlementVersion.objects.filter(entitlement=OuterRef("pk"), effective_from__lte=month)
+    return Subquery(latest.order_by("-effective_from", "-id").values("status")[:1])
+
+
+def in_force(entitlements: list[Entitlement], month: datetime.date | None = None) -> list[Entitlement]:
+    """What people read of an entitlement, from its versions (one query for the list): `now`, the version in force
+    in `month` (this month by default; None before the first month paid), and `upcoming`, the changes already
+    decided for later months (a taper and the stop after it, the end of a one-off payment). The entitlement's own
+    status and amount are those a decision last left, which may be a change still to come."""
+    month = month or this_month()
+    by_entitlement: dict[int, list[EntitlementVersion]] = {}
+    for version in EntitlementVersion.objects.filter(entitlement_id__in=[e.pk for e in entitlements]).order_by(
+        "entitlement_id", "effective_from", "id"
+    ):
+        by_entitlement.setdefault(version.entitlement_id, []).append(version)
+    for e in entitlements:
+        versions = by_entitlement.get(e.pk, [])
+        e.now = next((v for v in reversed(versions) if v.effective_from <= month), None)
+        upcoming = [v for v in versions if v.effective_from > month]
+        # Several versions for one month (a decision replaced the same day): the last one recorded counts.
+        e.upcoming = [
+            v
+            for i, v in enumerate(upcoming)
+            if i + 1 == len(upcoming) or upcoming[i + 1].effective_from != v.effective_from
+        ]
+    return entitlements
+
+
 def household_money(user, household_id: int) -> dict | None:
     """Entitlements, every payment line with its roll and bank result, arrears and recoveries of one household."""
     if not has_capability(user, Capability.VIEW_PEOPLE) and not has_capability(user, Capability.VIEW_PAYMENTS):
@@ -46,6 +82,7 @@ def household_money(user, household_id: int) -> dict | None:
     )
     if not ents:  # lines and recoveries belong to entitlements: most households have none, and need no more queries
         return {"entitlements": [], "lines": [], "arrears": [], "recoveries": []}
+    in_force(ents)
     lines = list(  # through the household's entitlements: lines keep no household index (models.PaymentLine)
         PaymentLine.objects.for_user(user)
         .filter(entitlement_id__in=Entitlement.objects.filter(household_id=household_id).values("pk"))

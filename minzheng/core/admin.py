@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from .admin_scope import AuditedAdmin
+from .admin_scope import NationalAdmin, TopAdministratorOnly
 from .models import CalendarDay, CalendarYear
 from .workdays import library_knows
 
@@ -18,7 +18,7 @@ class CalendarDayFormSet(BaseInlineFormSet):
                 raise ValidationError(f"{day:%Y-%m-%d} 不属于{year}年")
 
 
-class CalendarDayInline(admin.TabularInline):
+class CalendarDayInline(TopAdministratorOnly, admin.TabularInline):
     model = CalendarDay
     formset = CalendarDayFormSet
     extra = 5
@@ -39,7 +39,7 @@ class CalendarYearForm(forms.ModelForm):
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(AuditedAdmin):
+class CalendarYearAdmin(NationalAdmin):
     """Holiday arrangements for years the bundled calendar does not know yet (enter them from the State Council notice)."""
 
     form = CalendarYearForm

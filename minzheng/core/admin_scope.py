@@ -9,6 +9,7 @@ is written to the hash-chained audit log, not only to the admin's own history.
 """
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from . import audit
@@ -69,6 +70,42 @@ class AuditedAdmin(admin.ModelAdmin):
         return response
 
 
+def top_administrator(request) -> bool:
+    """An administrator with no active administrator above them: the installation's own (the nation's, a
+    province's or a city's, whatever the platform was deployed for). Only they change what holds everywhere."""
+    from django.contrib.auth import get_user_model
+
+    user = request.user
+    if subtree(request) is None:
+        return False
+    others = (
+        get_user_model()
+        .objects.filter(role="admin", is_active=True, region__isnull=False)
+        .exclude(region_id=user.region_id)
+        .select_related("region")
+    )
+    return not any(other.region.contains(user.region_id) for other in others)  # a handful of administrators
+
+
+class TopAdministratorOnly:
+    """Configuration that holds in every region (the service catalogue and its materials, holiday years): read by
+    every administrator, changed only by the installation's top administrators — a county's administrator changing
+    the national 最低生活保障 item would change it for every county. For admins and their inlines alike."""
+
+    def has_add_permission(self, request, *args) -> bool:
+        return top_administrator(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return top_administrator(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return top_administrator(request) and super().has_delete_permission(request, obj)
+
+
+class NationalAdmin(TopAdministratorOnly, AuditedAdmin):
+    pass
+
+
 class ScopedAdmin(AuditedAdmin):
     """Only the rows within the administrator's region subtree, listed, opened, changed or chosen; a row outside it
     is "not found" at every admin address. `scope_field` is the path to the row's region code."""
@@ -91,6 +128,29 @@ class ScopedAdmin(AuditedAdmin):
         within = self.scope(request)
         queryset = super().get_queryset(request)
         return queryset.none() if within is None else queryset.filter(within)
+
+    def get_object(self, request, object_id, from_field=None):
+        """A row outside the subtree is "not found", and asking for it is a denied attempt in the audit log, as on
+        every page: an auditor sees an administrator who probes other regions' users."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            field = self.model._meta.get_field(from_field) if from_field else self.model._meta.pk
+            try:
+                key = field.to_python(object_id)
+                region = self.model._default_manager.filter(**{field.name: key}).values_list(self.scope_field)[:1]
+                region = next(iter(region), (None,))[0]
+            except (ValueError, TypeError, ValidationError):
+                region = None
+            if region is not None:
+                audit.denied(
+                    request.user,
+                    "out_of_scope",
+                    message=f"管理后台：访问其他辖区的{self.model._meta.verbose_name}",
+                    object_type=self.model._meta.model_name,
+                    object_id=object_id,
+                    target_region=str(region),
+                )
+        return obj
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # A region chosen for a row (a user's, a parameter's) must be in the administrator's subtree too.

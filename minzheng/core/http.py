@@ -2,6 +2,7 @@
 another region's record by the scoped query, a refused action here)."""
 
 import functools
+import re
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -26,6 +27,20 @@ def staff_view(view):
             raise PermissionDenied(exc.message) from None
 
     return wrapper
+
+
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def not_found(request, exception=None):
+    """The 404 page (`handler404`): the service's own message, written for people in Chinese, or the general one —
+    never an exception's class name (Django passes 「Resolver404」 or 「Http404」 when there is no message) nor
+    Django's English 「No … matches the given query.」."""
+    from django.shortcuts import render
+
+    message = exception.args[0] if exception is not None and exception.args else ""
+    message = message if isinstance(message, str) and _CHINESE.search(message) else ""
+    return render(request, "404.html", {"exception": message}, status=404)
 
 
 def rerun(url: str, **fields) -> dict:

@@ -88,6 +88,11 @@ class RowsIn(Schema):
     rows: list[dict[str, Any]] = pydantic.Field(
         ..., description=f"数据行，键为字段名或中文列名（见 GET /sources），每次最多{settings.IMPORT_MAX_PUSH_ROWS}行"
     )
+    confirm_smaller: bool = pydantic.Field(
+        False,
+        description="确认数据完整：有效行数不足该区划现行数据的"
+        f"{settings.IMPORT_MIN_REPLACED_SHARE:.0%}时须为 true，否则整批拒收（422 too_few_rows）",
+    )
 
 
 def _source_out(spec: sources.Source) -> SourceOut:
@@ -200,7 +205,12 @@ def push_rows(request, source: str):
     sources.get(source)
     payload = _read_push(request, source)
     outcome = importer.import_rows(
-        source, payload.rows, region_code=payload.region, period=payload.period, user=request.user
+        source,
+        payload.rows,
+        region_code=payload.region,
+        period=payload.period,
+        user=request.user,
+        confirm_smaller=payload.confirm_smaller,
     )
     body = OutcomeOut(
         duplicate=outcome.duplicate,

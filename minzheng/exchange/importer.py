@@ -108,10 +108,12 @@ def import_file(
     original_name: str = "",
     progress: Progress | None = None,
     landed: Callable[[ImportOutcome], None] | None = None,
+    confirm_smaller: bool = False,
 ) -> ImportOutcome:
     """Import one delivered file (CSV, xlsx or Parquet, told apart by content). `progress(percent, message)` hears
     how far it is; `landed(outcome)` is called inside the transaction that creates the snapshot (a batch run marks
-    itself complete there)."""
+    itself complete there); `confirm_smaller`: the importer confirmed the file is complete though far smaller than
+    the delivery in force for the region (`limits.check_replacement`)."""
     spec, region = check_request(source, region_code, period, user)
     path = pathlib.Path(path)
     original_name = (original_name or path.name)[:200]
@@ -141,7 +143,9 @@ def import_file(
             else:
                 {"csv": ws.load_csv, "parquet": ws.load_parquet}[file_format](path)
             limits.check_rows(ws.con.execute("SELECT count(*) FROM raw").fetchall()[0][0], bounds.rows)
-            return _finish(ws, spec, region, period, user, file_format, original_name, file_sha, bounds, landed)
+            return _finish(
+                ws, spec, region, period, user, file_format, original_name, file_sha, bounds, landed, confirm_smaller
+            )
 
 
 def import_rows(
@@ -151,6 +155,7 @@ def import_rows(
     region_code: str,
     period: datetime.date,
     user=None,
+    confirm_smaller: bool = False,
 ) -> ImportOutcome:
     """Import rows pushed through the API (each a dict keyed by field name or Chinese label); same validation, same
     limits (IMPORT_MAX_PUSH_ROWS rows a push, the share of rejected rows)."""
@@ -171,7 +176,7 @@ def import_rows(
             return existing
         with Workspace() as ws:
             ws.load_rows(rows)
-            return _finish(ws, spec, region, period, user, "api", "", file_sha, bounds, None)
+            return _finish(ws, spec, region, period, user, "api", "", file_sha, bounds, None, confirm_smaller)
 
 
 @contextmanager
@@ -350,6 +355,7 @@ def _finish(
     file_sha: str,
     bounds: limits.Limits,
     landed: Callable[[ImportOutcome], None] | None,
+    confirm_smaller: bool = False,
 ) -> ImportOutcome:
     mapping = map_columns(spec, ws.columns)
     today = timezone.localdate()
@@ -367,6 +373,9 @@ def _finish(
     except limits.TooManyRejected as exc:
         exc.rejects_path = rejects_path
         raise
+    if valid and not confirm_smaller:
+        in_force, what = _rows_in_force(ws, spec, region, period)
+        limits.check_replacement(valid, in_force, bounds, what=what, rows_total=total, rows_rejected=rejected)
     counts = {"rows_total": total, "rows_valid": valid, "rows_rejected": rejected}
     detail = {
         "source": spec.code,
@@ -472,6 +481,45 @@ def _finish(
         _discard(temp, final)
         raise
     return outcome
+
+
+def _rows_in_force(ws: Workspace, spec: Source, region: Region, period: datetime.date) -> tuple[int, str]:
+    """The rows of the delivery in force for `region` on `period` (its own, or a wider region's: then the rows of the
+    people registered in `region`), with words for it; (0, "") when there is none."""
+    current = (
+        Snapshot.objects.filter(
+            source=spec.code, region_id__in=region_codes.lineage(region.code), period__lte=period, rows_valid__gt=0
+        )
+        .exclude(path="")
+        .select_related("region")
+        .order_by("-period", "-version", "-id")
+        .first()
+    )
+    if current is None:
+        return 0, ""
+    what = f"{spec.name}数据（{current.region.name}，{current.period:%Y-%m-%d}，第{current.version}版）"
+    if current.region_id == region.code:
+        return current.rows_valid, what
+    path = snapshot_path(current)
+    if not path.is_file():  # kept where only the cluster reads it: nothing to compare with here
+        return 0, ""
+    low, high = region.subtree_range()
+    con = ws.con
+    con.execute("CREATE OR REPLACE TABLE region_people (id BIGINT)")
+    with connection.chunked_cursor() as cursor:
+        table = connection.ops.quote_name(Person._meta.db_table)
+        column = connection.ops.quote_name(Person._meta.get_field("region").column)
+        cursor.execute(f"SELECT id FROM {table} WHERE {column} >= %s AND {column} <= %s", [low, high])
+        while rows := cursor.fetchmany(PERSON_BATCH_ROWS):
+            con.register("region_people_in", pa.table({"id": pa.array([r[0] for r in rows], pa.int64())}))
+            try:
+                con.execute("INSERT INTO region_people SELECT id FROM region_people_in")
+            finally:
+                con.unregister("region_people_in")
+    (count,) = con.execute(
+        f"SELECT count(*) FROM read_parquet({lit(str(path))}) WHERE person_key IN (SELECT id FROM region_people)"
+    ).fetchone()
+    return count, f"{what}在{region.name}的"
 
 
 def _superseded(snapshot: Snapshot) -> list[Snapshot]:

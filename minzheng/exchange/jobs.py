@@ -31,7 +31,16 @@ def safe_suffix(name: str) -> str:
     return suffix.lower() if _SUFFIX.match(suffix) else ""
 
 
-def start_upload(user, upload, *, source: str, region_code: str, period: datetime.date, enqueue: bool = True):
+def start_upload(
+    user,
+    upload,
+    *,
+    source: str,
+    region_code: str,
+    period: datetime.date,
+    confirm_smaller: bool = False,
+    enqueue: bool = True,
+):
     """Queue the import of an uploaded file; refusals that need no reading (role, scope, period, size) come now."""
     spec, region = importer.check_request(source, region_code, period, user)
     with importer.refusals_audited(user, spec.code, region.code, period, original_name=upload.name, size=upload.size):
@@ -41,12 +50,19 @@ def start_upload(user, upload, *, source: str, region_code: str, period: datetim
         user=user,
         label=f"导入{spec.name}数据（{region.name}，{period:%Y-%m-%d}）",
         region_code=region.code,
-        detail={"source": spec.code, "period": period.isoformat(), "original_name": upload.name, "size": upload.size},
+        detail={
+            "source": spec.code,
+            "period": period.isoformat(),
+            "original_name": upload.name,
+            "size": upload.size,
+            **({"confirm_smaller": True} if confirm_smaller else {}),
+        },
         source=spec.code,
         region=region,
         period=period,
         original_name=(upload.name or "")[:200],
         file_size=upload.size,
+        confirm_smaller=confirm_smaller,
     )
     folder = incoming_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,12 +106,13 @@ def run_import(run_id: int, progress: runs.Progress | None = None) -> ImportRun:
                 original_name=run.original_name,
                 progress=tracker.progress,
                 landed=landed,
+                confirm_smaller=run.confirm_smaller,
             )
             if not done:  # the same file again, or nothing valid: no snapshot transaction to finish in
                 tracker.complete(snapshot=outcome.snapshot, stats=_stats(outcome))
     except DomainError as exc:  # the run is marked failed with the message; keep what explains it
         refused = {"refused": exc.code, "rejects_path": getattr(exc, "rejects_path", "")}
-        refused |= {k: v for k, v in exc.context.items() if k in ("rows_total", "rows_rejected")}
+        refused |= {k: v for k, v in exc.context.items() if k in ("rows_total", "rows_rejected", "rows_in_force")}
         ImportRun.objects.filter(pk=run.pk).update(stats=refused)
     finally:
         if path is not None:

@@ -8,7 +8,9 @@ once, checked before the expensive step each one guards, so that no file can be 
   and fails the CRC check), so a declared size that lies only truncates: the sizes checked are the sizes read;
 - the number of rows: from a Parquet file's footer, an .xlsx sheet's declared dimension (then counted while it
   streams, never trusting the declaration), a CSV's table once loaded, a push's list;
-- the share of rejected rows: a delivery that is mostly wrong is refused whole, and the delivery in force stays.
+- the share of rejected rows: a delivery that is mostly wrong is refused whole, and the delivery in force stays;
+- the rows against the delivery it would replace: a delivery far smaller than the one in force for the same region
+  (a few rows where there were thousands) is refused unless the importer confirms that it is complete.
 
 Each refusal is a `DeliveryRefused` (413 for size and rows, 422 for the rejected share) with a Chinese message; the
 importer audits it and lands nothing.
@@ -48,6 +50,11 @@ class TooManyRejected(DeliveryRefused):
     code = "too_many_rejected"
 
 
+class TooFewRows(DeliveryRefused):
+    status = 422
+    code = "too_few_rows"
+
+
 @dataclass(frozen=True)
 class Limits:
     file_bytes: int
@@ -56,6 +63,7 @@ class Limits:
     xlsx_sheet_bytes: int
     xlsx_part_bytes: int
     rejected_share: float
+    replaced_share: float
     push_rows: int
     push_bytes: int
 
@@ -73,6 +81,7 @@ def current() -> Limits:
         xlsx_sheet_bytes=settings.IMPORT_XLSX_MAX_SHEET_BYTES,
         xlsx_part_bytes=settings.IMPORT_XLSX_MAX_PART_BYTES,
         rejected_share=settings.IMPORT_MAX_REJECTED_SHARE,
+        replaced_share=settings.IMPORT_MIN_REPLACED_SHARE,
         push_rows=min(settings.IMPORT_MAX_PUSH_ROWS, settings.IMPORT_MAX_ROWS),
         push_bytes=min(settings.IMPORT_MAX_PUSH_BYTES, settings.IMPORT_MAX_FILE_BYTES),
     )
@@ -132,6 +141,24 @@ def check_rejected_share(total: int, rejected: int, limits: Limits | None = None
         "too_many_rejected",
         rows_total=total,
         rows_rejected=rejected,
+        **context,
+    )
+
+
+def check_replacement(valid: int, in_force: int, limits: Limits | None = None, *, what: str, **context) -> None:
+    """Refuse a delivery with far fewer valid rows than `in_force`, the rows the delivery in force holds for the same
+    region (`what` names it): an incomplete file, or a tiny one meant to displace the real data, would become the
+    data every check of the region reads."""
+    limits = limits or current()
+    if in_force == 0 or limits.replaced_share <= 0 or valid >= in_force * limits.replaced_share:
+        return
+    raise TooFewRows(
+        f"本次有效数据{valid:,}行，只有现行{what}{in_force:,}行的{percent_text(valid / in_force)}，少于"
+        f"{percent_text(limits.replaced_share)}：可能是不完整的文件，未予导入，现行数据不变。"
+        "如确为完整数据（如辖区人员大量减少），请勾选“确认数据完整，替换现行数据”后重新导入",
+        "too_few_rows",
+        rows_valid=valid,
+        rows_in_force=in_force,
         **context,
     )
 

@@ -68,6 +68,8 @@ class ImportRun(BatchRun):
     original_name = models.CharField("原始文件名", max_length=200, blank=True)
     file_size = models.BigIntegerField("文件大小（字节）", default=0)
     upload = models.CharField("待导入文件", max_length=300, blank=True)  # relative to CHECKS_DATA_DIR; "" once done
+    # The uploader confirmed the file is complete though far smaller than the delivery in force (limits.check_replacement).
+    confirm_smaller = models.BooleanField("确认数据完整，替换现行数据", default=False)
     snapshot = models.ForeignKey(
         Snapshot, verbose_name="生成的快照", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -37,6 +37,11 @@ class ImportForm(BootstrapMixin, forms.Form):
     file = forms.FileField(
         label="数据文件", help_text="CSV（UTF-8或GBK）、Excel（.xlsx，第一个工作表）或 Parquet；第一行为列名"
     )
+    confirm_smaller = forms.BooleanField(
+        label="确认数据完整，替换现行数据",
+        required=False,
+        help_text="仅当文件明显少于该区划现行数据、且确为完整数据时勾选",
+    )
 
 
 def _can_view(user) -> bool:
@@ -87,7 +92,12 @@ def _snapshots(request):
             data = form.cleaned_data
             try:
                 run = jobs.start_upload(
-                    user, data["file"], source=data["source"], region_code=data["region"].strip(), period=data["period"]
+                    user,
+                    data["file"],
+                    source=data["source"],
+                    region_code=data["region"].strip(),
+                    period=data["period"],
+                    confirm_smaller=data["confirm_smaller"],
                 )
             except DomainError as exc:
                 attach_error(form, exc)
@@ -113,6 +123,7 @@ def _snapshots(request):
             "can_import": can_import,
             "runs": runs,
             "max_rejected": limits.percent_text(bounds.rejected_share),
+            "min_replaced": limits.percent_text(bounds.replaced_share),
             "max_size": limits.size_text(bounds.file_bytes),
             "max_rows": f"{bounds.rows:,}",
         },

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from minzheng.core.admin_scope import AuditedAdmin, ScopedAdmin
+from minzheng.core.admin_scope import NationalAdmin, ScopedAdmin, TopAdministratorOnly
 from minzheng.core.errors import DomainError
 
 from .catalogue import spec, specs
@@ -61,13 +61,13 @@ class ParameterAdmin(ScopedAdmin):
         return obj is None or obj.effective_from > timezone.localdate()
 
 
-class MaterialInline(admin.TabularInline):
+class MaterialInline(TopAdministratorOnly, admin.TabularInline):
     model = Material
     extra = 1
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(AuditedAdmin):
+class ServiceItemAdmin(NationalAdmin):
     list_display = ("name", "code", "category", "deciding_level", "online", "workflow", "public_notice", "active")
     list_filter = ("category", "active")
     inlines = [MaterialInline]

@@ -2,14 +2,17 @@
 region names — never the stored internals (`warning`, `{"action":"visit"}`, 130722100201). The stored entries are
 not touched (they are hash-chained); only their display is translated."""
 
+import ast
 import datetime
 import json
 from functools import cache
 
 from django.apps import apps
+from django.utils.translation import gettext
 
 from minzheng.cases import workflows as wf
 from minzheng.cases.views import ACTION_LABELS
+from minzheng.core.audit import DENIAL_REASONS
 from minzheng.core.models import AuditEntry
 from minzheng.monitoring.models import Outcome, Visit
 from minzheng.regions.models import Region
@@ -122,7 +125,12 @@ DETAIL_KEYS = {
     "refused": "拒收原因",
     "message": "说明",
     "rejects_path": "问题报告",
+    # a denied attempt (core.audit.denied): the record's region and the address asked for
+    "target_region": "记录所在区划",
+    "admin": "管理后台操作",
 }
+# In a denied attempt the path is the address that was asked for, not a file.
+_DENIAL_KEYS = {"path": "访问地址"}
 # Steps recorded on objects other than cases (a warning's follow-up).
 _OTHER_ACTIONS = {
     "visit": "入户核实",
@@ -213,7 +221,11 @@ def _value(key: str, value, regions: dict[str, str]) -> str:
         return _SEARCH_KINDS.get(value, value)
     if key == "document" and isinstance(value, str):
         return _DOCUMENTS.get(value, value)
-    if key in ("region", "township") and isinstance(value, str):
+    if key == "reason" and isinstance(value, str):
+        return DENIAL_REASONS.get(value, value)
+    if key == "admin" and isinstance(value, str):
+        return _admin_message(value)
+    if key in ("region", "township", "target_region") and isinstance(value, str):
         return regions.get(value.ljust(12, "0"), value)
     if key == "categories" and isinstance(value, list):
         return "、".join(str(v) for v in value) or "—"
@@ -240,6 +252,40 @@ def _value(key: str, value, regions: dict[str, str]) -> str:
     return str(value)
 
 
+def _admin_message(stored: str) -> str:
+    """The admin's change message in Chinese (「修改（超级用户状态、角色）」): stored as Django keeps it, untranslated,
+    e.g. `[{'changed': {'fields': ['Superuser status']}}]` — field labels capitalised, which its own catalogue
+    (「superuser status」) does not find either."""
+    try:
+        message = ast.literal_eval(stored)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return stored
+    if not isinstance(message, list):
+        return stored
+    parts = []
+    for item in message:
+        if not isinstance(item, dict):
+            continue
+        for verb, word in (("added", "新增"), ("changed", "修改"), ("deleted", "删除")):
+            body = item.get(verb)
+            if not isinstance(body, dict):
+                continue
+            what = [_field_label(f) for f in body.get("fields") or []]
+            if body.get("name"):
+                what = [f"{body['name']}“{body.get('object', '')}”"] + what
+            parts.append(f"{word}{'（' + '、'.join(what) + '）' if what else ''}")
+    return "；".join(parts) or "—"
+
+
+def _field_label(name) -> str:
+    name = str(name)
+    for candidate in (name, name[:1].lower() + name[1:]):
+        translated = gettext(candidate)
+        if translated != candidate:
+            return translated
+    return name
+
+
 def _parameter_change(text: str) -> str:
     from minzheng.policy.catalogue import specs
 
@@ -256,10 +302,9 @@ _KEY_ORDER = {key: i for i, key in enumerate(DETAIL_KEYS)}
 def detail_pairs(detail: dict | None, regions: dict[str, str]) -> list[tuple[str, str]]:
     """The detail's pairs in one order on every database (PostgreSQL's jsonb does not keep the written order)."""
     items = sorted((detail or {}).items(), key=lambda item: (_KEY_ORDER.get(item[0], len(_KEY_ORDER)), item[0]))
+    keys = DETAIL_KEYS | _DENIAL_KEYS if "target_region" in (detail or {}) else DETAIL_KEYS
     return [
-        (DETAIL_KEYS.get(key, key), _value(key, value, regions))
-        for key, value in items
-        if value not in (None, "", [], {})
+        (keys.get(key, key), _value(key, value, regions)) for key, value in items if value not in (None, "", [], {})
     ]
 
 
@@ -279,7 +324,7 @@ def region_codes_in(entries) -> set[str]:
         detail = entry.detail or {}
         filters = detail.get("filters") if isinstance(detail.get("filters"), dict) else {}
         for source in (detail, filters):
-            for key in ("region", "township"):
+            for key in ("region", "township", "target_region"):
                 raw = source.get(key)
                 if isinstance(raw, str) and raw.isdigit() and len(raw) <= 12:
                     found.add(raw.ljust(12, "0"))

@@ -91,6 +91,8 @@ def decorate(entries: list[AuditEntry]) -> list[AuditEntry]:
     regions = audit_labels.region_names(audit_labels.region_codes_in(entries))
     for entry in entries:
         entry.type_label = audit_labels.type_label(entry.object_type) if entry.object_type else ""
+        if entry.action == AuditEntry.Action.DENIED:  # stored as 「访问其他辖区的记录：household #21」
+            entry.object_label = audit_labels.DENIAL_REASONS.get((entry.detail or {}).get("reason"), entry.object_label)
         entry.region_name = regions.get(entry.region_code, entry.region_code)
         entry.compact_detail = audit_labels.detail_text(entry.detail, regions)
         entry.full_detail = audit_labels.detail_text(entry.detail, regions, limit=None)

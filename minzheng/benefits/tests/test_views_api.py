@@ -3,6 +3,7 @@
 import datetime
 import io
 import re
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -137,7 +138,7 @@ def test_review_taper_within_limit_and_notice(client, roll, officers, household)
     # A stopped entitlement does not carry its old taper end beside its status: 「已停止（至2025-11）」 read as
     # "stopped until November"; the month it ended shows in its own column.
     page = client.get(f"/registry/households/{household.pk}/").content.decode()
-    status = re.search(r'data-label="状态">(.*?)</td>', page).group(1)
+    status = re.search(r'data-testid="entitlement-status">(.*?)</td>', page, re.S).group(1).strip()
     assert status == "已停止", status
     pdf = client.get(f"/benefits/cases/{case.pk}/review-notice.pdf")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
@@ -207,3 +208,37 @@ def test_household_benefit_reads_whole_household_and_follow_up_prints_no_full_na
     assert response.status_code == 302
     household.refresh_from_db()
     assert household.account_holder == line.recipient_name
+
+
+def test_what_people_read_is_the_version_in_force_with_the_changes_to_come(client, roll, officers, household):
+    """A taper decided ahead (DB §33): until it starts the family is paid in full, and the page and the API say so,
+    with the taper and the stop after it as changes to come — not 「已停止」 for a family still paid."""
+    from minzheng.benefits import selectors
+
+    _review(officers, household, "taper", amount="200", months=3, reasons="长子就业")
+    ent = Entitlement.objects.get(household=household)
+    assert ent.status == Status.STOPPED  # what the last decision left: the stop after the taper
+    (august,) = selectors.in_force([ent], D(2025, 8, 1))
+    assert (august.now.status, august.now.amount_fen) == ("active", 30000)
+    assert [(v.effective_from, v.status, v.amount_fen) for v in august.upcoming] == [
+        (D(2025, 9, 1), "taper", 20000),
+        (D(2025, 12, 1), "stopped", 20000),
+    ]
+    (october,) = selectors.in_force([ent], D(2025, 10, 1))
+    assert october.now.status == "taper" and [v.status for v in october.upcoming] == ["stopped"]
+    (earlier,) = selectors.in_force([ent], D(2025, 3, 1))  # before the first month paid
+    assert earlier.now is None and earlier.upcoming[0].status == "active"
+
+    # The same read on the household page and through the API, as of a month inside the taper.
+    client.force_login(officers["county"])
+    with mock.patch.object(selectors, "this_month", return_value=D(2025, 10, 1)):
+        page = client.get(f"/registry/households/{household.pk}/").content.decode()
+        api = client.get(f"/api/v1/benefits/entitlements?household={household.pk}").json()
+        tapering = client.get("/api/v1/benefits/entitlements?status=taper").json()
+        stopped = client.get("/api/v1/benefits/entitlements?status=stopped").json()
+    status = re.search(r'data-testid="entitlement-status">(.*?)<div', page, re.S).group(1).strip()
+    assert status == "渐退期（至2025-11）", status
+    assert re.findall(r'data-testid="entitlement-upcoming">(.*?)</div>', page) == ["2025-12起已停止"]
+    assert (api[0]["status"], api[0]["amount"]) == ("taper", "200.00")
+    assert api[0]["upcoming"] == [{"effective_from": "2025-12-01", "status": "stopped", "amount": "200.00"}]
+    assert [e["id"] for e in tapering] == [ent.pk] and stopped == []

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from minzheng.accounts.models import ApiToken, User
 from minzheng.cases.models import InterestDeclaration
-from minzheng.conftest import CITY, PASSWORD, VILLAGE, make_id_number
+from minzheng.conftest import CITY, COUNTY, PASSWORD, VILLAGE, make_id_number
 from minzheng.core.models import AuditEntry
 from minzheng.policy.models import Parameter
 from minzheng.regions.importer import import_regions
@@ -96,6 +96,12 @@ def test_every_admin_address_of_a_baoding_object_is_not_found_for_the_zhangjiako
     assert client.post(admin_url(officer), {"username": "taken", "role": "admin"}).status_code == 302
     officer.refresh_from_db()
     assert officer.username == "baoding_officer"
+    # Each of those asks is a denied attempt in the audit log, filed under the administrator's region.
+    for model, obj in baoding.items():
+        denied = AuditEntry.objects.filter(action="denied", object_type=model._meta.model_name, object_id=str(obj.pk))
+        if model is not AccessAttempt:  # lockouts are the users', not a region's record
+            assert denied.exists(), model._meta.label
+            assert {e.region_code for e in denied} == {city_admin.region_id}, model._meta.label
     # The raw-id popup a user's or a parameter's region is chosen in lists the administrator's subtree only.
     popup = client.get(reverse("admin:regions_region_changelist"), {"_popup": "1", "_to_field": "code", "q": "天翔"})
     assert popup.status_code == 200 and popup.context["cl"].result_count == 0
@@ -194,3 +200,33 @@ def test_opening_a_declaration_with_a_full_identity_number_is_audited(client, ci
     assert client.get(admin_url(declaration)).status_code == 200
     entry = AuditEntry.objects.filter(action="view", object_type="interestdeclaration").get()
     assert entry.object_id == str(declaration.pk) and entry.region_code == VILLAGE
+
+
+def test_national_configuration_is_changed_only_by_the_top_administrator(client, city_admin, make_user):
+    """The service catalogue and the holiday years hold in every county: 张北县's administrator reads them, and
+    cannot change, add or delete them while the city has its own administrator; the city's administrator can."""
+    from minzheng.policy.models import ServiceItem
+
+    item = ServiceItem.objects.get(code="dibao")
+    change = admin_url(item)
+    page = client.get(change).content.decode()
+    assert 'name="_save"' in page  # the city's administrator: nobody above
+    county_admin = make_user("admin", region=COUNTY, username="admin_zb", is_staff=True, is_superuser=True)
+    client.force_login(county_admin)
+    page = client.get(change).content.decode()
+    assert client.get(change).status_code == 200 and 'name="_save"' not in page and "删除" not in page
+    before = (item.name, item.active)
+    assert client.post(change, {"name": "改掉", "code": "dibao"}).status_code == 403
+    assert client.post(admin_url(item, "delete"), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:policy_serviceitem_add")).status_code == 403
+    assert client.get(reverse("admin:core_calendaryear_add")).status_code == 403
+    item.refresh_from_db()
+    assert (item.name, item.active) == before
+    # Once the city has no active administrator, the county's is the top one of what remains.
+    User.objects.filter(pk=city_admin.pk).update(is_active=False)
+    assert 'name="_save"' in client.get(change).content.decode()
+
+
+def test_the_admin_reads_in_chinese(client, city_admin):
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "登录失败锁定" in index and "Access attempt" not in index and "Axes" not in index

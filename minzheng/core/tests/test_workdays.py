@@ -66,8 +66,9 @@ def test_working_days_between():
 
 
 @pytest.mark.django_db
-def test_admin_refuses_a_year_the_library_knows(admin_client):
-    response = admin_client.post(
+def test_admin_refuses_a_year_the_library_knows(client, make_user):
+    client.force_login(make_user("admin", is_staff=True, is_superuser=True))  # the installation's top administrator
+    response = client.post(
         "/admin/core/calendaryear/add/",
         {
             "year": 2026,

@@ -365,6 +365,73 @@ def test_an_api_push_is_held_to_the_same_limits(client, registered, approver, se
     assert all(e.user == approver for e in refusals())
 
 
+# --- a delivery far smaller than the one in force -------------------------------------------------------------------
+
+
+def test_a_tiny_delivery_does_not_displace_a_wider_one_unless_confirmed(
+    registered, tmp_path, checks_dir, settings, django_capture_on_commit_callbacks
+):
+    """The browser pass: a valid 2-row wage file for 张北县, dated today, became the county's wage data in place of
+    the city's delivery of 303,980 rows, and the batch re-check read it. It is refused now unless confirmed."""
+    settings.IMPORT_MIN_REPLACED_SHARE = 0.9  # two registered people in the county: one row is half of them
+    city_rows = [[HEAD, "2026-05", "3000"], [SPOUSE, "2026-05", "2000"]] + wage_rows(20)  # 20 people elsewhere
+    with django_capture_on_commit_callbacks(execute=True):
+        city = importer.import_file(
+            "wage", write_csv(tmp_path / "city.csv", WAGE, city_rows), region_code="1307", period=PERIOD
+        ).snapshot
+    tiny = write_csv(tmp_path / "tiny.csv", WAGE, [[HEAD, "2026-05", "1"]])
+    later = PERIOD + datetime.timedelta(days=1)
+    with pytest.raises(limits.TooFewRows) as caught:
+        importer.import_file("wage", tiny, region_code="130722", period=later)
+    refused = caught.value
+    assert refused.status == 422 and refused.code == "too_few_rows"
+    # Compared with the rows of the city's delivery for the county's registered people (2), not all 22.
+    assert refused.message.startswith(
+        "本次有效数据1行，只有现行工资/纳税数据（张家口市，2026-05-01，第1版）在张北县的2行的50%"
+    )
+    assert "未予导入，现行数据不变" in refused.message and "确认数据完整，替换现行数据" in refused.message
+    assert Snapshot.objects.get() == city and selectors.snapshots_in_force(COUNTY, later)["wage"] == city
+    assert [e.detail["refused"] for e in refusals()] == ["too_few_rows"]
+    # Confirmed complete: it lands and is in force.
+    landed = importer.import_file("wage", tiny, region_code="130722", period=later, confirm_smaller=True).snapshot
+    assert landed is not None and selectors.snapshots_in_force(COUNTY, later)["wage"] == landed
+    # Against the county's own delivery now (1 row): a delivery as large passes without confirming.
+    other = write_csv(tmp_path / "other.csv", WAGE, [[SPOUSE, "2026-05", "1"]])
+    assert importer.import_file("wage", other, region_code="130722", period=later).snapshot.version == 2
+
+
+def test_the_replacement_check_is_a_setting_and_holds_for_pushes_and_uploads(
+    client, registered, approver, tmp_path, settings, sync_tasks
+):
+    rows = [[HEAD, "2026-05", "1"], [SPOUSE, "2026-05", "1"]] + wage_rows(8)
+    importer.import_file("wage", write_csv(tmp_path / "ten.csv", WAGE, rows), region_code="130722", period=PERIOD)
+    token = issue_token(approver, "推送")[1]
+    body = {
+        "region": "130722",
+        "period": "2026-05-02",
+        "rows": [{"id_number": HEAD, "month": "2026-05", "gross_wage": "1"}],
+    }
+    response = call(client, "post", "/api/v1/checks/sources/wage/rows", body, token)
+    assert response.status_code == 422 and response.json()["code"] == "too_few_rows", response.content
+    assert response.json()["rows_in_force"] == 10 and "本次有效数据1行" in response.json()["message"]
+    response = call(client, "post", "/api/v1/checks/sources/wage/rows", body | {"confirm_smaller": True}, token)
+    assert response.status_code == 201, response.content
+    # Through the page: refused with its message on the run, then landed with the box ticked.
+    client.force_login(approver)
+    one = write_csv(tmp_path / "one.csv", WAGE, [[SPOUSE, "2026-05", "2"]])
+    _upload(client, write_csv(tmp_path / "six.csv", WAGE, wage_rows(6)), period="2026-05-03")  # 6 against the push's 1
+    _upload(client, one, period="2026-05-03")
+    run = ImportRun.objects.order_by("-id").first()
+    assert run.status == "failed" and "本次有效数据1行" in run.error and run.stats["refused"] == "too_few_rows"
+    _upload(client, one, period="2026-05-03", confirm_smaller="on")
+    run = ImportRun.objects.order_by("-id").first()
+    assert run.status == "complete" and run.confirm_smaller and run.snapshot is not None
+    settings.IMPORT_MIN_REPLACED_SHARE = 0  # off
+    assert importer.import_file(
+        "wage", write_csv(tmp_path / "z.csv", WAGE, [[HEAD, "2026-05", "9"]]), region_code="130722", period=PERIOD
+    ).snapshot
+
+
 # --- rejects report -------------------------------------------------------------------------------------------------
 
 

@@ -102,3 +102,30 @@ def test_payment_simulation_and_override_details_read_in_chinese():
         limit=None,
     )
     assert "check_override" not in override and "越过核对结果" in override and "理由 纸质核对已完成" in override
+
+
+def test_denied_attempts_and_admin_changes_read_in_chinese(client, make_user):
+    """What the browser pass found raw on the audit page: the denial's reason code, 「文件」 for the address asked for,
+    `target_region` as a code, 「household #21」, and the admin's untranslated change message."""
+    clerk = make_user("clerk", username="probe")
+    audit.denied(
+        clerk, "out_of_scope", message="记录不存在", object_type="household", object_id=21, target_region=VILLAGE
+    )
+    audit.record(
+        AuditEntry.Action.UPDATE,
+        user=make_user("admin", username="boss"),
+        object_type="user",
+        object_id=3,
+        label="管理后台：用户 probe",
+        region_code=VILLAGE,
+        detail={"admin": "[{'changed': {'fields': ['Superuser status']}}]"},
+    )
+    client.force_login(make_user("auditor"))
+    html = client.get(reverse("web:audit")).content.decode()
+    details = " ".join(_cells(html, "audit-detail"))
+    objects = _cells(html, "audit-object")
+    assert "原因：访问其他辖区的记录" in details and "记录所在区划：张北镇南壕堑村村民委员会" in details, details
+    assert "out_of_scope" not in html and "target_region" not in html and "household #21" not in html
+    assert "访问其他辖区的记录（家庭，编号21）" in objects, objects
+    assert "管理后台操作：修改（超级用户状态）" in details, details
+    assert "Superuser" not in html

@@ -117,3 +117,18 @@ def test_every_page_address_uses_the_bounded_converter():
     routes = [str(p.pattern) for p in walk(get_resolver().url_patterns)]
     assert not [r for r in routes if "<int:" in r]
     assert any("<id:pk>" in r for r in routes)
+
+
+def test_not_found_pages_speak_to_people(client, clerk, make_user):
+    """A 404 says the service's Chinese message or the general one, never 「Resolver404」 / 「Http404」 (a mistyped
+    address, an id beyond any record, a personal-data page the admin no longer lists)."""
+    admin = make_user("admin", username="admin404", is_staff=True, is_superuser=True)
+    for user, url in ((clerk, "/no-such-page/"), (clerk, f"/cases/{HUGE}/"), (admin, "/admin/registry/household/")):
+        client.force_login(user)
+        response = client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 404 and 'data-testid="not-found"' in page, url
+        assert "Resolver404" not in page and "Http404" not in page, url
+        assert "页面或记录不存在" in page, url
+    client.force_login(clerk)  # a record that is not there (or not the clerk's) keeps the service's own message
+    assert "记录不存在或不在您的管辖范围内" in client.get("/cases/999999/").content.decode()

@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--region", required=True, help="数据覆盖的区划代码，如 1307、130722")
         parser.add_argument("--period", help="数据截至日期 YYYY-MM-DD，缺省为今天")
         parser.add_argument("--user", help="以该用户名导入（校验其权限和辖区，并记为导入人）")
+        parser.add_argument(
+            "--confirm-smaller",
+            action="store_true",
+            help="确认数据完整：有效行数明显少于该区划现行数据（IMPORT_MIN_REPLACED_SHARE）时仍导入",
+        )
 
     def handle(self, *args, source, file, region, period, user, **options):
         if period:
@@ -35,7 +40,14 @@ class Command(BaseCommand):
             if importer_user is None:
                 raise CommandError(f"用户“{user}”不存在")
         try:
-            outcome = importer.import_file(source, file, region_code=region, period=day, user=importer_user)
+            outcome = importer.import_file(
+                source,
+                file,
+                region_code=region,
+                period=day,
+                user=importer_user,
+                confirm_smaller=options["confirm_smaller"],
+            )
         except DomainError as exc:
             if getattr(exc, "rejects_path", ""):  # refused for its share of rejected rows: the report says which
                 self.stdout.write(f"拒收报告：{files.rejects_file(exc.rejects_path)}")
