@@ -2,6 +2,7 @@
 names and accounts masked, every read of personal data and every upload audited."""
 
 import datetime
+from decimal import Decimal
 
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
@@ -13,7 +14,7 @@ from minzheng.core.ids import Cursor, Id
 from minzheng.core.masking import mask_account, mask_id_number, mask_name
 
 from . import bankfiles, selectors, settlement
-from .models import Entitlement, PaymentLine, PaymentRoll
+from .models import PAYABLE_STATUSES, Entitlement, PaymentLine, PaymentRoll
 
 router = Router(tags=["救助待遇与资金发放"])
 LIMIT = 500
@@ -131,28 +132,31 @@ def entitlements(request, household: Id | None = None, benefit: str = "", status
         region_code=request.user.region_id,
         detail={"household": household, "rows": len(rows)},
     )
-    return [
-        {
-            "id": e.pk,
-            "benefit": e.benefit,
-            "benefit_name": e.benefit_name,
-            "household": f"H{e.household_id:09d}",
-            "person_name_masked": mask_name(e.person.name) if e.person_id else "",
-            "region_code": e.region_id,
-            # In force this month; before the first month paid, "not_started" (the first change to come says when).
-            "status": e.now.status if e.now else NOT_STARTED,
-            "amount": str(e.now.amount if e.now else e.amount),
-            "breakdown": e.now.breakdown if e.now else [],
-            "start_month": e.start_month,
-            "end_month": e.end_month,
-            "decision": e.last_decision.number,
-            "next_review": e.next_review,
-            "upcoming": [
-                {"effective_from": v.effective_from, "status": v.status, "amount": str(v.amount)} for v in e.upcoming
-            ],
-        }
-        for e in rows
-    ]
+    return [_entitlement_out(e) for e in rows]
+
+
+def _entitlement_out(e: Entitlement) -> dict:
+    """As the household page reads it: the status in force this month ("not_started" before the first month paid),
+    the amount and its parts paid this month (0 when nothing is), and the changes already decided."""
+    paid_now = e.now is not None and e.now.status in PAYABLE_STATUSES
+    return {
+        "id": e.pk,
+        "benefit": e.benefit,
+        "benefit_name": e.benefit_name,
+        "household": f"H{e.household_id:09d}",
+        "person_name_masked": mask_name(e.person.name) if e.person_id else "",
+        "region_code": e.region_id,
+        "status": e.now.status if e.now else NOT_STARTED,
+        "amount": str(e.now.amount if paid_now else Decimal("0.00")),
+        "breakdown": e.now.breakdown if paid_now else [],
+        "start_month": e.start_month,
+        "end_month": e.end_month,
+        "decision": e.last_decision.number,
+        "next_review": e.next_review,
+        "upcoming": [
+            {"effective_from": v.effective_from, "status": v.status, "amount": str(v.amount)} for v in e.upcoming
+        ],
+    }
 
 
 @router.get("/rolls", response=list[RollOut], summary="发放名册列表")

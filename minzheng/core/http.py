@@ -36,10 +36,13 @@ def not_found(request, exception=None):
     """The 404 page (`handler404`): the service's own message, written for people in Chinese, or the general one —
     never an exception's class name (Django passes 「Resolver404」 or 「Http404」 when there is no message) nor
     Django's English 「No … matches the given query.」."""
+    from django.http import JsonResponse
     from django.shortcuts import render
 
     message = exception.args[0] if exception is not None and exception.args else ""
     message = message if isinstance(message, str) and _CHINESE.search(message) else ""
+    if request.path.startswith("/api/"):  # an API client reads {code, message}, as from every endpoint
+        return JsonResponse({"code": "not_found", "message": message or "接口或记录不存在"}, status=404)
     return render(request, "404.html", {"exception": message}, status=404)
 
 

@@ -100,6 +100,11 @@ def percent_text(share: float) -> str:
     return f"{share * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
 
+def _share_text(share: float) -> str:
+    """Like percent_text, but a share that rounds to nothing says so (2 rows of 24,359 is not 「0%」)."""
+    return "不到0.1%" if 0 < share < 0.0005 else percent_text(share)
+
+
 # --- size and rows ------------------------------------------------------------------------------------------------
 
 
@@ -153,7 +158,7 @@ def check_replacement(valid: int, in_force: int, limits: Limits | None = None, *
     if in_force == 0 or limits.replaced_share <= 0 or valid >= in_force * limits.replaced_share:
         return
     raise TooFewRows(
-        f"本次有效数据{valid:,}行，只有现行{what}{in_force:,}行的{percent_text(valid / in_force)}，少于"
+        f"本次有效数据{valid:,}行，只有现行{what}{in_force:,}行的{_share_text(valid / in_force)}，少于"
         f"{percent_text(limits.replaced_share)}：可能是不完整的文件，未予导入，现行数据不变。"
         "如确为完整数据（如辖区人员大量减少），请勾选“确认数据完整，替换现行数据”后重新导入",
         "too_few_rows",

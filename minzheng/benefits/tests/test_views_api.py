@@ -242,3 +242,6 @@ def test_what_people_read_is_the_version_in_force_with_the_changes_to_come(clien
     assert (api[0]["status"], api[0]["amount"]) == ("taper", "200.00")
     assert api[0]["upcoming"] == [{"effective_from": "2025-12-01", "status": "stopped", "amount": "200.00"}]
     assert [e["id"] for e in tapering] == [ent.pk] and stopped == []
+    # Today the taper is long over: stopped, nothing paid, in the API as on the page.
+    (today,) = client.get(f"/api/v1/benefits/entitlements?household={household.pk}").json()
+    assert (today["status"], today["amount"], today["breakdown"], today["upcoming"]) == ("stopped", "0.00", [], [])

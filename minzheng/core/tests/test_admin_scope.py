@@ -230,3 +230,6 @@ def test_national_configuration_is_changed_only_by_the_top_administrator(client,
 def test_the_admin_reads_in_chinese(client, city_admin):
     index = client.get(reverse("admin:index")).content.decode()
     assert "登录失败锁定" in index and "Access attempt" not in index and "Axes" not in index
+    # An English browser does not turn the admin into English (the platform has one language).
+    english = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "Site administration" not in english and "站点管理" in english

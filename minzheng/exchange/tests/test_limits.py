@@ -423,6 +423,9 @@ def test_the_replacement_check_is_a_setting_and_holds_for_pushes_and_uploads(
     _upload(client, one, period="2026-05-03")
     run = ImportRun.objects.order_by("-id").first()
     assert run.status == "failed" and "本次有效数据1行" in run.error and run.stats["refused"] == "too_few_rows"
+    # The run's page says why, not 「可重新发起」: the same file would be refused again.
+    page = client.get(reverse("exchange:import_run", args=[run.pk])).content.decode()
+    assert "未导入" in page and "本次有效数据1行" in page and "可重新发起" not in page
     _upload(client, one, period="2026-05-03", confirm_smaller="on")
     run = ImportRun.objects.order_by("-id").first()
     assert run.status == "complete" and run.confirm_smaller and run.snapshot is not None
@@ -612,3 +615,9 @@ def test_the_upload_still_checks_csrf(registered, approver, tmp_path):
             },
         )
     assert response.status_code == 302 and ImportRun.objects.count() == 1
+
+
+def test_a_share_too_small_to_round_is_not_called_zero():
+    with pytest.raises(limits.TooFewRows) as caught:
+        limits.check_replacement(2, 24_359, limits.current(), what="工资/纳税数据")
+    assert "24,359行的不到0.1%" in caught.value.message

@@ -132,3 +132,9 @@ def test_not_found_pages_speak_to_people(client, clerk, make_user):
         assert "页面或记录不存在" in page, url
     client.force_login(clerk)  # a record that is not there (or not the clerk's) keeps the service's own message
     assert "记录不存在或不在您的管辖范围内" in client.get("/cases/999999/").content.decode()
+
+
+def test_an_unknown_api_address_answers_json(client, clerk):
+    client.force_login(clerk)
+    response = client.get("/api/v1/no-such/")
+    assert response.status_code == 404 and response.json() == {"code": "not_found", "message": "接口或记录不存在"}
