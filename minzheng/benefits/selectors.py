@@ -3,8 +3,8 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Subquery, Sum
-from django.db.models.functions import Substr
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from minzheng.accounts.roles import Capability, has_capability, require
@@ -20,10 +20,17 @@ def current_recipients(region_code: str) -> dict[int, tuple[str, Decimal]]:
     """household id -> (benefit, monthly amount) of the 低保/特困 entitlements in force (not stopped): what the batch
     re-check compares its verdicts with. A household with both is listed under 特困 with their sum."""
     low, high = codes.subtree_range(region_code)
+    # What is in force this month, as the household page reads it (a stop decided for a later month is not yet in
+    # force); an entitlement decided to start next month counts, at its decided amount.
+    latest = _versions_in_force(this_month())
     rows = (
         Entitlement.objects.filter(region_id__gte=low, region_id__lte=high, benefit__in=("dibao", "tekun"))
-        .exclude(status=Status.STOPPED)
-        .values_list("household_id", "benefit", "amount_fen")
+        .annotate(
+            status_now=Subquery(latest.values("status")[:1]),
+            fen_now=Coalesce(Subquery(latest.values("amount_fen")[:1]), F("amount_fen")),
+        )
+        .filter(Q(status_now__isnull=True) | ~Q(status_now=Status.STOPPED))
+        .values_list("household_id", "benefit", "fen_now")
     )
     out: dict[int, tuple[str, int]] = {}
     for household, benefit, fen in rows:
@@ -39,10 +46,15 @@ def this_month() -> datetime.date:
     return first_of_month(timezone.localdate())
 
 
+def _versions_in_force(month: datetime.date):
+    """An entitlement's versions from the one in force in `month` back, for a correlated subquery (`[:1]`)."""
+    latest = EntitlementVersion.objects.filter(entitlement=OuterRef("pk"), effective_from__lte=month)
+    return latest.order_by("-effective_from", "-id")
+
+
 def status_in_force(month: datetime.date):
     """The status of the version in force in `month`, as an annotation (for filtering a list by what is paid now)."""
-    latest = EntitlementVersion.objects.filter(entitlement=OuterRef("pk"), effective_from__lte=month)
-    return Subquery(latest.order_by("-effective_from", "-id").values("status")[:1])
+    return Subquery(_versions_in_force(month).values("status")[:1])
 
 
 def in_force(entitlements: list[Entitlement], month: datetime.date | None = None) -> list[Entitlement]:

@@ -3,6 +3,7 @@
 import datetime
 import io
 import re
+from decimal import Decimal
 from unittest import mock
 
 import openpyxl
@@ -242,6 +243,11 @@ def test_what_people_read_is_the_version_in_force_with_the_changes_to_come(clien
     assert (api[0]["status"], api[0]["amount"]) == ("taper", "200.00")
     assert api[0]["upcoming"] == [{"effective_from": "2025-12-01", "status": "stopped", "amount": "200.00"}]
     assert [e["id"] for e in tapering] == [ent.pk] and stopped == []
+    # The batch re-check compares its verdicts with the same reading: paid in full in August, the taper in October.
+    for month, expected in ((D(2025, 8, 1), Decimal("300.00")), (D(2025, 10, 1), Decimal("200.00"))):
+        with mock.patch.object(selectors, "this_month", return_value=month):
+            assert selectors.current_recipients(COUNTY) == {household.pk: ("dibao", expected)}, month
+    assert selectors.current_recipients(COUNTY) == {}
     # Today the taper is long over: stopped, nothing paid, in the API as on the page.
     (today,) = client.get(f"/api/v1/benefits/entitlements?household={household.pk}").json()
     assert (today["status"], today["amount"], today["breakdown"], today["upcoming"]) == ("stopped", "0.00", [], [])
