@@ -14,7 +14,7 @@ from minzheng.core.ids import Cursor, Id
 from minzheng.core.masking import mask_account, mask_id_number, mask_name
 
 from . import bankfiles, selectors, settlement
-from .models import PAYABLE_STATUSES, Entitlement, PaymentLine, PaymentRoll
+from .models import Entitlement, PaymentLine, PaymentRoll
 
 router = Router(tags=["救助待遇与资金发放"])
 LIMIT = 500
@@ -138,7 +138,7 @@ def entitlements(request, household: Id | None = None, benefit: str = "", status
 def _entitlement_out(e: Entitlement) -> dict:
     """As the household page reads it: the status in force this month ("not_started" before the first month paid),
     the amount and its parts paid this month (0 when nothing is), and the changes already decided."""
-    paid_now = e.now is not None and e.now.status in PAYABLE_STATUSES
+    paid_now = e.now is not None and e.now.paid
     return {
         "id": e.pk,
         "benefit": e.benefit,

@@ -113,6 +113,11 @@ class EntitlementVersion(models.Model):
     def amount(self):
         return from_fen(self.amount_fen)
 
+    @property
+    def paid(self) -> bool:
+        """Paid in the months this version is in force (active or tapering)."""
+        return self.status in PAYABLE_STATUSES
+
 
 class RollRun(BatchRun):
     """One preparation of the month's rolls for a region (the batch run a page or the schedule starts)."""

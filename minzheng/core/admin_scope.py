@@ -8,11 +8,14 @@ scoped here to the administrator's region subtree (a 张家口市 administrator 
 is written to the hash-chained audit log, not only to the admin's own history.
 """
 
+import contextlib
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from . import audit
+from .scoping import audit_if_elsewhere
 
 ALL = ("000000000000", "999999999999")  # the nation's subtree: the root's administrator
 
@@ -135,20 +138,15 @@ class ScopedAdmin(AuditedAdmin):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             field = self.model._meta.get_field(from_field) if from_field else self.model._meta.pk
-            try:
-                key = field.to_python(object_id)
-                region = self.model._default_manager.filter(**{field.name: key}).values_list(self.scope_field)[:1]
-                region = next(iter(region), (None,))[0]
-            except (ValueError, TypeError, ValidationError):
-                region = None
-            if region is not None:
-                audit.denied(
+            with contextlib.suppress(ValueError, TypeError, ValidationError):  # not an id at all: nothing asked for
+                audit_if_elsewhere(
                     request.user,
-                    "out_of_scope",
-                    message=f"管理后台：访问其他辖区的{self.model._meta.verbose_name}",
+                    self.model,
+                    f"管理后台：访问其他辖区的{self.model._meta.verbose_name}",
+                    region_field=self.scope_field,
                     object_type=self.model._meta.model_name,
                     object_id=object_id,
-                    target_region=str(region),
+                    **{field.name: field.to_python(object_id)},
                 )
         return obj
 

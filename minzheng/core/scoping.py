@@ -32,20 +32,35 @@ def get_in(queryset, user, message: str = "记录不存在或不在您的管辖�
     try:
         return queryset.get(**lookup)
     except queryset.model.DoesNotExist:
-        manager = queryset.model._default_manager
-        elsewhere = manager.filter(**lookup).values_list(region_field, flat=True)[:1]
-        if elsewhere and not in_scope(user, str(elsewhere[0])):
-            from . import audit
-
-            audit.denied(
-                user,
-                "out_of_scope",
-                message=message,
-                object_type=getattr(queryset.model, "audit_type", queryset.model._meta.model_name),
-                object_id=lookup.get("pk", lookup.get("id", "")),
-                target_region=str(elsewhere[0]),
-            )
+        audit_if_elsewhere(
+            user,
+            queryset.model,
+            message,
+            region_field=region_field,
+            object_id=lookup.get("pk", lookup.get("id", "")),
+            **lookup,
+        )
         raise NotFound(message) from None
+
+
+def audit_if_elsewhere(
+    user, model, message: str, *, region_field: str = "region", object_type: str = "", object_id="", **lookup
+) -> None:
+    """The user asked for the object `lookup` finds and was told it is not there: if it exists in a region outside
+    the user's subtree, note the denied attempt (`audit.denied`), filed with that region."""
+    elsewhere = model._default_manager.filter(**lookup).values_list(region_field, flat=True)[:1]
+    # A row without a region (a national value) is nobody's other region.
+    if elsewhere and elsewhere[0] is not None and not in_scope(user, str(elsewhere[0])):
+        from . import audit
+
+        audit.denied(
+            user,
+            "out_of_scope",
+            message=message,
+            object_type=object_type or getattr(model, "audit_type", model._meta.model_name),
+            object_id=object_id,
+            target_region=str(elsewhere[0]),
+        )
 
 
 def in_scope(user, region_code: str) -> bool:

@@ -25,6 +25,7 @@ existing snapshot.
 
 import datetime
 import hashlib
+import itertools
 import json
 import os
 import pathlib
@@ -329,16 +330,24 @@ def _load_persons(ws: Workspace) -> None:
 
 
 def _append_persons(con, rows: list[tuple]) -> None:
-    if not rows:
-        return
-    batch = pa.table(
-        {"id": pa.array([r[0] for r in rows], pa.int64()), "id_number": pa.array([r[1] for r in rows], pa.string())}
+    _append(
+        con,
+        "persons",
+        id=pa.array([r[0] for r in rows], pa.int64()),
+        id_number=pa.array([r[1] for r in rows], pa.string()),
     )
-    con.register("persons_in", batch)
+
+
+def _append(con, table: str, **columns: pa.Array) -> None:
+    """Rows read from the database, appended to a workspace table (columns in the table's order)."""
+    batch = pa.table(columns)
+    if batch.num_rows == 0:
+        return
+    con.register("rows_in", batch)
     try:
-        con.execute("INSERT INTO persons SELECT * FROM persons_in")
+        con.execute(f"INSERT INTO {table} SELECT * FROM rows_in")
     finally:
-        con.unregister("persons_in")
+        con.unregister("rows_in")
 
 
 # --- the import ---------------------------------------------------------------------------------------------------
@@ -506,16 +515,10 @@ def _rows_in_force(ws: Workspace, spec: Source, region: Region, period: datetime
     low, high = region.subtree_range()
     con = ws.con
     con.execute("CREATE OR REPLACE TABLE region_people (id BIGINT)")
-    with connection.chunked_cursor() as cursor:
-        table = connection.ops.quote_name(Person._meta.db_table)
-        column = connection.ops.quote_name(Person._meta.get_field("region").column)
-        cursor.execute(f"SELECT id FROM {table} WHERE {column} >= %s AND {column} <= %s", [low, high])
-        while rows := cursor.fetchmany(PERSON_BATCH_ROWS):
-            con.register("region_people_in", pa.table({"id": pa.array([r[0] for r in rows], pa.int64())}))
-            try:
-                con.execute("INSERT INTO region_people SELECT id FROM region_people_in")
-            finally:
-                con.unregister("region_people_in")
+    people = Person.objects.filter(region_id__gte=low, region_id__lte=high).values_list("id", flat=True)
+    ids = people.iterator(chunk_size=PERSON_BATCH_ROWS)  # streamed: a city holds millions of people
+    while chunk := list(itertools.islice(ids, PERSON_BATCH_ROWS)):
+        _append(con, "region_people", id=pa.array(chunk, pa.int64()))
     (count,) = con.execute(
         f"SELECT count(*) FROM read_parquet({lit(str(path))}) WHERE person_key IN (SELECT id FROM region_people)"
     ).fetchone()
